@@ -1,0 +1,1 @@
+"""Anonymous intake portal: anonymous meetings between clients and investigators."""

@@ -1,0 +1,119 @@
+"""The ``portal`` command: serve, init, migrate, demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from portal.logs import configure_logging
+from portal.settings import Settings, SettingsError
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except SettingsError as exc:
+        sys.exit(f"portal: {exc}")
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from portal.app import create_app
+    from portal.storage.migrate import upgrade
+
+    settings = _settings()
+    upgrade(settings.database_url)
+    configure_logging()
+    uvicorn.run(
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        access_log=False,  # an access log would record addresses and paths
+        server_header=False,
+        proxy_headers=args.proxy_headers,
+        forwarded_allow_ips=args.forwarded_allow_ips,
+        log_config=None,
+    )
+
+
+def cmd_migrate(args: argparse.Namespace) -> None:
+    from portal.storage.migrate import upgrade
+
+    upgrade(_settings().database_url)
+    print("database schema is up to date")
+
+
+def cmd_init(args: argparse.Namespace) -> None:
+    from portal.bootstrap import initialise
+
+    settings = _settings()
+    link = asyncio.run(initialise(settings, args.organisation, args.name))
+    print(f"Created the police unit '{args.organisation}' and an enrolment link for the first")
+    print("coordinator. Open it in a browser to set a password and an authenticator app.")
+    print("It works once and expires; treat it like a password:\n")
+    print(f"  {link}\n")
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    from portal.demo import DEMO_PASSWORD, fill_demo_database
+
+    settings = _settings()
+    if settings.is_production:
+        sys.exit("portal: refusing to put demo data into a production database")
+    if settings.database_url.startswith("sqlite:///"):
+        path = Path(settings.database_url.removeprefix("sqlite:///"))
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+    people = asyncio.run(fill_demo_database(settings))
+    print("Demo data is ready. Sign in at /login with any of these accounts;")
+    print(f"every password is: {DEMO_PASSWORD}")
+    print("Add the TOTP key to an authenticator app, or get the current code with")
+    print("`portal totp KEY`:\n")
+    for username, role, organisation, secret in people:
+        print(f"  {username:<12} {role:<13} {organisation:<38} {secret}")
+    print("\nStart the portal with: portal serve")
+
+
+def cmd_totp(args: argparse.Namespace) -> None:
+    import time
+
+    from portal.crypto.totp import code_at
+
+    print(code_at(args.key, int(time.time())))
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="portal", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the web server (migrates first)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--proxy-headers", action="store_true",
+                       help="trust X-Forwarded-Proto from the reverse proxy")
+    serve.add_argument("--forwarded-allow-ips", default="127.0.0.1")
+    serve.set_defaults(run=cmd_serve)
+
+    commands.add_parser("migrate", help="create or upgrade the database schema").set_defaults(
+        run=cmd_migrate
+    )
+
+    init = commands.add_parser("init", help="create the database and the first coordinator")
+    init.add_argument("--organisation", default="Police unit")
+    init.add_argument("--name", default="Coordinator")
+    init.set_defaults(run=cmd_init)
+
+    commands.add_parser("demo", help="a fresh database with fake data to try the portal").set_defaults(
+        run=cmd_demo
+    )
+
+    totp = commands.add_parser("totp", help="print the current TOTP code for a key (demo use)")
+    totp.add_argument("key")
+    totp.set_defaults(run=cmd_totp)
+
+    args = parser.parse_args(argv)
+    args.run(args)

@@ -1,0 +1,1 @@
+"""Cryptography: password and code hashing, TOTP, signed tokens, (later) note envelopes."""

@@ -1,0 +1,56 @@
+"""``portal demo``: realistic fake organisations and staff, to try the portal out.
+
+Everything here is invented. Demo accounts share one password and have fixed TOTP
+keys so that a newcomer can sign in; never use this on a real database (the command
+refuses in production).
+"""
+
+from __future__ import annotations
+
+from portal.clock import SystemClock
+from portal.crypto.passwords import PasswordHasher
+from portal.crypto.tokens import random_id
+from portal.domain.organisations import create_organisation
+from portal.settings import Settings
+from portal.storage.accounts import insert_account
+from portal.storage.database import connect
+from portal.storage.migrate import upgrade
+
+DEMO_PASSWORD = "demo-portal-password"  # noqa: S105 - published on purpose for the demo
+ORGANISATIONS = [
+    ("Helsinki Police, Anti-Trafficking Unit", "police"),
+    ("Harbour Women's Support Centre", "ngo"),
+    ("North Migrant Help Association", "ngo"),
+]
+# (username, display name, role, organisation index, TOTP key)
+PEOPLE = [
+    ("coordinator", "Aino Virtanen", "coordinator", 0, "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXA"),
+    ("investigator", "Mikko Laine", "investigator", 0, "KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLB"),
+    ("investigator2", "Sara Nieminen", "investigator", 0, "MFRGGZDFMZTWQ2LKMFRGGZDFMZTWQ2LC"),
+    ("ngo", "Leena Korhonen", "ngo_worker", 1, "ONSWG4TFOQYTEMZUONSWG4TFOQYTEMZD"),
+    ("ngo2", "Omar Haddad", "ngo_worker", 2, "NBSWY3DPO5XXE3DENBSWY3DPO5XXE3DE"),
+]
+
+
+async def fill_demo_database(settings: Settings) -> list[tuple[str, str, str, str]]:
+    upgrade(settings.database_url)
+    db = await connect(settings.database_url)
+    clock = SystemClock()
+    hasher = PasswordHasher(
+        settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism
+    )
+    password_hash = hasher.hash(DEMO_PASSWORD)
+    shown = []
+    try:
+        orgs = [await create_organisation(db, clock, name, kind) for name, kind in ORGANISATIONS]
+        for username, display_name, role, org_index, secret in PEOPLE:
+            await insert_account(
+                db, account_id=random_id(), organisation_id=orgs[org_index].id,
+                username=username, display_name=display_name, role=role,
+                password_hash=password_hash, totp_secret=secret, totp_last_step=0,
+                now=clock.now(),
+            )
+            shown.append((username, role, orgs[org_index].name, secret))
+    finally:
+        await db.close()
+    return shown

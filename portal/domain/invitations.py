@@ -1,0 +1,119 @@
+"""Enrolment: coordinators invite people with one-time links; invitees set up an account.
+
+Threats: a leaked or guessed link. A link is an itsdangerous-signed token naming an
+invitation row and a random nonce whose sha256 the row keeps; it works once (burned in
+the same transaction that creates the account), expires, and can be revoked.
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+
+from portal.clock import Clock
+from portal.crypto import totp
+from portal.crypto.hashing import HashingPool
+from portal.crypto.passwords import PasswordHasher, check_policy
+from portal.crypto.tokens import InvalidToken, Keys, random_id, sha256
+from portal.domain.errors import InputRejected
+from portal.domain.roles import ROLES_BY_ORGANISATION_KIND
+from portal.i18n import N_
+from portal.storage import accounts, invitations, organisations
+from portal.storage.database import Database
+from portal.storage.invitations import Invitation
+
+PURPOSE = "enrolment"
+USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{2,63}")
+
+
+class InvitationInvalid(Exception):
+    """The link is forged, expired, used or revoked (the page does not say which)."""
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    username: str
+    password: str
+    totp_secret: str
+    totp_code: str
+
+
+async def invite(
+    db: Database, keys: Keys, clock: Clock, *, organisation_id: str, role: str,
+    display_name: str, created_by: str | None, ttl: int,
+) -> str:
+    """Create an invitation; returns the token for the enrolment link."""
+    org = await organisations.organisation_by_id(db, organisation_id)
+    if org is None:
+        raise InputRejected("organisation_id", N_("Choose an organisation."))
+    if role not in ROLES_BY_ORGANISATION_KIND[org.kind]:
+        raise InputRejected("role", N_("This role does not belong to that organisation."))
+    display_name = display_name.strip()
+    if not 2 <= len(display_name) <= 200:
+        raise InputRejected("display_name", N_("Enter a name of 2 to 200 characters."))
+    invitation_id, nonce = random_id(), secrets.token_urlsafe(16)
+    now = clock.now()
+    await invitations.insert_invitation(
+        db, invitation_id=invitation_id, organisation_id=org.id, role=role,
+        display_name=display_name, nonce_hash=sha256(nonce), created_by=created_by,
+        now=now, expires_at=now + ttl,
+    )
+    return keys.sign(PURPOSE, {"i": invitation_id, "n": nonce})
+
+
+async def open_invitation(
+    db: Database, keys: Keys, clock: Clock, token: str, ttl: int
+) -> Invitation:
+    try:
+        payload = keys.unsign(PURPOSE, token, max_age=ttl)
+        invitation_id, nonce = str(payload["i"]), str(payload["n"])
+    except (InvalidToken, KeyError, TypeError) as exc:
+        raise InvitationInvalid from exc
+    invitation = await invitations.invitation_by_id(db, invitation_id)
+    if invitation is None or not hmac.compare_digest(invitation.nonce_hash, sha256(nonce)):
+        raise InvitationInvalid
+    if not invitation.is_open(clock.now()):
+        raise InvitationInvalid
+    return invitation
+
+
+async def enrol(
+    db: Database, hasher: PasswordHasher, hashing: HashingPool, clock: Clock,
+    invitation: Invitation, given: Enrolment,
+) -> str:
+    """Create the account and burn the invitation; returns the new account id."""
+    username = given.username.strip().lower()
+    if not USERNAME.fullmatch(username):
+        raise InputRejected(
+            "username", N_("Use 3 to 64 letters a-z, digits, dots, dashes or underscores.")
+        )
+    if await accounts.username_taken(db, username):
+        raise InputRejected("username", N_("This username is taken. Choose another one."))
+    try:
+        check_policy(given.password)
+    except ValueError as exc:
+        raise InputRejected("password", str(exc)) from exc
+    now = clock.now()
+    step = totp.accepted_step(given.totp_secret, given.totp_code, now, last_step=0)
+    if step is None:
+        raise InputRejected(
+            "totp_code", N_("The code does not match. Check the time on your phone and try again.")
+        )
+    password_hash = await hashing.run(lambda: hasher.hash(given.password))
+    account_id = random_id()
+    async with db.transaction() as tx:
+        if not await invitations.mark_used(tx, invitation.id, now):
+            raise InvitationInvalid
+        await accounts.insert_account(
+            tx, account_id=account_id, organisation_id=invitation.organisation_id,
+            username=username, display_name=invitation.display_name, role=invitation.role,
+            password_hash=password_hash, totp_secret=given.totp_secret,
+            totp_last_step=step, now=now,
+        )
+    return account_id
+
+
+async def revoke_invitation(db: Database, clock: Clock, invitation_id: str) -> bool:
+    return await invitations.revoke(db, invitation_id, clock.now())

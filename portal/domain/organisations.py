@@ -1,0 +1,25 @@
+"""Organisations: police units and partner NGOs."""
+
+from __future__ import annotations
+
+from portal.clock import Clock
+from portal.crypto.tokens import random_id
+from portal.domain.errors import InputRejected
+from portal.domain.roles import ROLES_BY_ORGANISATION_KIND
+from portal.i18n import N_
+from portal.storage import organisations as store
+from portal.storage.database import Database
+from portal.storage.organisations import Organisation
+
+
+async def create_organisation(db: Database, clock: Clock, name: str, kind: str) -> Organisation:
+    name = " ".join(name.split())
+    if kind not in ROLES_BY_ORGANISATION_KIND:
+        raise InputRejected("kind", N_("Choose the kind of organisation."))
+    if not 2 <= len(name) <= 200:
+        raise InputRejected("name", N_("Enter a name of 2 to 200 characters."))
+    if await store.organisation_name_taken(db, name):
+        raise InputRejected("name", N_("An organisation with this name exists already."))
+    org = Organisation(id=random_id(), name=name, kind=kind)
+    await store.insert_organisation(db, org, clock.now())
+    return org

@@ -1,0 +1,1 @@
+"""The security layer: headers, request limits, sessions, CSRF, rate limits, guards."""

@@ -1,0 +1,60 @@
+"""Rate limits for guessing: login attempts, and (later) codes.
+
+Threats: password and code guessing, and a flood meant to exhaust argon2. Limits are
+checked before any hashing. Counters live in memory for one process, or in Redis when
+several processes share the load (``PORTAL_REDIS_URL``).
+
+A source is never stored or logged as an IP address: it is reduced to an HMAC keyed
+with a secret that changes every day, and only that hash reaches the counter store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from limits import RateLimitItem, RateLimitItemPerMinute
+from limits.aio.storage import MemoryStorage, Storage
+from limits.storage import storage_from_string
+from limits.aio.strategies import MovingWindowRateLimiter
+from starlette.types import Scope
+
+from portal.clock import Clock
+
+
+class RateLimits:
+    def __init__(self, redis_url: str, source_key: bytes, clock: Clock) -> None:
+        storage: Storage
+        if redis_url:
+            uri = "async+" + redis_url if not redis_url.startswith("async+") else redis_url
+            storage = storage_from_string(uri, implementation="redispy")
+        else:
+            storage = MemoryStorage()
+        self.storage = storage
+        self._limiter = MovingWindowRateLimiter(storage)
+        self._source_key = source_key
+        self._clock = clock
+
+    @staticmethod
+    def per_minute(count: int) -> RateLimitItem:
+        return RateLimitItemPerMinute(count)
+
+    async def hit(self, item: RateLimitItem, *key: str) -> bool:
+        """Count one attempt; False when the limit was already reached (refuse it)."""
+        return bool(await self._limiter.hit(item, *key))
+
+    async def exhausted(self, item: RateLimitItem, *key: str) -> bool:
+        return not await self._limiter.test(item, *key)
+
+    def source_hash(self, scope: Scope) -> str:
+        """The caller's address as a daily-keyed hash; the address itself goes nowhere."""
+        client = scope.get("client")
+        address = client[0] if client else "unknown"
+        day = str(self._clock.now() // 86400).encode()
+        key = hmac.new(self._source_key, day, hashlib.sha256).digest()
+        return hmac.new(key, address.encode(), hashlib.sha256).hexdigest()[:32]
+
+    async def close(self) -> None:
+        reset = getattr(self.storage, "reset", None)
+        if isinstance(self.storage, MemoryStorage) and reset is not None:
+            await reset()

@@ -1,0 +1,120 @@
+"""Server-side sessions behind an opaque cookie.
+
+Threats: session theft and fixation. The cookie holds only 128 random bits
+(``__Host-`` prefix, Secure, HttpOnly, SameSite=Strict); the database holds only its
+sha256, so a stolen database yields no live session. The id is replaced at every login
+(fixation), rows end on logout, password change and account disable, and idle and
+absolute timeouts are enforced on every request against the injected clock.
+
+A visitor without a row still gets a cookie id: it anchors the CSRF token of the login
+form without writing a row for every anonymous page view.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+
+from portal.clock import Clock
+from portal.crypto.tokens import sha256
+from portal.settings import Settings
+from portal.storage import sessions as rows
+from portal.storage.accounts import Account
+from portal.storage.database import Database
+
+COOKIE_NAME = "__Host-sid"
+_SID = re.compile(r"[A-Za-z0-9_-]{22}")
+# Writing last_seen_at on every request would turn every page view into a write.
+TOUCH_INTERVAL = 60
+
+
+@dataclass(frozen=True)
+class CurrentSession:
+    sid: str
+    row: rows.SessionRow | None
+    is_new_cookie: bool
+    expired: bool = False
+
+    @property
+    def account(self) -> Account | None:
+        return self.row.account if self.row else None
+
+    @property
+    def locale(self) -> str | None:
+        return self.row.locale if self.row else None
+
+
+def new_sid() -> str:
+    return secrets.token_urlsafe(16)
+
+
+def cookie_header(session: CurrentSession) -> str:
+    return f"{COOKIE_NAME}={session.sid}; Path=/; Secure; HttpOnly; SameSite=Strict"
+
+
+class SessionStore:
+    def __init__(self, db: Database, clock: Clock, settings: Settings) -> None:
+        self._db = db
+        self._clock = clock
+        self._settings = settings
+
+    def _timeouts(self, row: rows.SessionRow) -> tuple[int, int]:
+        s = self._settings
+        if row.account is not None:
+            return s.staff_idle_timeout, s.staff_absolute_timeout
+        return s.client_idle_timeout, s.client_absolute_timeout
+
+    async def load(self, cookie: str | None) -> CurrentSession:
+        if cookie is None or not _SID.fullmatch(cookie):
+            return CurrentSession(new_sid(), None, is_new_cookie=True)
+        row = await rows.session_by_hash(self._db, sha256(cookie))
+        if row is None:
+            return CurrentSession(cookie, None, is_new_cookie=False)
+        now = self._clock.now()
+        idle, absolute = self._timeouts(row)
+        too_idle = now - row.last_seen_at >= idle
+        too_old = now - row.created_at >= absolute
+        disabled = row.account is not None and not row.account.is_active
+        if too_idle or too_old or disabled:
+            await rows.delete_session(self._db, row.id_hash)
+            return CurrentSession(new_sid(), None, is_new_cookie=True, expired=True)
+        if now - row.last_seen_at >= TOUCH_INTERVAL:
+            await rows.touch_session(self._db, row.id_hash, now)
+        return CurrentSession(cookie, row, is_new_cookie=False)
+
+    async def begin(self, current: CurrentSession, account_id: str) -> CurrentSession:
+        """Log in: a fresh id (against fixation) carrying over the chosen language."""
+        if current.row is not None:
+            await rows.delete_session(self._db, current.row.id_hash)
+        sid = new_sid()
+        await rows.insert_session(self._db, sha256(sid), account_id, current.locale, self._clock.now())
+        return await self._reload(sid)
+
+    async def end(self, current: CurrentSession) -> CurrentSession:
+        if current.row is not None:
+            await rows.delete_session(self._db, current.row.id_hash)
+        return CurrentSession(new_sid(), None, is_new_cookie=True)
+
+    async def end_all_for_account(self, account_id: str) -> None:
+        await rows.delete_account_sessions(self._db, account_id)
+
+    async def remember_locale(self, current: CurrentSession, locale: str) -> CurrentSession:
+        if current.row is None:
+            await rows.insert_session(self._db, sha256(current.sid), None, locale, self._clock.now())
+        else:
+            await rows.set_session_locale(self._db, current.row.id_hash, locale)
+        return await self._reload(current.sid, is_new_cookie=current.is_new_cookie)
+
+    async def delete_stale(self) -> int:
+        now = self._clock.now()
+        s = self._settings
+        return await rows.delete_stale_sessions(
+            self._db,
+            idle_before=now - max(s.staff_idle_timeout, s.client_idle_timeout),
+            created_before=now - max(s.staff_absolute_timeout, s.client_absolute_timeout),
+        )
+
+    async def _reload(self, sid: str, is_new_cookie: bool = True) -> CurrentSession:
+        row = await rows.session_by_hash(self._db, sha256(sid))
+        return CurrentSession(sid, row, is_new_cookie=is_new_cookie)

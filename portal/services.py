@@ -1,0 +1,62 @@
+"""The services one running portal needs, built in the lifespan and reached per request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from starlette.requests import HTTPConnection
+
+from portal.clock import Clock
+from portal.crypto.hashing import HashingPool
+from portal.crypto.passwords import PasswordHasher
+from portal.crypto.tokens import Keys
+from portal.i18n import STAFF_LOCALES, Catalogues
+from portal.security.ratelimit import RateLimits
+from portal.security.sessions import SessionStore
+from portal.settings import Settings
+from portal.storage.database import Database, connect
+from portal.web.rendering import Templates
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    clock: Clock
+    db: Database
+    keys: Keys
+    hasher: PasswordHasher
+    hashing: HashingPool
+    limits: RateLimits
+    sessions: SessionStore
+    catalogues: Catalogues
+    templates: Templates
+
+    async def close(self) -> None:
+        await self.limits.close()
+        await self.db.close()
+
+
+async def build_services(settings: Settings, clock: Clock) -> Services:
+    db = await connect(settings.database_url)
+    keys = Keys(settings.secret_key)
+    catalogues = Catalogues(STAFF_LOCALES)
+    return Services(
+        settings=settings,
+        clock=clock,
+        db=db,
+        keys=keys,
+        hasher=PasswordHasher(
+            settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism
+        ),
+        hashing=HashingPool(settings.hashing_threads, settings.hashing_queue),
+        limits=RateLimits(settings.redis_url, keys.derive("rate-limit-source"), clock),
+        sessions=SessionStore(db, clock, settings),
+        catalogues=catalogues,
+        templates=Templates(catalogues),
+    )
+
+
+def services(conn: HTTPConnection) -> Services:
+    """The running portal's services, from any request handler."""
+    found: Services = conn.app.state.services
+    return found

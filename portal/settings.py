@@ -1,0 +1,110 @@
+"""Configuration, read once from ``PORTAL_*`` environment variables.
+
+Production refuses to start without a real secret; development makes its own local
+secret (in a file beside the database) and says so, so that ``portal demo`` followed by
+``portal serve`` works with no configuration at all.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "dev", "development", "xxx"})
+MIN_SECRET_LENGTH = 32
+# OWASP's minimum for argon2id; production refuses anything cheaper.
+ARGON2_MIN_MEMORY_KIB = 19456
+ARGON2_MIN_TIME_COST = 2
+
+
+class SettingsError(Exception):
+    """The environment does not describe a safe configuration."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    environment: str = "development"
+    secret_key: str = ""
+    database_url: str = "sqlite:///portal.sqlite3"
+    redis_url: str = ""
+    public_url: str = "http://127.0.0.1:8000"
+    # Password and code hashing (argon2id).
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
+    argon2_parallelism: int = 1
+    hashing_threads: int = 2
+    hashing_queue: int = 16
+    # Sessions, in seconds.
+    staff_idle_timeout: int = 30 * 60
+    staff_absolute_timeout: int = 12 * 60 * 60
+    client_idle_timeout: int = 10 * 60
+    client_absolute_timeout: int = 60 * 60
+    enrolment_link_ttl: int = 7 * 24 * 60 * 60
+    # Request limits.
+    max_body_bytes: int = 256 * 1024
+    max_fields: int = 100
+    max_field_bytes: int = 64 * 1024
+    # Login throttling.
+    login_failures_per_account_per_minute: int = 5
+    login_attempts_per_source_per_minute: int = 30
+    default_locale: str = "en"
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    @property
+    def uses_tls(self) -> bool:
+        return self.public_url.startswith("https://")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for field in dataclasses.fields(cls):
+            raw = env.get("PORTAL_" + field.name.upper())
+            if raw is None:
+                continue
+            values[field.name] = int(raw) if field.type == "int" else raw
+        settings = cls(**values)  # type: ignore[arg-type]
+        return settings.checked()
+
+    def checked(self) -> Settings:
+        if self.environment not in {"development", "production"}:
+            raise SettingsError("PORTAL_ENVIRONMENT must be 'development' or 'production'")
+        if not self.is_production:
+            if not self.secret_key:
+                return dataclasses.replace(self, secret_key=_development_secret(self))
+            return self
+        if self.secret_key.strip().lower() in PLACEHOLDER_SECRETS:
+            raise SettingsError("PORTAL_SECRET_KEY is missing or a placeholder")
+        if len(self.secret_key) < MIN_SECRET_LENGTH:
+            raise SettingsError(f"PORTAL_SECRET_KEY must be at least {MIN_SECRET_LENGTH} characters")
+        if (
+            self.argon2_memory_kib < ARGON2_MIN_MEMORY_KIB
+            or self.argon2_time_cost < ARGON2_MIN_TIME_COST
+        ):
+            raise SettingsError("argon2 parameters are below the OWASP minimum")
+        if not self.uses_tls:
+            raise SettingsError("PORTAL_PUBLIC_URL must be https:// in production")
+        return self
+
+
+def _development_secret(settings: Settings) -> str:
+    """A per-checkout secret for development, kept in a file so sessions survive restarts."""
+    path = Path(os.environ.get("PORTAL_DEV_SECRET_FILE", ".portal-dev-secret"))
+    if path.exists():
+        return path.read_text().strip()
+    secret = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secret + "\n")
+    sys.stderr.write(
+        f"development mode: made a local secret in {path} (set PORTAL_SECRET_KEY in production)\n"
+    )
+    return secret

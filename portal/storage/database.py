@@ -1,0 +1,219 @@
+"""Database access: SQLite through the standard library, PostgreSQL through asyncpg.
+
+Why not SQLAlchemy at run time: DESIGN.md section 7 measured SQLAlchemy (sync or async)
+at a quarter to a tenth of the throughput of a plain driver call on the event loop. The
+schema and migrations stay in SQLAlchemy/Alembic; queries are short SQL strings with
+``:name`` parameters that both backends understand.
+
+SQLite: one connection per process, used directly on the event loop (an indexed query
+takes microseconds; a thread hop per query costs more than the query). An asyncio lock
+serialises statements and transactions, so a transaction never sees another request's
+half-done work even if its body awaits. Writes take ``BEGIN IMMEDIATE`` so two writers
+never deadlock on a lock upgrade.
+
+PostgreSQL: an asyncpg pool; ``:name`` parameters are rewritten to ``$n`` once per query
+text and cached.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sqlite3
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from functools import lru_cache
+from typing import Any, Protocol
+
+import asyncpg
+
+SQLITE_PRAGMAS = {
+    "journal_mode": "wal",
+    "synchronous": 2,  # FULL: an acknowledged write survives power loss.
+    "foreign_keys": 1,
+    "busy_timeout": 5000,
+    "secure_delete": 1,  # purged rows are overwritten, not just unlinked.
+}
+
+
+class StorageError(Exception):
+    """The database is not configured the way the portal requires."""
+
+
+class Row(Protocol):
+    def __getitem__(self, key: str) -> Any: ...
+
+
+class Queryable(Protocol):
+    """What storage functions need: the database itself or an open transaction."""
+
+    async def fetch_one(self, sql: str, **params: Any) -> Row | None: ...
+
+    async def fetch_all(self, sql: str, **params: Any) -> Sequence[Row]: ...
+
+    async def fetch_value(self, sql: str, **params: Any) -> Any: ...
+
+    async def execute(self, sql: str, **params: Any) -> int: ...
+
+
+class Database(Queryable, Protocol):
+    dialect: str
+
+    def transaction(self) -> Any:
+        """``async with db.transaction() as tx:`` commits on success, rolls back on error."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+def sqlite_path(url: str) -> str:
+    """``sqlite:///relative.db`` or ``sqlite:////absolute.db`` -> a file path."""
+    if not url.startswith("sqlite:///"):
+        raise StorageError("a SQLite URL looks like sqlite:///portal.sqlite3")
+    return url.removeprefix("sqlite:///")
+
+
+def sqlalchemy_url(url: str) -> str:
+    """The same database as a URL for SQLAlchemy/Alembic (sync drivers)."""
+    if url.startswith("sqlite:"):
+        return url
+    scheme, rest = url.split("://", 1)
+    if scheme.split("+")[0] in {"postgresql", "postgres"}:
+        return "postgresql+psycopg://" + rest
+    raise StorageError(f"unsupported database scheme: {scheme}")
+
+
+def asyncpg_dsn(url: str) -> str:
+    """asyncpg takes a plain libpq URL, without a SQLAlchemy driver suffix."""
+    return "postgresql://" + url.split("://", 1)[1]
+
+
+async def connect(url: str) -> Database:
+    if url.startswith("sqlite:"):
+        return SQLiteDatabase(sqlite_path(url))
+    if url.split("://", 1)[0].split("+")[0] in {"postgresql", "postgres"}:
+        pool = await asyncpg.create_pool(asyncpg_dsn(url), min_size=1, max_size=10)
+        return PostgresDatabase(pool)
+    raise StorageError("PORTAL_DATABASE_URL must start with sqlite:/// or postgresql://")
+
+
+class _SQLiteStatements:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    async def fetch_one(self, sql: str, **params: Any) -> Row | None:
+        row: Row | None = self._conn.execute(sql, params).fetchone()
+        return row
+
+    async def fetch_all(self, sql: str, **params: Any) -> Sequence[Row]:
+        return self._conn.execute(sql, params).fetchall()
+
+    async def fetch_value(self, sql: str, **params: Any) -> Any:
+        row = self._conn.execute(sql, params).fetchone()
+        return None if row is None else row[0]
+
+    async def execute(self, sql: str, **params: Any) -> int:
+        return self._conn.execute(sql, params).rowcount
+
+
+class SQLiteDatabase:
+    dialect = "sqlite"
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._conn.row_factory = sqlite3.Row
+        for name, value in SQLITE_PRAGMAS.items():
+            self._conn.execute(f"PRAGMA {name} = {value}")
+        for name, value in SQLITE_PRAGMAS.items():
+            actual = self._conn.execute(f"PRAGMA {name}").fetchone()[0]
+            if str(actual).lower() != str(value):
+                raise StorageError(f"SQLite refused PRAGMA {name}={value} (got {actual})")
+        self._statements = _SQLiteStatements(self._conn)
+        self._lock = asyncio.Lock()
+
+    async def fetch_one(self, sql: str, **params: Any) -> Row | None:
+        async with self._lock:
+            return await self._statements.fetch_one(sql, **params)
+
+    async def fetch_all(self, sql: str, **params: Any) -> Sequence[Row]:
+        async with self._lock:
+            return await self._statements.fetch_all(sql, **params)
+
+    async def fetch_value(self, sql: str, **params: Any) -> Any:
+        async with self._lock:
+            return await self._statements.fetch_value(sql, **params)
+
+    async def execute(self, sql: str, **params: Any) -> int:
+        async with self._lock:
+            return await self._statements.execute(sql, **params)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Queryable]:
+        async with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._statements
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    async def close(self) -> None:
+        self._conn.close()
+
+
+@lru_cache(maxsize=1024)
+def _numbered(sql: str) -> tuple[str, tuple[str, ...]]:
+    """Rewrite ``:name`` parameters as asyncpg's ``$1``; repeated names share a number."""
+    names: list[str] = []
+
+    def number(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in names:
+            names.append(name)
+        return f"${names.index(name) + 1}"
+
+    return re.sub(r"(?<![:\w]):([A-Za-z_]\w*)", number, sql), tuple(names)
+
+
+class _PostgresStatements:
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+
+    async def fetch_one(self, sql: str, **params: Any) -> Row | None:
+        query, names = _numbered(sql)
+        row: Row | None = await self._conn.fetchrow(query, *(params[n] for n in names))
+        return row
+
+    async def fetch_all(self, sql: str, **params: Any) -> Sequence[Row]:
+        query, names = _numbered(sql)
+        rows: Sequence[Row] = await self._conn.fetch(query, *(params[n] for n in names))
+        return rows
+
+    async def fetch_value(self, sql: str, **params: Any) -> Any:
+        query, names = _numbered(sql)
+        return await self._conn.fetchval(query, *(params[n] for n in names))
+
+    async def execute(self, sql: str, **params: Any) -> int:
+        query, names = _numbered(sql)
+        status: str = await self._conn.execute(query, *(params[n] for n in names))
+        # asyncpg answers with the command tag, e.g. "UPDATE 1" or "INSERT 0 1".
+        last = status.rsplit(" ", 1)[-1]
+        return int(last) if last.isdigit() else 0
+
+
+class PostgresDatabase(_PostgresStatements):
+    dialect = "postgresql"
+
+    def __init__(self, pool: Any) -> None:
+        super().__init__(pool)
+        self._pool = pool
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Queryable]:
+        async with self._pool.acquire() as conn, conn.transaction():
+            yield _PostgresStatements(conn)
+
+    async def close(self) -> None:
+        await self._pool.close()

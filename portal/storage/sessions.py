@@ -1,0 +1,73 @@
+"""Queries on server-side sessions. Rows are keyed by the sha256 of the cookie value."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from portal.storage.accounts import Account, account_from_row
+from portal.storage.database import Queryable
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    id_hash: bytes
+    account: Account | None
+    locale: str | None
+    created_at: int
+    last_seen_at: int
+
+
+async def session_by_hash(db: Queryable, id_hash: bytes) -> SessionRow | None:
+    """The session and its account in one round trip (this runs on every request)."""
+    row = await db.fetch_one(
+        """
+        SELECT s.locale, s.created_at, s.last_seen_at, s.account_id,
+               a.id, a.organisation_id, o.name AS organisation_name, a.username,
+               a.display_name, a.role, a.password_hash, a.totp_secret, a.totp_last_step,
+               a.disabled_at
+        FROM sessions s
+        LEFT JOIN accounts a ON a.id = s.account_id
+        LEFT JOIN organisations o ON o.id = a.organisation_id
+        WHERE s.id_hash = :h
+        """,
+        h=id_hash,
+    )
+    if row is None:
+        return None
+    account = account_from_row(row) if row["account_id"] is not None else None
+    return SessionRow(id_hash, account, row["locale"], row["created_at"], row["last_seen_at"])
+
+
+async def insert_session(
+    db: Queryable, id_hash: bytes, account_id: str | None, locale: str | None, now: int
+) -> None:
+    await db.execute(
+        """
+        INSERT INTO sessions (id_hash, account_id, locale, created_at, last_seen_at)
+        VALUES (:h, :account_id, :locale, :now, :now)
+        """,
+        h=id_hash, account_id=account_id, locale=locale, now=now,
+    )
+
+
+async def touch_session(db: Queryable, id_hash: bytes, now: int) -> None:
+    await db.execute("UPDATE sessions SET last_seen_at = :now WHERE id_hash = :h", h=id_hash, now=now)
+
+
+async def set_session_locale(db: Queryable, id_hash: bytes, locale: str) -> None:
+    await db.execute("UPDATE sessions SET locale = :l WHERE id_hash = :h", h=id_hash, l=locale)
+
+
+async def delete_session(db: Queryable, id_hash: bytes) -> None:
+    await db.execute("DELETE FROM sessions WHERE id_hash = :h", h=id_hash)
+
+
+async def delete_account_sessions(db: Queryable, account_id: str) -> None:
+    await db.execute("DELETE FROM sessions WHERE account_id = :id", id=account_id)
+
+
+async def delete_stale_sessions(db: Queryable, idle_before: int, created_before: int) -> int:
+    return await db.execute(
+        "DELETE FROM sessions WHERE last_seen_at < :idle OR created_at < :created",
+        idle=idle_before, created=created_before,
+    )

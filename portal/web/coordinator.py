@@ -1,0 +1,104 @@
+"""Coordinator pages: organisations, people, enrolment links, disabling accounts."""
+
+from __future__ import annotations
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from portal.domain import accounts, invitations
+from portal.domain.errors import InputRejected
+from portal.domain.organisations import create_organisation
+from portal.domain.roles import COORDINATOR, ORGANISATION_KIND_LABELS, ROLE_LABELS
+from portal.storage import accounts as account_store
+from portal.storage import invitations as invitation_store
+from portal.storage.organisations import list_organisations
+from portal.web.forms import FormState
+from portal.web.routing import GuardedRoute, Visit, redirect, render, route
+
+ROLES = {COORDINATOR}
+
+
+async def organisations_page(request: Request, visit: Visit, form: FormState | None = None,
+                             status: int = 200) -> Response:
+    orgs = await list_organisations(visit.services.db)
+    return render(request, visit, "coordinator/organisations.html", status,
+                  organisations=orgs, form=form or FormState(), kind_labels=ORGANISATION_KIND_LABELS)
+
+
+async def organisation_create(request: Request, visit: Visit) -> Response:
+    svc = visit.services
+    try:
+        await create_organisation(svc.db, svc.clock, visit.field("name"), visit.field("kind"))
+    except InputRejected as exc:
+        form = FormState.typed(visit).error(exc.field, exc.message)
+        return await organisations_page(request, visit, form, 400)
+    return redirect("/coordinator/organisations")
+
+
+async def people_page(request: Request, visit: Visit, form: FormState | None = None,
+                      status: int = 200, link: str | None = None) -> Response:
+    db = visit.services.db
+    return render(
+        request, visit, "coordinator/people.html", status,
+        accounts=await account_store.list_accounts(db),
+        invitations=await invitation_store.list_invitations(db),
+        organisations=await list_organisations(db),
+        form=form or FormState(), link=link, now=visit.services.clock.now(),
+        role_labels=ROLE_LABELS,
+    )
+
+
+async def invitation_create(request: Request, visit: Visit) -> Response:
+    svc = visit.services
+    form = FormState.typed(visit)
+    try:
+        token = await invitations.invite(
+            svc.db, svc.keys, svc.clock, organisation_id=visit.field("organisation_id"),
+            role=visit.field("role"), display_name=visit.field("display_name"),
+            created_by=visit.staff.id, ttl=svc.settings.enrolment_link_ttl,
+        )
+    except InputRejected as exc:
+        return await people_page(request, visit, form.error(exc.field, exc.message), 400)
+    # The link is shown once, on this response only; it is never stored or logged.
+    link = f"{svc.settings.public_url.rstrip('/')}/enrol/{token}"
+    return await people_page(request, visit, link=link)
+
+
+async def invitation_revoke(request: Request, visit: Visit) -> Response:
+    svc = visit.services
+    if await invitation_store.invitation_by_id(svc.db, request.path_params["id"]) is None:
+        raise HTTPException(404)
+    await invitations.revoke_invitation(svc.db, svc.clock, request.path_params["id"])
+    return redirect("/coordinator/people")
+
+
+async def account_disable(request: Request, visit: Visit) -> Response:
+    return await _set_disabled(request, visit, disabled=True)
+
+
+async def account_enable(request: Request, visit: Visit) -> Response:
+    return await _set_disabled(request, visit, disabled=False)
+
+
+async def _set_disabled(request: Request, visit: Visit, *, disabled: bool) -> Response:
+    svc = visit.services
+    account = await account_store.account_by_id(svc.db, request.path_params["id"])
+    # A coordinator cannot lock themselves out (someone must be left to undo it).
+    if account is None or account.id == visit.staff.id:
+        raise HTTPException(404)
+    await accounts.set_disabled(svc.db, svc.clock, account.id, disabled)
+    if disabled:
+        await svc.sessions.end_all_for_account(account.id)
+    return redirect("/coordinator/people")
+
+
+ROUTES: list[GuardedRoute] = [
+    route("/coordinator/organisations", organisations_page, roles=ROLES),
+    route("/coordinator/organisations", organisation_create, roles=ROLES, methods=["POST"]),
+    route("/coordinator/people", people_page, roles=ROLES),
+    route("/coordinator/invitations", invitation_create, roles=ROLES, methods=["POST"]),
+    route("/coordinator/invitations/{id}/revoke", invitation_revoke, roles=ROLES, methods=["POST"]),
+    route("/coordinator/accounts/{id}/disable", account_disable, roles=ROLES, methods=["POST"]),
+    route("/coordinator/accounts/{id}/enable", account_enable, roles=ROLES, methods=["POST"]),
+]

@@ -1,0 +1,81 @@
+"""Error pages that leak nothing: a status, a plain sentence in the visitor's language.
+
+No exception text, traceback, path or input is echoed. The 500 handler runs outside the
+middleware stack (Starlette's ServerErrorMiddleware is outermost), so it adds the
+security headers itself.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from portal.crypto.hashing import Overloaded
+from portal.i18n import N_, negotiate
+from portal.security.bodylimit import BodyTooLarge
+from portal.security.headers import apply_security_headers
+from portal.services import services
+
+log = logging.getLogger("portal.errors")
+
+MESSAGES = {
+    400: N_("The request could not be understood."),
+    403: N_("This request was refused. Go back, reload the page and try again."),
+    404: N_("This page does not exist."),
+    405: N_("This page does not exist."),
+    413: N_("What you sent is too large."),
+    429: N_("Too many attempts. Wait a minute and try again."),
+    500: N_("Something went wrong on our side. Try again in a moment."),
+    503: N_("The service is busy. Try again in a moment."),
+}
+
+
+def error_page(request: Request, status: int) -> Response:
+    svc = services(request)
+    locale = negotiate(
+        request.headers.get("accept-language"), svc.catalogues.locales, svc.settings.default_locale
+    )
+    context = {"status": status, "message": MESSAGES.get(status, MESSAGES[400]),
+               "account": None, "csrf_token": ""}
+    response = svc.templates.render(request, "error.html", context, locale=locale,
+                                    status_code=status)
+    if status == 503:
+        response.headers["retry-after"] = "5"
+    return response
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    status = exc.status_code if isinstance(exc, HTTPException) else 400
+    response = error_page(request, status if status in MESSAGES else 400)
+    if isinstance(exc, HTTPException) and exc.headers and "Allow" in exc.headers:
+        response.headers["allow"] = exc.headers["Allow"]
+    return response
+
+
+async def too_large(request: Request, exc: Exception) -> Response:
+    return error_page(request, 413)
+
+
+async def overloaded(request: Request, exc: Exception) -> Response:
+    return error_page(request, 503)
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    # The exception type only: its text could carry input (a code, a note) into the log.
+    # The exception type and handler only: a message or path could carry a code or token.
+    endpoint = getattr(request.scope.get("endpoint"), "__name__", "?")
+    log.error("unhandled %s in %s %s", type(exc).__name__, request.method, endpoint)
+    response = error_page(request, 500)
+    apply_security_headers(response.headers, tls=request.url.scheme == "https", static=False)
+    return response
+
+
+HANDLERS = {
+    HTTPException: http_error,
+    BodyTooLarge: too_large,
+    Overloaded: overloaded,
+    Exception: server_error,
+}

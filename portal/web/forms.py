@@ -1,0 +1,38 @@
+"""The one form-error pattern: a page gets back what was typed and a message per field.
+
+Handlers collect ``errors`` (field name -> msgid) and re-render the same template with
+``values`` (what was typed) and a 400 status. Passwords are never echoed back into a
+page; everything else is, so nothing the user typed is lost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from portal.web.routing import Visit
+
+SECRET_FIELDS = frozenset({"password", "new_password", "confirm_password", "current_password",
+                           "csrf_token"})
+
+
+@dataclass
+class FormState:
+    values: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def typed(cls, visit: Visit) -> FormState:
+        values = {
+            key: value
+            for key, value in visit.form.multi_items()
+            if isinstance(value, str) and key not in SECRET_FIELDS
+        }
+        return cls(values=values)
+
+    def error(self, name: str, message: str) -> FormState:
+        self.errors[name] = message
+        return self
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors

@@ -1,0 +1,166 @@
+"""Routes that say who may use them, and the one guard every request passes.
+
+Everything is denied unless a route names the roles allowed (``roles=``); a test walks
+every route of the app and fails on one without. The guard, in order:
+
+1. loads the session (one query, with the account);
+2. for a state-changing method: refuses ``Sec-Fetch-Site: cross-site``, parses the form
+   once within the field limits, and checks the session-bound CSRF token;
+3. checks the role: a visitor who is not logged in is sent to the login page, a logged-in
+   one without the role gets 404 (not 403: a route's existence is not confirmed);
+4. calls the handler with the request and the ``Visit``, then sets the session cookie
+   when the session id is new or changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Collection
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from portal.domain.roles import PUBLIC
+from portal.i18n import negotiate
+from portal.security import csrf
+from portal.security.sessions import COOKIE_NAME, CurrentSession, cookie_header
+from portal.services import Services, services
+from portal.storage.accounts import Account
+
+
+class NotLoggedIn(Exception):
+    """A staff page was asked for without a staff session."""
+
+
+@dataclass
+class Visit:
+    """What the guard learned about this request; handlers may replace the session."""
+
+    services: Services
+    session: CurrentSession
+    locale: str
+    form: FormData
+
+    @property
+    def account(self) -> Account | None:
+        return self.session.account
+
+    @property
+    def staff(self) -> Account:
+        if self.session.account is None:
+            raise NotLoggedIn
+        return self.session.account
+
+    @property
+    def csrf_token(self) -> str:
+        return csrf.csrf_token(self.services.keys, self.session.sid)
+
+    def field(self, name: str) -> str:
+        value = self.form.get(name)
+        return value if isinstance(value, str) else ""
+
+
+Endpoint = Callable[[Request, Visit], Awaitable[Response]]
+
+
+class GuardedRoute(Route):
+    """A route with the set of roles allowed to use it (``PUBLIC`` for anyone)."""
+
+    def __init__(
+        self,
+        path: str,
+        endpoint: Endpoint,
+        *,
+        roles: Collection[str],
+        methods: Collection[str] = ("GET",),
+    ) -> None:
+        if not roles:
+            raise ValueError(f"route {path} must name the roles allowed")
+        self.roles = frozenset(roles)
+        super().__init__(path, _guarded(endpoint, self.roles), methods=list(methods),
+                         name=endpoint.__name__)
+
+
+def route(
+    path: str, endpoint: Endpoint, *, roles: Collection[str], methods: Collection[str] = ("GET",)
+) -> GuardedRoute:
+    return GuardedRoute(path, endpoint, roles=roles, methods=methods)
+
+
+class StaticMount(Mount):
+    roles = frozenset({PUBLIC})
+
+    def __init__(self, path: str, directory: str) -> None:
+        super().__init__(path, app=StaticFiles(directory=directory), name="static")
+
+
+async def _read_form(request: Request, svc: Services) -> FormData:
+    s = svc.settings
+    form = await request.form(max_files=0, max_fields=s.max_fields, max_part_size=s.max_field_bytes)
+    for _key, value in form.multi_items():
+        if not isinstance(value, str) or len(value) > s.max_field_bytes:
+            raise HTTPException(400)
+    return form
+
+
+def _language(request: Request, session: CurrentSession, svc: Services) -> str:
+    if session.locale in svc.catalogues.locales:
+        return session.locale or svc.settings.default_locale
+    return negotiate(
+        request.headers.get("accept-language"), svc.catalogues.locales, svc.settings.default_locale
+    )
+
+
+def _guarded(endpoint: Endpoint, roles: frozenset[str]) -> Callable[[Request], Awaitable[Response]]:
+    async def guard(request: Request) -> Response:
+        svc = services(request)
+        session = await svc.sessions.load(request.cookies.get(COOKIE_NAME))
+        form = FormData()
+        if request.method not in csrf.SAFE_METHODS:
+            if csrf.is_cross_site(request.headers.get("sec-fetch-site")):
+                raise HTTPException(403)
+            form = await _read_form(request, svc)
+            presented = request.headers.get(csrf.HEADER) or form.get(csrf.FIELD)
+            if session.is_new_cookie or not csrf.token_matches(
+                svc.keys, session.sid, presented if isinstance(presented, str) else None
+            ):
+                raise HTTPException(403)
+        visit = Visit(svc, session, _language(request, session, svc), form)
+        if PUBLIC not in roles:
+            account = session.account
+            if account is None:
+                if request.method in csrf.SAFE_METHODS:
+                    response: Response = RedirectResponse("/login", status_code=303)
+                    return _with_cookie(response, visit)
+                raise HTTPException(403)
+            if account.role not in roles:
+                raise HTTPException(404)
+        response = await endpoint(request, visit)
+        return _with_cookie(response, visit)
+
+    return guard
+
+
+def _with_cookie(response: Response, visit: Visit) -> Response:
+    if visit.session.is_new_cookie:
+        response.headers.append("set-cookie", cookie_header(visit.session))
+    return response
+
+
+def redirect(path: str) -> Response:
+    """Post/redirect/get: 303 to ``path`` (the guard adds any new session cookie)."""
+    return RedirectResponse(path, status_code=303)
+
+
+def render(
+    request: Request, visit: Visit, template: str, status_code: int = 200, **context: Any
+) -> Response:
+    page = {"visit": visit, "account": visit.account, "csrf_token": visit.csrf_token, **context}
+    return visit.services.templates.render(
+        request, template, page, locale=visit.locale, status_code=status_code
+    )

@@ -1,0 +1,14 @@
+// Quick exit with the Esc key. The quick-exit link works without this script; with it,
+// Esc leaves at once and replace() keeps this page out of the back-button history.
+"use strict";
+document.addEventListener("keydown", function (event) {
+  if (event.key !== "Escape") { return; }
+  var exit = document.querySelector("[data-quick-exit]");
+  if (exit) { window.location.replace(exit.getAttribute("href")); }
+});
+document.addEventListener("click", function (event) {
+  var exit = event.target.closest && event.target.closest("[data-quick-exit]");
+  if (!exit) { return; }
+  event.preventDefault();
+  window.location.replace(exit.getAttribute("href"));
+});

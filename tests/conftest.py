@@ -1,0 +1,138 @@
+"""Test fixtures: a fresh app per test on its own database, with a controllable clock.
+
+Argon2 is made cheap through settings (never mocked); CSRF and headers stay on. Every
+test runs with canary secrets: a check after each test fails if a canary, or the
+client address the test client uses, appears in any captured log record.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
+
+from portal.app import create_app
+from portal.logs import RedactingFormatter
+from portal.settings import Settings
+from portal.storage.migrate import upgrade
+from tests.factories import CANARIES, CLIENT_ADDRESS, Actor, FakeClock
+
+POSTGRES_URL = os.environ.get("PORTAL_TEST_DATABASE_URL", "")
+REDIS_URL = os.environ.get("PORTAL_TEST_REDIS_URL", "")
+
+
+def make_settings(database_url: str, **overrides: object) -> Settings:
+    base = Settings(
+        environment="development",
+        secret_key="test-secret-key-" + "x" * 40,
+        database_url=database_url,
+        redis_url=REDIS_URL,
+        public_url="https://portal.test",
+        argon2_time_cost=1,
+        argon2_memory_kib=1024,
+        argon2_parallelism=1,
+    )
+    return Settings(**{**base.__dict__, **overrides})  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One migrated SQLite file; each test gets a copy (much faster than migrating)."""
+    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_schema() -> str:
+    import psycopg
+
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute("DROP SCHEMA public CASCADE")
+        conn.execute("CREATE SCHEMA public")
+    upgrade(POSTGRES_URL)
+    return POSTGRES_URL
+
+
+def _truncate_postgres(url: str) -> None:
+    import psycopg
+
+    from portal.storage.tables import metadata
+
+    names = ", ".join(table.name for table in metadata.sorted_tables)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"TRUNCATE {names} CASCADE")
+
+
+@pytest.fixture
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if POSTGRES_URL:
+        url: str = request.getfixturevalue("postgres_schema")
+        _truncate_postgres(url)
+        return url
+    template: Path = request.getfixturevalue("sqlite_template")
+    path = tmp_path / "portal.sqlite3"
+    shutil.copy(template, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return make_settings(database_url)
+
+
+@pytest.fixture
+def app(settings: Settings, clock: FakeClock) -> Starlette:
+    return create_app(settings, clock)
+
+
+@pytest.fixture
+def client(app: Starlette) -> Iterator[TestClient]:
+    with TestClient(app, base_url="https://portal.test", client=(CLIENT_ADDRESS, 50123),
+                    follow_redirects=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def actor(client: TestClient) -> Actor:
+    return Actor(client)
+
+
+class _Collector(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.setFormatter(RedactingFormatter("%(levelname)s %(name)s: %(message)s"))
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+@pytest.fixture(autouse=True)
+def logs_hold_no_secrets() -> Iterator[list[str]]:
+    """Fails the test if a canary secret or the client address reached any log record."""
+    collector = _Collector()
+    root = logging.getLogger()
+    previous = root.level
+    root.addHandler(collector)
+    root.setLevel(logging.DEBUG)
+    CANARIES.clear()
+    try:
+        yield collector.lines
+    finally:
+        root.removeHandler(collector)
+        root.setLevel(previous)
+    text = "\n".join(collector.lines)
+    leaked = [canary for canary in {*CANARIES, CLIENT_ADDRESS} if canary and canary in text]
+    assert not leaked, f"secrets or addresses in the logs: {leaked}"

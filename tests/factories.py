@@ -1,0 +1,117 @@
+"""Builders for test data, a fake clock, and an ``Actor``: one browser's cookie jar."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import httpx2 as httpx
+from starlette.testclient import TestClient
+
+from portal.crypto.passwords import PasswordHasher
+from portal.crypto.totp import code_at
+from portal.crypto.tokens import random_id
+from portal.services import Services
+from portal.storage.accounts import insert_account
+from portal.storage.organisations import Organisation, insert_organisation
+
+CLIENT_ADDRESS = "203.0.113.7"
+# Secrets a test used: none may reach a log record (checked after every test).
+CANARIES: set[str] = set()
+PASSWORD = "canary-Pass-7f3a9c1e"
+CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
+
+
+class FakeClock:
+    def __init__(self, start: int = 1_800_000_000) -> None:
+        self.value = start
+
+    def now(self) -> int:
+        return self.value
+
+    def advance(self, seconds: int) -> None:
+        self.value += seconds
+
+
+@dataclass(frozen=True)
+class Person:
+    id: str
+    username: str
+    password: str
+    totp_secret: str
+    role: str
+    organisation_id: str
+
+
+def services_of(client: TestClient) -> Services:
+    found: Services = client.app.state.services  # type: ignore[attr-defined]
+    return found
+
+
+async def make_organisation(svc: Services, name: str, kind: str) -> Organisation:
+    org = Organisation(id=random_id(), name=name, kind=kind)
+    await insert_organisation(svc.db, org, svc.clock.now())
+    return org
+
+
+async def make_person(
+    svc: Services, org: Organisation, role: str, username: str, password: str = PASSWORD
+) -> Person:
+    hasher: PasswordHasher = svc.hasher
+    secret = "JBSWY3DPEHPK3PXP" + random_id().upper().replace("-", "A").replace("_", "B")[:16]
+    secret = re.sub(r"[^A-Z2-7]", "A", secret)
+    account_id = random_id()
+    await insert_account(
+        svc.db, account_id=account_id, organisation_id=org.id, username=username,
+        display_name=username.title(), role=role, password_hash=hasher.hash(password),
+        totp_secret=secret, totp_last_step=0, now=svc.clock.now(),
+    )
+    CANARIES.update({password, secret})
+    return Person(account_id, username, password, secret, role, org.id)
+
+
+class Actor:
+    """One browser: its own cookies, sharing the app's single test client."""
+
+    def __init__(self, client: TestClient) -> None:
+        self.client = client
+        self.cookies = httpx.Cookies()
+        self.last: httpx.Response | None = None
+
+    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        self.client.cookies = self.cookies
+        try:
+            response = self.client.request(method, url, **kwargs)
+        finally:
+            self.cookies = self.client.cookies
+        self.last = response
+        return response
+
+    def get(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.request("GET", url, **kwargs)
+
+    def csrf_from(self, page: str) -> str:
+        """The CSRF token of a page, as a browser would have it."""
+        found = CSRF.search(self.get(page).text)
+        assert found, f"no CSRF token on {page}"
+        return found.group(1)
+
+    def submit(self, page: str, action: str | None = None, **data: str) -> httpx.Response:
+        """Open ``page`` and post its form to ``action`` (default: the page itself)."""
+        token = self.csrf_from(page)
+        return self.request("POST", action or page, data={"csrf_token": token, **data})
+
+    def log_in(self, person: Person, clock: FakeClock) -> httpx.Response:
+        # Each TOTP code works once: move to a fresh 30-second step first.
+        clock.advance(30)
+        response = self.submit(
+            "/login", username=person.username, password=person.password,
+            totp_code=code_at(person.totp_secret, clock.now()),
+        )
+        assert response.status_code == 303, response.text
+        CANARIES.add(self.session_id())
+        return response
+
+    def session_id(self) -> str:
+        return self.cookies.get("__Host-sid") or ""
