@@ -21,7 +21,7 @@ from portal.app import create_app
 from portal.logs import RedactingFormatter
 from portal.settings import Settings
 from portal.storage.migrate import upgrade
-from tests.factories import CANARIES, CLIENT_ADDRESS, Actor, FakeClock
+from tests.factories import CANARIES, CLIENT_ADDRESS, Actor, FakeClock, World, in_app, make_world, services_of
 
 POSTGRES_URL = os.environ.get("PORTAL_TEST_DATABASE_URL", "")
 REDIS_URL = os.environ.get("PORTAL_TEST_REDIS_URL", "")
@@ -82,6 +82,16 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return f"sqlite:///{path}"
 
 
+@pytest.fixture(autouse=True)
+def fresh_rate_limits() -> None:
+    """Rate-limit counters in the test Redis must not carry over from another test."""
+    if REDIS_URL:
+        import redis
+
+        with redis.Redis.from_url(REDIS_URL) as conn:
+            conn.flushdb()
+
+
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
@@ -126,6 +136,8 @@ def logs_hold_no_secrets() -> Iterator[list[str]]:
     root = logging.getLogger()
     previous = root.level
     root.addHandler(collector)
+    # The test client's own request log (client side, not the portal) would list URLs.
+    logging.getLogger("httpx2").setLevel(logging.WARNING)
     root.setLevel(logging.DEBUG)
     CANARIES.clear()
     try:
@@ -136,3 +148,8 @@ def logs_hold_no_secrets() -> Iterator[list[str]]:
     text = "\n".join(collector.lines)
     leaked = [canary for canary in {*CANARIES, CLIENT_ADDRESS} if canary and canary in text]
     assert not leaked, f"secrets or addresses in the logs: {leaked}"
+
+
+@pytest.fixture
+def world(client: TestClient) -> World:
+    return in_app(client, make_world, services_of(client))

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 import httpx2 as httpx
 from starlette.testclient import TestClient
@@ -16,6 +18,7 @@ from portal.services import Services
 from portal.storage.accounts import insert_account
 from portal.storage.organisations import Organisation, insert_organisation
 
+T = TypeVar("T")
 CLIENT_ADDRESS = "203.0.113.7"
 # Secrets a test used: none may reach a log record (checked after every test).
 CANARIES: set[str] = set()
@@ -47,6 +50,41 @@ class Person:
 def services_of(client: TestClient) -> Services:
     found: Services = client.app.state.services  # type: ignore[attr-defined]
     return found
+
+
+def in_app(client: TestClient, fn: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
+    """Run a coroutine on the app's own event loop (asyncpg pools belong to one loop)."""
+    assert client.portal is not None, "use the client inside its with-block"
+    result: T = client.portal.call(partial(fn, *args, **kwargs))
+    return result
+
+
+@dataclass(frozen=True)
+class World:
+    """Two organisations of each kind with one person per role, for access-control tests."""
+
+    police: Organisation
+    ngo: Organisation
+    other_ngo: Organisation
+    coordinator: Person
+    investigator: Person
+    other_investigator: Person
+    ngo_worker: Person
+    other_ngo_worker: Person
+
+
+async def make_world(svc: Services) -> World:
+    police = await make_organisation(svc, "Police unit", "police")
+    ngo = await make_organisation(svc, "Support centre", "ngo")
+    other_ngo = await make_organisation(svc, "Other association", "ngo")
+    return World(
+        police=police, ngo=ngo, other_ngo=other_ngo,
+        coordinator=await make_person(svc, police, "coordinator", "coord"),
+        investigator=await make_person(svc, police, "investigator", "inv"),
+        other_investigator=await make_person(svc, police, "investigator", "inv2"),
+        ngo_worker=await make_person(svc, ngo, "ngo_worker", "ngo"),
+        other_ngo_worker=await make_person(svc, other_ngo, "ngo_worker", "ngo2"),
+    )
 
 
 async def make_organisation(svc: Services, name: str, kind: str) -> Organisation:

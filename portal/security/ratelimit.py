@@ -13,6 +13,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+import redis.asyncio
+
 from limits import RateLimitItem, RateLimitItemPerMinute
 from limits.aio.storage import MemoryStorage, Storage
 from limits.storage import storage_from_string
@@ -25,9 +27,12 @@ from portal.clock import Clock
 class RateLimits:
     def __init__(self, redis_url: str, source_key: bytes, clock: Clock) -> None:
         storage: Storage
+        self._pool: redis.asyncio.ConnectionPool | None = None
         if redis_url:
-            uri = "async+" + redis_url if not redis_url.startswith("async+") else redis_url
-            storage = storage_from_string(uri, implementation="redispy")
+            self._pool = redis.asyncio.ConnectionPool.from_url(redis_url)
+            storage = storage_from_string(
+                "async+" + redis_url, implementation="redispy", connection_pool=self._pool
+            )
         else:
             storage = MemoryStorage()
         self.storage = storage
@@ -55,6 +60,5 @@ class RateLimits:
         return hmac.new(key, address.encode(), hashlib.sha256).hexdigest()[:32]
 
     async def close(self) -> None:
-        reset = getattr(self.storage, "reset", None)
-        if isinstance(self.storage, MemoryStorage) and reset is not None:
-            await reset()
+        if self._pool is not None:
+            await self._pool.disconnect()

@@ -48,7 +48,7 @@ async def login_form(request: Request, visit: Visit) -> Response:
     if visit.account is not None:
         return redirect("/staff")
     return render(request, visit, "public/login.html", form=FormState(),
-                  expired=visit.session.expired)
+                  expired=request.query_params.get("ended") == "1")
 
 
 async def login_submit(request: Request, visit: Visit) -> Response:

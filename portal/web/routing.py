@@ -14,6 +14,7 @@ every route of the app and fails on one without. The guard, in order:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from typing import Any
@@ -117,6 +118,7 @@ def _language(request: Request, session: CurrentSession, svc: Services) -> str:
 
 
 def _guarded(endpoint: Endpoint, roles: frozenset[str]) -> Callable[[Request], Awaitable[Response]]:
+    @functools.wraps(endpoint)
     async def guard(request: Request) -> Response:
         svc = services(request)
         session = await svc.sessions.load(request.cookies.get(COOKIE_NAME))
@@ -135,7 +137,8 @@ def _guarded(endpoint: Endpoint, roles: frozenset[str]) -> Callable[[Request], A
             account = session.account
             if account is None:
                 if request.method in csrf.SAFE_METHODS:
-                    response: Response = RedirectResponse("/login", status_code=303)
+                    target = "/login?ended=1" if session.expired else "/login"
+                    response: Response = RedirectResponse(target, status_code=303)
                     return _with_cookie(response, visit)
                 raise HTTPException(403)
             if account.role not in roles:

@@ -1,0 +1,131 @@
+"""Login: password + TOTP, one message for every failure, dummy hashing, throttling."""
+
+from __future__ import annotations
+
+import re
+import statistics
+import time
+
+from starlette.testclient import TestClient
+
+from portal.app import create_app
+from portal.crypto.totp import code_at
+from tests.conftest import make_settings
+from tests.factories import Actor, FakeClock, World, in_app, make_world, services_of
+
+WRONG = "The username, password or code is wrong."
+
+
+def _attempt(actor: Actor, clock: FakeClock, username: str, password: str, secret: str) -> object:
+    return actor.submit("/login", username=username, password=password,
+                        totp_code=code_at(secret, clock.now()))
+
+
+def test_right_password_and_code_log_in(actor: Actor, clock: FakeClock, world: World) -> None:
+    actor.log_in(world.investigator, clock)
+    assert "Inv" in actor.get("/staff").text
+
+
+def test_unknown_account_and_wrong_password_look_the_same(
+    client: TestClient, clock: FakeClock, world: World
+) -> None:
+    unknown = _attempt(Actor(client), clock, "nobody", "whatever-password-1", world.coordinator.totp_secret)
+    wrong = _attempt(Actor(client), clock, "coord", "wrong-password-123", world.coordinator.totp_secret)
+    assert unknown.status_code == wrong.status_code == 400  # type: ignore[attr-defined]
+    assert WRONG in unknown.text and WRONG in wrong.text  # type: ignore[attr-defined]
+    # The pages are identical apart from the typed username and the per-session CSRF token.
+    def same(page: object) -> str:
+        return re.sub(r"[0-9a-f]{64}", "TOKEN", page.text.replace("nobody", "coord"))  # type: ignore[attr-defined]
+
+    assert same(unknown) == same(wrong)
+
+
+def test_unknown_account_costs_the_same_hashing_time(database_url: str, clock: FakeClock) -> None:
+    """A dummy hash is verified for unknown accounts, so timing does not reveal them."""
+    settings = make_settings(database_url, argon2_time_cost=2, argon2_memory_kib=32768)
+    app = create_app(settings, clock)
+    with TestClient(app, base_url="https://portal.test", follow_redirects=False) as client:
+        world = in_app(client, make_world, services_of(client))
+        secret = world.coordinator.totp_secret
+
+        def timed(username: str) -> float:
+            actor = Actor(client)
+            token = actor.csrf_from("/login")
+            start = time.perf_counter()
+            actor.request("POST", "/login", data={"csrf_token": token, "username": username,
+                                                  "password": "wrong-password-123", "totp_code": "000000"})
+            return time.perf_counter() - start
+
+        wrong = statistics.median(timed("coord") for _ in range(3))
+        unknown = statistics.median(timed(f"ghost{i}") for i in range(3))
+    assert wrong > 0.01  # the real hash is measurable at these settings
+    assert unknown > 0.5 * wrong, (unknown, wrong)
+    del secret
+
+
+def test_wrong_totp_code_fails(actor: Actor, clock: FakeClock, world: World) -> None:
+    response = actor.submit("/login", username="coord", password=world.coordinator.password,
+                            totp_code="123456")
+    assert response.status_code == 400 and WRONG in response.text
+
+
+def test_used_totp_code_is_refused_within_its_window(
+    client: TestClient, clock: FakeClock, world: World
+) -> None:
+    person = world.coordinator
+    first = _attempt(Actor(client), clock, person.username, person.password, person.totp_secret)
+    assert first.status_code == 303  # type: ignore[attr-defined]
+    clock.advance(5)  # same 30-second step
+    replay = _attempt(Actor(client), clock, person.username, person.password, person.totp_secret)
+    assert replay.status_code == 400  # type: ignore[attr-defined]
+    clock.advance(30)
+    fresh = _attempt(Actor(client), clock, person.username, person.password, person.totp_secret)
+    assert fresh.status_code == 303  # type: ignore[attr-defined]
+
+
+def test_disabled_account_cannot_log_in(
+    client: TestClient, actor: Actor, clock: FakeClock, world: World
+) -> None:
+    actor.log_in(world.coordinator, clock)
+    actor.submit("/coordinator/people", f"/coordinator/accounts/{world.investigator.id}/disable")
+    clock.advance(30)
+    person = world.investigator
+    response = _attempt(Actor(client), clock, person.username, person.password, person.totp_secret)
+    assert response.status_code == 400  # type: ignore[attr-defined]
+    assert WRONG in response.text  # type: ignore[attr-defined]
+
+
+def test_five_failures_lock_the_account_even_for_the_right_password(
+    client: TestClient, clock: FakeClock, world: World
+) -> None:
+    person = world.ngo_worker
+    for _ in range(5):
+        failed = _attempt(Actor(client), clock, person.username, "wrong-password-123", person.totp_secret)
+        assert failed.status_code == 400  # type: ignore[attr-defined]
+    clock.advance(30)
+    locked = _attempt(Actor(client), clock, person.username, person.password, person.totp_secret)
+    assert locked.status_code == 429  # type: ignore[attr-defined]
+    assert "Too many attempts" in locked.text  # type: ignore[attr-defined]
+    # Another account is not affected.
+    other = world.other_ngo_worker
+    assert _attempt(Actor(client), clock, other.username, other.password, other.totp_secret).status_code == 303  # type: ignore[attr-defined]
+
+
+def test_one_source_is_limited_across_accounts(
+    client: TestClient, clock: FakeClock, world: World
+) -> None:
+    statuses = [
+        _attempt(Actor(client), clock, f"user{i}", "wrong-password-123", world.coordinator.totp_secret).status_code  # type: ignore[attr-defined]
+        for i in range(31)
+    ]
+    assert statuses[:30] == [400] * 30
+    assert statuses[30] == 429
+
+
+def test_login_form_keeps_the_username_but_never_echoes_the_password(
+    actor: Actor, clock: FakeClock, world: World
+) -> None:
+    response = actor.submit("/login", username="coord", password="canary-typed-secret-77",
+                            totp_code="000000")
+    assert 'value="coord"' in response.text
+    assert "canary-typed-secret-77" not in response.text

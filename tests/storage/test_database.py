@@ -1,0 +1,65 @@
+"""The database: SQLite durability settings, migrations, and both backends alike."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from portal.storage.database import SQLiteDatabase, StorageError, _numbered
+from portal.storage.migrate import check, upgrade
+from tests.factories import in_app, services_of
+
+
+def test_sqlite_runs_in_wal_with_full_sync_foreign_keys_and_secure_delete(tmp_path: Path) -> None:
+    db = SQLiteDatabase(str(tmp_path / "p.sqlite3"))
+    conn = db._conn
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2
+    assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 5000
+    assert conn.execute("PRAGMA secure_delete").fetchone()[0] == 1
+
+
+def test_start_up_refuses_a_database_that_cannot_do_wal(tmp_path: Path) -> None:
+    with pytest.raises(StorageError):
+        SQLiteDatabase(":memory:")  # an in-memory database cannot be in WAL mode
+
+
+def test_migrations_upgrade_from_empty_and_match_the_tables(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
+    upgrade(url)
+    check(url)  # raises if tables.py and the migrations disagree
+    upgrade(url)  # safe to run again on every start
+    names = {row[0] for row in sqlite3.connect(tmp_path / "fresh.sqlite3").execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert {"organisations", "accounts", "invitations", "sessions"} <= names
+
+
+@pytest.mark.skipif("not __import__('os').environ.get('PORTAL_TEST_DATABASE_URL')",
+                    reason="PostgreSQL runs need PORTAL_TEST_DATABASE_URL")
+def test_postgres_migrations_match_the_tables(database_url: str) -> None:
+    upgrade(database_url)
+    check(database_url)
+
+
+def test_named_parameters_become_numbered_for_asyncpg() -> None:
+    sql, names = _numbered("SELECT :a, :b WHERE x = :a AND y::text = 'q'")
+    assert sql == "SELECT $1, $2 WHERE x = $1 AND y::text = 'q'"
+    assert names == ("a", "b")
+
+
+def test_a_failed_transaction_leaves_nothing_behind(client: TestClient) -> None:
+    svc = services_of(client)
+
+    async def half_done() -> None:
+        async with svc.db.transaction() as tx:
+            await tx.execute("INSERT INTO organisations (id, name, kind, created_at)"
+                             " VALUES ('a', 'Half', 'ngo', 1)")
+            raise RuntimeError("abort")
+
+    with pytest.raises(RuntimeError):
+        in_app(client, half_done)
+    assert in_app(client, svc.db.fetch_value, "SELECT count(*) FROM organisations") == 0

@@ -1,0 +1,57 @@
+"""Settings: production refuses missing or placeholder secrets and weak hashing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from portal.settings import Settings, SettingsError
+
+GOOD = {
+    "PORTAL_ENVIRONMENT": "production",
+    "PORTAL_SECRET_KEY": "k" * 48,
+    "PORTAL_PUBLIC_URL": "https://portal.example",
+}
+
+
+def test_production_accepts_a_real_configuration() -> None:
+    settings = Settings.from_env(GOOD)
+    assert settings.is_production and settings.uses_tls
+    assert settings.argon2_memory_kib >= 19456 and settings.argon2_time_cost >= 2
+
+
+@pytest.mark.parametrize("secret", ["", "changeme", "secret", "short-secret"])
+def test_production_refuses_missing_or_placeholder_secret(secret: str) -> None:
+    with pytest.raises(SettingsError):
+        Settings.from_env({**GOOD, "PORTAL_SECRET_KEY": secret})
+
+
+def test_production_refuses_weak_argon2_and_plain_http() -> None:
+    with pytest.raises(SettingsError):
+        Settings.from_env({**GOOD, "PORTAL_ARGON2_MEMORY_KIB": "1024"})
+    with pytest.raises(SettingsError):
+        Settings.from_env({**GOOD, "PORTAL_ARGON2_TIME_COST": "1"})
+    with pytest.raises(SettingsError):
+        Settings.from_env({**GOOD, "PORTAL_PUBLIC_URL": "http://portal.example"})
+
+
+def test_unknown_environment_is_refused() -> None:
+    with pytest.raises(SettingsError):
+        Settings.from_env({"PORTAL_ENVIRONMENT": "staging"})
+
+
+def test_development_makes_and_keeps_its_own_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PORTAL_DEV_SECRET_FILE", str(tmp_path / "secret"))
+    first = Settings.from_env({})
+    assert len(first.secret_key) >= 48
+    assert "development mode" in capsys.readouterr().err
+    assert (tmp_path / "secret").stat().st_mode & 0o077 == 0
+    assert Settings.from_env({}).secret_key == first.secret_key
+
+
+def test_numbers_are_read_from_the_environment() -> None:
+    settings = Settings.from_env({**GOOD, "PORTAL_STAFF_IDLE_TIMEOUT": "600"})
+    assert settings.staff_idle_timeout == 600
