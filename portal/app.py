@@ -38,6 +38,6 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
             Middleware(SecurityHeadersMiddleware, force_tls=settings.uses_tls),
             Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
         ],
-        exception_handlers=errors.HANDLERS,  # type: ignore[arg-type]
+        exception_handlers=errors.HANDLERS,
         lifespan=lifespan,
     )

@@ -20,8 +20,14 @@ async def initialise(settings: Settings, organisation: str, name: str) -> str:
     try:
         org = await create_organisation(db, clock, organisation, "police")
         token = await invite(
-            db, Keys(settings.secret_key), clock, organisation_id=org.id, role=COORDINATOR,
-            display_name=name, created_by=None, ttl=settings.enrolment_link_ttl,
+            db,
+            Keys(settings.secret_key),
+            clock,
+            organisation_id=org.id,
+            role=COORDINATOR,
+            display_name=name,
+            created_by=None,
+            ttl=settings.enrolment_link_ttl,
         )
     finally:
         await db.close()

@@ -93,8 +93,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     serve = commands.add_parser("serve", help="run the web server (migrates first)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--proxy-headers", action="store_true",
-                       help="trust X-Forwarded-Proto from the reverse proxy")
+    serve.add_argument(
+        "--proxy-headers",
+        action="store_true",
+        help="trust X-Forwarded-Proto from the reverse proxy",
+    )
     serve.add_argument("--forwarded-allow-ips", default="127.0.0.1")
     serve.set_defaults(run=cmd_serve)
 
@@ -107,9 +110,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     init.add_argument("--name", default="Coordinator")
     init.set_defaults(run=cmd_init)
 
-    commands.add_parser("demo", help="a fresh database with fake data to try the portal").set_defaults(
-        run=cmd_demo
-    )
+    commands.add_parser(
+        "demo", help="a fresh database with fake data to try the portal"
+    ).set_defaults(run=cmd_demo)
 
     totp = commands.add_parser("totp", help="print the current TOTP code for a key (demo use)")
     totp.add_argument("key")

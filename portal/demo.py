@@ -45,9 +45,15 @@ async def fill_demo_database(settings: Settings) -> list[tuple[str, str, str, st
         orgs = [await create_organisation(db, clock, name, kind) for name, kind in ORGANISATIONS]
         for username, display_name, role, org_index, secret in PEOPLE:
             await insert_account(
-                db, account_id=random_id(), organisation_id=orgs[org_index].id,
-                username=username, display_name=display_name, role=role,
-                password_hash=password_hash, totp_secret=secret, totp_last_step=0,
+                db,
+                account_id=random_id(),
+                organisation_id=orgs[org_index].id,
+                username=username,
+                display_name=display_name,
+                role=role,
+                password_hash=password_hash,
+                totp_secret=secret,
+                totp_last_step=0,
                 now=clock.now(),
             )
             shown.append((username, role, orgs[org_index].name, secret))

@@ -20,7 +20,7 @@ LOCALE_NAMES = {"fi": "Suomi", "sv": "Svenska", "en": "English"}
 RIGHT_TO_LEFT = frozenset({"ar"})
 
 
-def N_(message: str) -> str:  # noqa: N802 - the conventional gettext no-op marker
+def N_(message: str) -> str:
     """Marks a message for extraction; it is translated where it is shown."""
     return message
 

@@ -16,7 +16,7 @@ _ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
 
 
 class RedactingFormatter(logging.Formatter):
-    def formatException(self, ei: _ExcInfo | tuple[None, None, None]) -> str:  # noqa: N802
+    def formatException(self, ei: _ExcInfo | tuple[None, None, None]) -> str:
         _type, exc, tb = ei
         if exc is None:
             return ""
@@ -26,7 +26,7 @@ class RedactingFormatter(logging.Formatter):
             for frame in traceback.extract_tb(tb)
         ]
         chain: BaseException | None = exc
-        names = []
+        names: list[str] = []
         while chain is not None and len(names) < 5:
             names.append(type(chain).__qualname__)
             chain = chain.__cause__ or chain.__context__

@@ -15,7 +15,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "dev", "development", "xxx"})
+PLACEHOLDER_SECRETS = frozenset(
+    {"", "changeme", "change-me", "secret", "dev", "development", "xxx"}
+)
 MIN_SECRET_LENGTH = 32
 # OWASP's minimum for argon2id; production refuses anything cheaper.
 ARGON2_MIN_MEMORY_KIB = 19456
@@ -84,7 +86,9 @@ class Settings:
         if self.secret_key.strip().lower() in PLACEHOLDER_SECRETS:
             raise SettingsError("PORTAL_SECRET_KEY is missing or a placeholder")
         if len(self.secret_key) < MIN_SECRET_LENGTH:
-            raise SettingsError(f"PORTAL_SECRET_KEY must be at least {MIN_SECRET_LENGTH} characters")
+            raise SettingsError(
+                f"PORTAL_SECRET_KEY must be at least {MIN_SECRET_LENGTH} characters"
+            )
         if (
             self.argon2_memory_kib < ARGON2_MIN_MEMORY_KIB
             or self.argon2_time_cost < ARGON2_MIN_TIME_COST

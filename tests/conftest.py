@@ -21,7 +21,16 @@ from portal.app import create_app
 from portal.logs import RedactingFormatter
 from portal.settings import Settings
 from portal.storage.migrate import upgrade
-from tests.factories import CANARIES, CLIENT_ADDRESS, Actor, FakeClock, World, in_app, make_world, services_of
+from tests.factories import (
+    CANARIES,
+    CLIENT_ADDRESS,
+    Actor,
+    FakeClock,
+    World,
+    in_app,
+    make_world,
+    services_of,
+)
 
 POSTGRES_URL = os.environ.get("PORTAL_TEST_DATABASE_URL", "")
 REDIS_URL = os.environ.get("PORTAL_TEST_REDIS_URL", "")
@@ -109,8 +118,9 @@ def app(settings: Settings, clock: FakeClock) -> Starlette:
 
 @pytest.fixture
 def client(app: Starlette) -> Iterator[TestClient]:
-    with TestClient(app, base_url="https://portal.test", client=(CLIENT_ADDRESS, 50123),
-                    follow_redirects=False) as test_client:
+    with TestClient(
+        app, base_url="https://portal.test", client=(CLIENT_ADDRESS, 50123), follow_redirects=False
+    ) as test_client:
         yield test_client
 
 

@@ -12,8 +12,8 @@ import httpx2 as httpx
 from starlette.testclient import TestClient
 
 from portal.crypto.passwords import PasswordHasher
-from portal.crypto.totp import code_at
 from portal.crypto.tokens import random_id
+from portal.crypto.totp import code_at
 from portal.services import Services
 from portal.storage.accounts import insert_account
 from portal.storage.organisations import Organisation, insert_organisation
@@ -78,7 +78,9 @@ async def make_world(svc: Services) -> World:
     ngo = await make_organisation(svc, "Support centre", "ngo")
     other_ngo = await make_organisation(svc, "Other association", "ngo")
     return World(
-        police=police, ngo=ngo, other_ngo=other_ngo,
+        police=police,
+        ngo=ngo,
+        other_ngo=other_ngo,
         coordinator=await make_person(svc, police, "coordinator", "coord"),
         investigator=await make_person(svc, police, "investigator", "inv"),
         other_investigator=await make_person(svc, police, "investigator", "inv2"),
@@ -101,9 +103,16 @@ async def make_person(
     secret = re.sub(r"[^A-Z2-7]", "A", secret)
     account_id = random_id()
     await insert_account(
-        svc.db, account_id=account_id, organisation_id=org.id, username=username,
-        display_name=username.title(), role=role, password_hash=hasher.hash(password),
-        totp_secret=secret, totp_last_step=0, now=svc.clock.now(),
+        svc.db,
+        account_id=account_id,
+        organisation_id=org.id,
+        username=username,
+        display_name=username.title(),
+        role=role,
+        password_hash=hasher.hash(password),
+        totp_secret=secret,
+        totp_last_step=0,
+        now=svc.clock.now(),
     )
     CANARIES.update({password, secret})
     return Person(account_id, username, password, secret, role, org.id)
@@ -144,7 +153,9 @@ class Actor:
         # Each TOTP code works once: move to a fresh 30-second step first.
         clock.advance(30)
         response = self.submit(
-            "/login", username=person.username, password=person.password,
+            "/login",
+            username=person.username,
+            password=person.password,
             totp_code=code_at(person.totp_secret, clock.now()),
         )
         assert response.status_code == 303, response.text

@@ -40,7 +40,11 @@ def code_at(secret: str, now: int) -> str:
 
 
 def provisioning_uri(secret: str, username: str) -> str:
-    return str(pyotp.TOTP(secret, interval=STEP_SECONDS).provisioning_uri(name=username, issuer_name=ISSUER))
+    return str(
+        pyotp.TOTP(secret, interval=STEP_SECONDS).provisioning_uri(
+            name=username, issuer_name=ISSUER
+        )
+    )
 
 
 def qr_svg(uri: str) -> Markup:

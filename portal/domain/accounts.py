@@ -56,8 +56,12 @@ async def authenticate(
 
 
 async def change_password(
-    db: Database, hasher: PasswordHasher, hashing: HashingPool,
-    account: Account, current: str, new: str,
+    db: Database,
+    hasher: PasswordHasher,
+    hashing: HashingPool,
+    account: Account,
+    current: str,
+    new: str,
 ) -> None:
     """Raises ``WrongPassword`` or ``PasswordPolicyError``; the caller ends sessions."""
     check_policy(new)

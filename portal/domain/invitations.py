@@ -41,8 +41,15 @@ class Enrolment:
 
 
 async def invite(
-    db: Database, keys: Keys, clock: Clock, *, organisation_id: str, role: str,
-    display_name: str, created_by: str | None, ttl: int,
+    db: Database,
+    keys: Keys,
+    clock: Clock,
+    *,
+    organisation_id: str,
+    role: str,
+    display_name: str,
+    created_by: str | None,
+    ttl: int,
 ) -> str:
     """Create an invitation; returns the token for the enrolment link."""
     org = await organisations.organisation_by_id(db, organisation_id)
@@ -56,9 +63,15 @@ async def invite(
     invitation_id, nonce = random_id(), secrets.token_urlsafe(16)
     now = clock.now()
     await invitations.insert_invitation(
-        db, invitation_id=invitation_id, organisation_id=org.id, role=role,
-        display_name=display_name, nonce_hash=sha256(nonce), created_by=created_by,
-        now=now, expires_at=now + ttl,
+        db,
+        invitation_id=invitation_id,
+        organisation_id=org.id,
+        role=role,
+        display_name=display_name,
+        nonce_hash=sha256(nonce),
+        created_by=created_by,
+        now=now,
+        expires_at=now + ttl,
     )
     return keys.sign(PURPOSE, {"i": invitation_id, "n": nonce})
 
@@ -80,8 +93,12 @@ async def open_invitation(
 
 
 async def enrol(
-    db: Database, hasher: PasswordHasher, hashing: HashingPool, clock: Clock,
-    invitation: Invitation, given: Enrolment,
+    db: Database,
+    hasher: PasswordHasher,
+    hashing: HashingPool,
+    clock: Clock,
+    invitation: Invitation,
+    given: Enrolment,
 ) -> str:
     """Create the account and burn the invitation; returns the new account id."""
     username = given.username.strip().lower()
@@ -107,10 +124,16 @@ async def enrol(
         if not await invitations.mark_used(tx, invitation.id, now):
             raise InvitationInvalid
         await accounts.insert_account(
-            tx, account_id=account_id, organisation_id=invitation.organisation_id,
-            username=username, display_name=invitation.display_name, role=invitation.role,
-            password_hash=password_hash, totp_secret=given.totp_secret,
-            totp_last_step=step, now=now,
+            tx,
+            account_id=account_id,
+            organisation_id=invitation.organisation_id,
+            username=username,
+            display_name=invitation.display_name,
+            role=invitation.role,
+            password_hash=password_hash,
+            totp_secret=given.totp_secret,
+            totp_last_step=step,
+            now=now,
         )
     return account_id
 

@@ -1,13 +1,14 @@
 """Request body size limit, enforced before anything parses the body.
 
-Threat: memory exhaustion and slow parsing from huge uploads. A declared length over the
-limit is refused at once with 413; a chunked body is counted as it streams and cut off
-at the limit (``BodyTooLarge``, answered with 413 by the error handlers).
+Threat: memory exhaustion and slow parsing from huge uploads. A body whose declared
+length is over the limit is refused on the first read, before a byte is buffered; a
+chunked body is counted as it streams and cut off at the limit. Both raise
+``BodyTooLarge``, which the error handlers answer with a 413 page in the visitor's
+language.
 """
 
 from __future__ import annotations
 
-from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
@@ -24,16 +25,14 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        for name, value in scope["headers"]:
-            if name == b"content-length":
-                if not value.isdigit() or int(value) > self.max_bytes:
-                    response = PlainTextResponse("Request too large", status_code=413)
-                    await response(scope, receive, send)
-                    return
+        declared = dict(scope["headers"]).get(b"content-length", b"0")
+        oversize = not declared.isdigit() or int(declared) > self.max_bytes
         received = 0
 
         async def counting_receive() -> Message:
             nonlocal received
+            if oversize:
+                raise BodyTooLarge
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))

@@ -7,9 +7,6 @@ origin window and resource access, and a browser or proxy caching a client's pag
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
-from typing import Any
-
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -36,7 +33,7 @@ HSTS = "max-age=31536000; includeSubDomains"
 STATIC_CACHE = "public, max-age=3600"
 
 
-def apply_security_headers(headers: MutableMapping[str, Any], *, tls: bool, static: bool) -> None:
+def apply_security_headers(headers: MutableHeaders, *, tls: bool, static: bool) -> None:
     for name, value in BASE_HEADERS.items():
         headers[name] = value
     if tls:

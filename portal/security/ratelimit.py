@@ -14,10 +14,8 @@ import hashlib
 import hmac
 
 import redis.asyncio
-
 from limits import RateLimitItem, RateLimitItemPerMinute
-from limits.aio.storage import MemoryStorage, Storage
-from limits.storage import storage_from_string
+from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from starlette.types import Scope
 
@@ -30,8 +28,10 @@ class RateLimits:
         self._pool: redis.asyncio.ConnectionPool | None = None
         if redis_url:
             self._pool = redis.asyncio.ConnectionPool.from_url(redis_url)
-            storage = storage_from_string(
-                "async+" + redis_url, implementation="redispy", connection_pool=self._pool
+            storage = RedisStorage(
+                "async+" + redis_url,
+                implementation="redispy",
+                connection_pool=self._pool,  # type: ignore[arg-type]  # passed on to redis-py
             )
         else:
             storage = MemoryStorage()

@@ -88,7 +88,9 @@ class SessionStore:
         if current.row is not None:
             await rows.delete_session(self._db, current.row.id_hash)
         sid = new_sid()
-        await rows.insert_session(self._db, sha256(sid), account_id, current.locale, self._clock.now())
+        await rows.insert_session(
+            self._db, sha256(sid), account_id, current.locale, self._clock.now()
+        )
         return await self._reload(sid)
 
     async def end(self, current: CurrentSession) -> CurrentSession:
@@ -101,7 +103,9 @@ class SessionStore:
 
     async def remember_locale(self, current: CurrentSession, locale: str) -> CurrentSession:
         if current.row is None:
-            await rows.insert_session(self._db, sha256(current.sid), None, locale, self._clock.now())
+            await rows.insert_session(
+                self._db, sha256(current.sid), None, locale, self._clock.now()
+            )
         else:
             await rows.set_session_locale(self._db, current.row.id_hash, locale)
         return await self._reload(current.sid, is_new_cookie=current.is_new_cookie)

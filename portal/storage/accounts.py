@@ -88,9 +88,15 @@ async def insert_account(
         VALUES (:id, :org, :username, :display_name, :role, :password_hash, :totp_secret,
                 :totp_last_step, :now)
         """,
-        id=account_id, org=organisation_id, username=username, display_name=display_name,
-        role=role, password_hash=password_hash, totp_secret=totp_secret,
-        totp_last_step=totp_last_step, now=now,
+        id=account_id,
+        org=organisation_id,
+        username=username,
+        display_name=display_name,
+        role=role,
+        password_hash=password_hash,
+        totp_secret=totp_secret,
+        totp_last_step=totp_last_step,
+        now=now,
     )
 
 
@@ -98,7 +104,8 @@ async def claim_totp_step(db: Queryable, account_id: str, step: int) -> bool:
     """Record ``step`` as used; False if it (or a later one) was used already (a replay)."""
     changed = await db.execute(
         "UPDATE accounts SET totp_last_step = :step WHERE id = :id AND totp_last_step < :step",
-        id=account_id, step=step,
+        id=account_id,
+        step=step,
     )
     return changed == 1
 

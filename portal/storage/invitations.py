@@ -65,8 +65,14 @@ async def insert_invitation(
                                  created_by, created_at, expires_at)
         VALUES (:id, :org, :role, :display_name, :nonce_hash, :created_by, :now, :expires_at)
         """,
-        id=invitation_id, org=organisation_id, role=role, display_name=display_name,
-        nonce_hash=nonce_hash, created_by=created_by, now=now, expires_at=expires_at,
+        id=invitation_id,
+        org=organisation_id,
+        role=role,
+        display_name=display_name,
+        nonce_hash=nonce_hash,
+        created_by=created_by,
+        now=now,
+        expires_at=expires_at,
     )
 
 
@@ -87,7 +93,8 @@ async def mark_used(db: Queryable, invitation_id: str, now: int) -> bool:
         UPDATE invitations SET used_at = :now
         WHERE id = :id AND used_at IS NULL AND revoked_at IS NULL AND expires_at > :now
         """,
-        id=invitation_id, now=now,
+        id=invitation_id,
+        now=now,
     )
     return changed == 1
 
@@ -96,6 +103,7 @@ async def revoke(db: Queryable, invitation_id: str, now: int) -> bool:
     changed = await db.execute(
         "UPDATE invitations SET revoked_at = :now WHERE id = :id AND used_at IS NULL"
         " AND revoked_at IS NULL",
-        id=invitation_id, now=now,
+        id=invitation_id,
+        now=now,
     )
     return changed == 1

@@ -22,7 +22,10 @@ def _organisation(row: Row) -> Organisation:
 async def insert_organisation(db: Queryable, org: Organisation, now: int) -> None:
     await db.execute(
         "INSERT INTO organisations (id, name, kind, created_at) VALUES (:id, :name, :kind, :now)",
-        id=org.id, name=org.name, kind=org.kind, now=now,
+        id=org.id,
+        name=org.name,
+        kind=org.kind,
+        now=now,
     )
 
 

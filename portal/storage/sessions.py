@@ -46,12 +46,17 @@ async def insert_session(
         INSERT INTO sessions (id_hash, account_id, locale, created_at, last_seen_at)
         VALUES (:h, :account_id, :locale, :now, :now)
         """,
-        h=id_hash, account_id=account_id, locale=locale, now=now,
+        h=id_hash,
+        account_id=account_id,
+        locale=locale,
+        now=now,
     )
 
 
 async def touch_session(db: Queryable, id_hash: bytes, now: int) -> None:
-    await db.execute("UPDATE sessions SET last_seen_at = :now WHERE id_hash = :h", h=id_hash, now=now)
+    await db.execute(
+        "UPDATE sessions SET last_seen_at = :now WHERE id_hash = :h", h=id_hash, now=now
+    )
 
 
 async def set_session_locale(db: Queryable, id_hash: bytes, locale: str) -> None:
@@ -69,5 +74,6 @@ async def delete_account_sessions(db: Queryable, account_id: str) -> None:
 async def delete_stale_sessions(db: Queryable, idle_before: int, created_before: int) -> int:
     return await db.execute(
         "DELETE FROM sessions WHERE last_seen_at < :idle OR created_at < :created",
-        idle=idle_before, created=created_before,
+        idle=idle_before,
+        created=created_before,
     )

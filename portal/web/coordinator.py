@@ -19,11 +19,19 @@ from portal.web.routing import GuardedRoute, Visit, redirect, render, route
 ROLES = {COORDINATOR}
 
 
-async def organisations_page(request: Request, visit: Visit, form: FormState | None = None,
-                             status: int = 200) -> Response:
+async def organisations_page(
+    request: Request, visit: Visit, form: FormState | None = None, status: int = 200
+) -> Response:
     orgs = await list_organisations(visit.services.db)
-    return render(request, visit, "coordinator/organisations.html", status,
-                  organisations=orgs, form=form or FormState(), kind_labels=ORGANISATION_KIND_LABELS)
+    return render(
+        request,
+        visit,
+        "coordinator/organisations.html",
+        status,
+        organisations=orgs,
+        form=form or FormState(),
+        kind_labels=ORGANISATION_KIND_LABELS,
+    )
 
 
 async def organisation_create(request: Request, visit: Visit) -> Response:
@@ -36,15 +44,25 @@ async def organisation_create(request: Request, visit: Visit) -> Response:
     return redirect("/coordinator/organisations")
 
 
-async def people_page(request: Request, visit: Visit, form: FormState | None = None,
-                      status: int = 200, link: str | None = None) -> Response:
+async def people_page(
+    request: Request,
+    visit: Visit,
+    form: FormState | None = None,
+    status: int = 200,
+    link: str | None = None,
+) -> Response:
     db = visit.services.db
     return render(
-        request, visit, "coordinator/people.html", status,
+        request,
+        visit,
+        "coordinator/people.html",
+        status,
         accounts=await account_store.list_accounts(db),
         invitations=await invitation_store.list_invitations(db),
         organisations=await list_organisations(db),
-        form=form or FormState(), link=link, now=visit.services.clock.now(),
+        form=form or FormState(),
+        link=link,
+        now=visit.services.clock.now(),
         role_labels=ROLE_LABELS,
     )
 
@@ -54,9 +72,14 @@ async def invitation_create(request: Request, visit: Visit) -> Response:
     form = FormState.typed(visit)
     try:
         token = await invitations.invite(
-            svc.db, svc.keys, svc.clock, organisation_id=visit.field("organisation_id"),
-            role=visit.field("role"), display_name=visit.field("display_name"),
-            created_by=visit.staff.id, ttl=svc.settings.enrolment_link_ttl,
+            svc.db,
+            svc.keys,
+            svc.clock,
+            organisation_id=visit.field("organisation_id"),
+            role=visit.field("role"),
+            display_name=visit.field("display_name"),
+            created_by=visit.staff.id,
+            ttl=svc.settings.enrolment_link_ttl,
         )
     except InputRejected as exc:
         return await people_page(request, visit, form.error(exc.field, exc.message), 400)

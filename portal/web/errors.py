@@ -38,10 +38,15 @@ def error_page(request: Request, status: int) -> Response:
     locale = negotiate(
         request.headers.get("accept-language"), svc.catalogues.locales, svc.settings.default_locale
     )
-    context = {"status": status, "message": MESSAGES.get(status, MESSAGES[400]),
-               "account": None, "csrf_token": ""}
-    response = svc.templates.render(request, "error.html", context, locale=locale,
-                                    status_code=status)
+    context = {
+        "status": status,
+        "message": MESSAGES.get(status, MESSAGES[400]),
+        "account": None,
+        "csrf_token": "",
+    }
+    response = svc.templates.render(
+        request, "error.html", context, locale=locale, status_code=status
+    )
     if status == 503:
         response.headers["retry-after"] = "5"
     return response

@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 
 from portal.web.routing import Visit
 
-SECRET_FIELDS = frozenset({"password", "new_password", "confirm_password", "current_password",
-                           "csrf_token"})
+SECRET_FIELDS = frozenset(
+    {"password", "new_password", "confirm_password", "current_password", "csrf_token"}
+)
 
 
 @dataclass

@@ -47,8 +47,13 @@ async def quick_exit(request: Request, visit: Visit) -> Response:
 async def login_form(request: Request, visit: Visit) -> Response:
     if visit.account is not None:
         return redirect("/staff")
-    return render(request, visit, "public/login.html", form=FormState(),
-                  expired=request.query_params.get("ended") == "1")
+    return render(
+        request,
+        visit,
+        "public/login.html",
+        form=FormState(),
+        expired=request.query_params.get("ended") == "1",
+    )
 
 
 async def login_submit(request: Request, visit: Visit) -> Response:
@@ -59,14 +64,16 @@ async def login_submit(request: Request, visit: Visit) -> Response:
     per_account = svc.limits.per_minute(svc.settings.login_failures_per_account_per_minute)
     per_source = svc.limits.per_minute(svc.settings.login_attempts_per_source_per_minute)
     # Both limits are checked before any hashing: a flood costs no argon2 work.
-    if not await svc.limits.hit(per_source, "login-source", svc.limits.source_hash(request.scope)) or (
-        await svc.limits.exhausted(per_account, "login-account", account_key)
-    ):
+    if not await svc.limits.hit(
+        per_source, "login-source", svc.limits.source_hash(request.scope)
+    ) or (await svc.limits.exhausted(per_account, "login-account", account_key)):
         form.error("password", TOO_MANY_ATTEMPTS)
         return render(request, visit, "public/login.html", 429, form=form, expired=False)
     credentials = accounts.Credentials(username, visit.field("password"), visit.field("totp_code"))
     try:
-        account = await accounts.authenticate(svc.db, svc.hasher, svc.hashing, svc.clock, credentials)
+        account = await accounts.authenticate(
+            svc.db, svc.hasher, svc.hashing, svc.clock, credentials
+        )
     except accounts.LoginFailed:
         await svc.limits.hit(per_account, "login-account", account_key)
         form.error("password", accounts.LOGIN_FAILED)
@@ -84,7 +91,11 @@ async def enrol_form(request: Request, visit: Visit) -> Response:
     svc = visit.services
     try:
         invitation = await invitations.open_invitation(
-            svc.db, svc.keys, svc.clock, request.path_params["token"], svc.settings.enrolment_link_ttl
+            svc.db,
+            svc.keys,
+            svc.clock,
+            request.path_params["token"],
+            svc.settings.enrolment_link_ttl,
         )
     except invitations.InvitationInvalid:
         return render(request, visit, "public/enrol_invalid.html", 404)
@@ -129,8 +140,16 @@ def _enrol_page(
 ) -> Response:
     secret = form.values["totp_secret"]
     uri = totp.provisioning_uri(secret, form.values.get("username") or display_name)
-    return render(request, visit, "public/enrol.html", status, form=form,
-                  display_name=display_name, qr=totp.qr_svg(uri), totp_secret=secret)
+    return render(
+        request,
+        visit,
+        "public/enrol.html",
+        status,
+        form=form,
+        display_name=display_name,
+        qr=totp.qr_svg(uri),
+        totp_secret=secret,
+    )
 
 
 ROUTES: list[GuardedRoute] = [

@@ -83,8 +83,9 @@ class GuardedRoute(Route):
         if not roles:
             raise ValueError(f"route {path} must name the roles allowed")
         self.roles = frozenset(roles)
-        super().__init__(path, _guarded(endpoint, self.roles), methods=list(methods),
-                         name=endpoint.__name__)
+        super().__init__(
+            path, _guarded(endpoint, self.roles), methods=list(methods), name=endpoint.__name__
+        )
 
 
 def route(

@@ -14,8 +14,13 @@ from portal.web.routing import GuardedRoute, Visit, redirect, render, route
 
 
 async def home(request: Request, visit: Visit) -> Response:
-    return render(request, visit, "staff/home.html", role_label=ROLE_LABELS[visit.staff.role],
-                  kind_labels=ORGANISATION_KIND_LABELS)
+    return render(
+        request,
+        visit,
+        "staff/home.html",
+        role_label=ROLE_LABELS[visit.staff.role],
+        kind_labels=ORGANISATION_KIND_LABELS,
+    )
 
 
 async def password_form(request: Request, visit: Visit) -> Response:

@@ -18,7 +18,9 @@ def _create_org(actor: Actor, token: str | None, **headers: str) -> int:
     data = {"name": "Forged organisation", "kind": "ngo"}
     if token is not None:
         data["csrf_token"] = token
-    return actor.request("POST", "/coordinator/organisations", data=data, headers=headers).status_code
+    return actor.request(
+        "POST", "/coordinator/organisations", data=data, headers=headers
+    ).status_code
 
 
 def _org_exists(actor: Actor) -> bool:

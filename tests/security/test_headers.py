@@ -6,10 +6,10 @@ import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+from portal.app import create_app
 from portal.domain.roles import PUBLIC
 from portal.security.headers import CONTENT_SECURITY_POLICY
 from portal.web.routing import Visit, route
-from portal.app import create_app
 from tests.conftest import make_settings
 from tests.factories import Actor, FakeClock
 
@@ -40,8 +40,9 @@ def test_csp_has_no_unsafe_sources() -> None:
     assert "default-src 'none'" in CONTENT_SECURITY_POLICY
 
 
-@pytest.mark.parametrize("path", ["/", "/login", "/healthz", "/bye", "/no/such/page",
-                                  "/enrol/forged-token"])
+@pytest.mark.parametrize(
+    "path", ["/", "/login", "/healthz", "/bye", "/no/such/page", "/enrol/forged-token"]
+)
 def test_pages_and_errors_carry_headers(actor: Actor, path: str) -> None:
     assert_secure_headers(actor.get(path))
 
@@ -57,7 +58,8 @@ def test_wrong_method_and_oversize_body_carry_headers(actor: Actor) -> None:
     wrong_method = actor.request("DELETE", "/login")
     assert wrong_method.status_code == 405
     assert_secure_headers(wrong_method)
-    too_large = actor.request("POST", "/login", content=b"x" * 300_000)
+    token = actor.csrf_from("/login")
+    too_large = actor.request("POST", "/login", data={"csrf_token": token, "x": "x" * 300_000})
     assert too_large.status_code == 413
     assert_secure_headers(too_large)
 

@@ -17,8 +17,9 @@ WRONG = "The username, password or code is wrong."
 
 
 def _attempt(actor: Actor, clock: FakeClock, username: str, password: str, secret: str) -> object:
-    return actor.submit("/login", username=username, password=password,
-                        totp_code=code_at(secret, clock.now()))
+    return actor.submit(
+        "/login", username=username, password=password, totp_code=code_at(secret, clock.now())
+    )
 
 
 def test_right_password_and_code_log_in(actor: Actor, clock: FakeClock, world: World) -> None:
@@ -29,10 +30,15 @@ def test_right_password_and_code_log_in(actor: Actor, clock: FakeClock, world: W
 def test_unknown_account_and_wrong_password_look_the_same(
     client: TestClient, clock: FakeClock, world: World
 ) -> None:
-    unknown = _attempt(Actor(client), clock, "nobody", "whatever-password-1", world.coordinator.totp_secret)
-    wrong = _attempt(Actor(client), clock, "coord", "wrong-password-123", world.coordinator.totp_secret)
+    unknown = _attempt(
+        Actor(client), clock, "nobody", "whatever-password-1", world.coordinator.totp_secret
+    )
+    wrong = _attempt(
+        Actor(client), clock, "coord", "wrong-password-123", world.coordinator.totp_secret
+    )
     assert unknown.status_code == wrong.status_code == 400  # type: ignore[attr-defined]
     assert WRONG in unknown.text and WRONG in wrong.text  # type: ignore[attr-defined]
+
     # The pages are identical apart from the typed username and the per-session CSRF token.
     def same(page: object) -> str:
         return re.sub(r"[0-9a-f]{64}", "TOKEN", page.text.replace("nobody", "coord"))  # type: ignore[attr-defined]
@@ -52,8 +58,16 @@ def test_unknown_account_costs_the_same_hashing_time(database_url: str, clock: F
             actor = Actor(client)
             token = actor.csrf_from("/login")
             start = time.perf_counter()
-            actor.request("POST", "/login", data={"csrf_token": token, "username": username,
-                                                  "password": "wrong-password-123", "totp_code": "000000"})
+            actor.request(
+                "POST",
+                "/login",
+                data={
+                    "csrf_token": token,
+                    "username": username,
+                    "password": "wrong-password-123",
+                    "totp_code": "000000",
+                },
+            )
             return time.perf_counter() - start
 
         wrong = statistics.median(timed("coord") for _ in range(3))
@@ -64,8 +78,9 @@ def test_unknown_account_costs_the_same_hashing_time(database_url: str, clock: F
 
 
 def test_wrong_totp_code_fails(actor: Actor, clock: FakeClock, world: World) -> None:
-    response = actor.submit("/login", username="coord", password=world.coordinator.password,
-                            totp_code="123456")
+    response = actor.submit(
+        "/login", username="coord", password=world.coordinator.password, totp_code="123456"
+    )
     assert response.status_code == 400 and WRONG in response.text
 
 
@@ -100,7 +115,9 @@ def test_five_failures_lock_the_account_even_for_the_right_password(
 ) -> None:
     person = world.ngo_worker
     for _ in range(5):
-        failed = _attempt(Actor(client), clock, person.username, "wrong-password-123", person.totp_secret)
+        failed = _attempt(
+            Actor(client), clock, person.username, "wrong-password-123", person.totp_secret
+        )
         assert failed.status_code == 400  # type: ignore[attr-defined]
     clock.advance(30)
     locked = _attempt(Actor(client), clock, person.username, person.password, person.totp_secret)
@@ -108,14 +125,21 @@ def test_five_failures_lock_the_account_even_for_the_right_password(
     assert "Too many attempts" in locked.text  # type: ignore[attr-defined]
     # Another account is not affected.
     other = world.other_ngo_worker
-    assert _attempt(Actor(client), clock, other.username, other.password, other.totp_secret).status_code == 303  # type: ignore[attr-defined]
+    assert (
+        _attempt(
+            Actor(client), clock, other.username, other.password, other.totp_secret
+        ).status_code
+        == 303
+    )  # type: ignore[attr-defined]
 
 
 def test_one_source_is_limited_across_accounts(
     client: TestClient, clock: FakeClock, world: World
 ) -> None:
     statuses = [
-        _attempt(Actor(client), clock, f"user{i}", "wrong-password-123", world.coordinator.totp_secret).status_code  # type: ignore[attr-defined]
+        _attempt(
+            Actor(client), clock, f"user{i}", "wrong-password-123", world.coordinator.totp_secret
+        ).status_code  # type: ignore[attr-defined]
         for i in range(31)
     ]
     assert statuses[:30] == [400] * 30
@@ -125,7 +149,8 @@ def test_one_source_is_limited_across_accounts(
 def test_login_form_keeps_the_username_but_never_echoes_the_password(
     actor: Actor, clock: FakeClock, world: World
 ) -> None:
-    response = actor.submit("/login", username="coord", password="canary-typed-secret-77",
-                            totp_code="000000")
+    response = actor.submit(
+        "/login", username="coord", password="canary-typed-secret-77", totp_code="000000"
+    )
     assert 'value="coord"' in response.text
     assert "canary-typed-secret-77" not in response.text

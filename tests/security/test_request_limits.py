@@ -9,7 +9,9 @@ from tests.factories import Actor
 
 def test_declared_oversize_body_gets_413(actor: Actor) -> None:
     token = actor.csrf_from("/login")
-    response = actor.request("POST", "/login", data={"csrf_token": token, "username": "u" * 300_000})
+    response = actor.request(
+        "POST", "/login", data={"csrf_token": token, "username": "u" * 300_000}
+    )
     assert response.status_code == 413
 
 
@@ -21,8 +23,12 @@ def test_streamed_oversize_body_gets_413(actor: Actor) -> None:
         for _ in range(40):
             yield b"u" * 10_000
 
-    response = actor.request("POST", "/login", content=chunks(),
-                             headers={"content-type": "application/x-www-form-urlencoded"})
+    response = actor.request(
+        "POST",
+        "/login",
+        content=chunks(),
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
     assert response.status_code == 413
 
 
@@ -35,19 +41,29 @@ def test_too_many_fields_get_400(actor: Actor) -> None:
 
 def test_file_uploads_are_refused(actor: Actor) -> None:
     token = actor.csrf_from("/login")
-    response = actor.request("POST", "/login", data={"csrf_token": token},
-                             files={"upload": ("a.txt", b"hello", "text/plain")})
+    response = actor.request(
+        "POST",
+        "/login",
+        data={"csrf_token": token},
+        files={"upload": ("a.txt", b"hello", "text/plain")},
+    )
     assert response.status_code == 400
 
 
 def test_garbage_body_is_a_clear_error_not_a_crash(actor: Actor) -> None:
     actor.csrf_from("/login")
-    response = actor.request("POST", "/login", content=b"\xff\xfe%%%&&==",
-                             headers={"content-type": "multipart/form-data; boundary=zz"})
+    response = actor.request(
+        "POST",
+        "/login",
+        content=b"\xff\xfe%%%&&==",
+        headers={"content-type": "multipart/form-data; boundary=zz"},
+    )
     assert response.status_code in {400, 403}
 
 
 def test_overlong_field_gets_400(actor: Actor) -> None:
     token = actor.csrf_from("/login")
-    response = actor.request("POST", "/login", data={"csrf_token": token, "username": "u" * 100_000})
+    response = actor.request(
+        "POST", "/login", data={"csrf_token": token, "username": "u" * 100_000}
+    )
     assert response.status_code == 400

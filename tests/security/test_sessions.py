@@ -37,8 +37,12 @@ def test_database_holds_only_a_hash_of_the_session_id(
     svc = services_of(client)
     sid = actor.session_id()
     assert in_app(client, session_by_hash, svc.db, sha256(sid)) is not None
-    raw = in_app(client, svc.db.fetch_value, "SELECT count(*) FROM sessions WHERE id_hash = :v",
-                 v=sid.encode())
+    raw = in_app(
+        client,
+        svc.db.fetch_value,
+        "SELECT count(*) FROM sessions WHERE id_hash = :v",
+        v=sid.encode(),
+    )
     assert raw == 0
 
 
@@ -84,8 +88,10 @@ def test_password_change_ends_other_sessions(
     actor.log_in(world.coordinator, clock)
     new_password = "canary-New-Pass-99x1"
     response = actor.submit(
-        "/staff/password", current_password=world.coordinator.password,
-        new_password=new_password, confirm_password=new_password,
+        "/staff/password",
+        current_password=world.coordinator.password,
+        new_password=new_password,
+        confirm_password=new_password,
     )
     assert response.status_code == 303
     assert actor.get("/staff").status_code == 200  # this device stays, with a new session

@@ -33,13 +33,19 @@ def test_migrations_upgrade_from_empty_and_match_the_tables(tmp_path: Path) -> N
     upgrade(url)
     check(url)  # raises if tables.py and the migrations disagree
     upgrade(url)  # safe to run again on every start
-    names = {row[0] for row in sqlite3.connect(tmp_path / "fresh.sqlite3").execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table'")}
+    names = {
+        row[0]
+        for row in sqlite3.connect(tmp_path / "fresh.sqlite3").execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'"
+        )
+    }
     assert {"organisations", "accounts", "invitations", "sessions"} <= names
 
 
-@pytest.mark.skipif("not __import__('os').environ.get('PORTAL_TEST_DATABASE_URL')",
-                    reason="PostgreSQL runs need PORTAL_TEST_DATABASE_URL")
+@pytest.mark.skipif(
+    "not __import__('os').environ.get('PORTAL_TEST_DATABASE_URL')",
+    reason="PostgreSQL runs need PORTAL_TEST_DATABASE_URL",
+)
 def test_postgres_migrations_match_the_tables(database_url: str) -> None:
     upgrade(database_url)
     check(database_url)
@@ -56,8 +62,10 @@ def test_a_failed_transaction_leaves_nothing_behind(client: TestClient) -> None:
 
     async def half_done() -> None:
         async with svc.db.transaction() as tx:
-            await tx.execute("INSERT INTO organisations (id, name, kind, created_at)"
-                             " VALUES ('a', 'Half', 'ngo', 1)")
+            await tx.execute(
+                "INSERT INTO organisations (id, name, kind, created_at)"
+                " VALUES ('a', 'Half', 'ngo', 1)"
+            )
             raise RuntimeError("abort")
 
     with pytest.raises(RuntimeError):

@@ -15,8 +15,13 @@ NEW_PASSWORD = "canary-Enrol-Pass-4242"
 
 def invite(actor: Actor, clock: FakeClock, world: World, role: str = "investigator") -> str:
     actor.log_in(world.coordinator, clock)
-    page = actor.submit("/coordinator/people", "/coordinator/invitations",
-                        display_name="Nina Newcomer", organisation_id=world.police.id, role=role)
+    page = actor.submit(
+        "/coordinator/people",
+        "/coordinator/invitations",
+        display_name="Nina Newcomer",
+        organisation_id=world.police.id,
+        role=role,
+    )
     assert page.status_code == 200
     found = re.search(r"https://portal\.test(/enrol/[^<\s]+)", page.text)
     assert found, "the page shows the enrolment link once"
@@ -25,8 +30,14 @@ def invite(actor: Actor, clock: FakeClock, world: World, role: str = "investigat
     return path
 
 
-def enrol(client: TestClient, clock: FakeClock, path: str, username: str = "nina",
-          password: str = NEW_PASSWORD, confirm: str | None = None) -> tuple[Actor, object]:
+def enrol(
+    client: TestClient,
+    clock: FakeClock,
+    path: str,
+    username: str = "nina",
+    password: str = NEW_PASSWORD,
+    confirm: str | None = None,
+) -> tuple[Actor, object]:
     newcomer = Actor(client)
     page = newcomer.get(path)
     assert page.status_code == 200, page.text
@@ -35,11 +46,18 @@ def enrol(client: TestClient, clock: FakeClock, path: str, username: str = "nina
     CANARIES.add(secret.group(1))
     token = re.search(r'name="csrf_token" value="([0-9a-f]+)"', page.text)
     assert token
-    response = newcomer.request("POST", path, data={
-        "csrf_token": token.group(1), "username": username, "password": password,
-        "confirm_password": confirm if confirm is not None else password,
-        "totp_secret": secret.group(1), "totp_code": code_at(secret.group(1), clock.now()),
-    })
+    response = newcomer.request(
+        "POST",
+        path,
+        data={
+            "csrf_token": token.group(1),
+            "username": username,
+            "password": password,
+            "confirm_password": confirm if confirm is not None else password,
+            "totp_secret": secret.group(1),
+            "totp_code": code_at(secret.group(1), clock.now()),
+        },
+    )
     return newcomer, response
 
 
@@ -50,10 +68,14 @@ def test_invited_person_enrols_and_is_logged_in(
     newcomer, response = enrol(client, clock, path)
     assert response.status_code == 303  # type: ignore[attr-defined]
     home = newcomer.get("/staff")
-    assert "Nina Newcomer" in home.text and "Police unit" in home.text and "Investigator" in home.text
+    assert (
+        "Nina Newcomer" in home.text and "Police unit" in home.text and "Investigator" in home.text
+    )
 
 
-def test_link_works_only_once(client: TestClient, actor: Actor, clock: FakeClock, world: World) -> None:
+def test_link_works_only_once(
+    client: TestClient, actor: Actor, clock: FakeClock, world: World
+) -> None:
     path = invite(actor, clock, world)
     enrol(client, clock, path)
     again = Actor(client).get(path)
@@ -79,8 +101,14 @@ def test_revoked_link_stops_working(
     assert "Withdrawn" in actor.get("/coordinator/people").text
 
 
-@pytest.mark.parametrize("tamper", [lambda t: t[:-2] + ("AA" if t[-2:] != "AA" else "BB"),
-                                    lambda t: "x" + t, lambda t: "not-a-token"])
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda t: t[:-2] + ("AA" if t[-2:] != "AA" else "BB"),
+        lambda t: "x" + t,
+        lambda t: "not-a-token",
+    ],
+)
 def test_forged_or_altered_link_is_refused(
     client: TestClient, actor: Actor, clock: FakeClock, world: World, tamper: object
 ) -> None:
@@ -100,11 +128,17 @@ def test_weak_password_is_refused_and_the_form_keeps_the_rest(
     assert Actor(client).get(path).status_code == 200  # the link still works
 
 
-@pytest.mark.parametrize(("password", "message"), [
-    ("short-pw", "at least 12"), ("x" * 129, "at most 128"), ("aaaaaaaaaaaaaa", "too common"),
-])
-def test_password_policy(client: TestClient, actor: Actor, clock: FakeClock, world: World,
-                         password: str, message: str) -> None:
+@pytest.mark.parametrize(
+    ("password", "message"),
+    [
+        ("short-pw", "at least 12"),
+        ("x" * 129, "at most 128"),
+        ("aaaaaaaaaaaaaa", "too common"),
+    ],
+)
+def test_password_policy(
+    client: TestClient, actor: Actor, clock: FakeClock, world: World, password: str, message: str
+) -> None:
     path = invite(actor, clock, world)
     _newcomer, response = enrol(client, clock, path, password=password)
     assert response.status_code == 400 and message in response.text  # type: ignore[attr-defined]
@@ -122,8 +156,13 @@ def test_mismatched_passwords_and_taken_username(
 
 def test_role_must_fit_the_organisation(actor: Actor, clock: FakeClock, world: World) -> None:
     actor.log_in(world.coordinator, clock)
-    page = actor.submit("/coordinator/people", "/coordinator/invitations",
-                        display_name="Wrong Place", organisation_id=world.ngo.id, role="investigator")
+    page = actor.submit(
+        "/coordinator/people",
+        "/coordinator/invitations",
+        display_name="Wrong Place",
+        organisation_id=world.ngo.id,
+        role="investigator",
+    )
     assert page.status_code == 400
     assert "does not belong" in page.text
     assert 'value="Wrong Place"' in page.text
