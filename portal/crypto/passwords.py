@@ -16,6 +16,8 @@ from argon2 import PasswordHasher as Argon2Hasher
 from argon2 import Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from portal.i18n import N_
+
 MIN_LENGTH = 12
 MAX_LENGTH = 128
 # The list is Django's common-passwords.txt.gz (BSD licence, 20,000 passwords).
@@ -40,14 +42,14 @@ def normalise(password: str) -> str:
 def check_policy(password: str) -> None:
     password = normalise(password)
     if len(password) < MIN_LENGTH:
-        raise PasswordPolicyError("The password must be at least 12 characters long.")
+        raise PasswordPolicyError(N_("The password must be at least 12 characters long."))
     if len(password) > MAX_LENGTH:
-        raise PasswordPolicyError("The password must be at most 128 characters long.")
+        raise PasswordPolicyError(N_("The password must be at most 128 characters long."))
     lowered = password.lower()
     stripped = lowered.rstrip("0123456789!?.#*@-_ ")
     common = _common_passwords()
     if lowered in common or stripped in common or len(set(lowered)) < 4:
-        raise PasswordPolicyError("This password is too common. Choose another one.")
+        raise PasswordPolicyError(N_("This password is too common. Choose another one."))
 
 
 class PasswordHasher:

@@ -1,0 +1,50 @@
+# The everyday commands. `make demo` and `make test` work on a fresh machine with
+# python3 (3.11+); everything else is installed into .venv from the hash-locked lock file.
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: install demo run test test-postgres lint fmt messages lock vendor-check
+
+$(STAMP): requirements.lock pyproject.toml
+	python3 -m venv $(VENV)
+	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install  ## a fresh SQLite database with demo data, then the portal on 127.0.0.1:8000
+	$(BIN)/portal demo
+	$(BIN)/portal serve
+
+run: install
+	$(BIN)/portal serve
+
+test: install  ## the whole suite on SQLite (browser tests need /usr/bin/chromium)
+	$(BIN)/pytest
+
+test-postgres: install  ## the suite again on PostgreSQL and Redis on this machine
+	PORTAL_TEST_DATABASE_URL=$${PORTAL_TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/test} \
+	PORTAL_TEST_REDIS_URL=$${PORTAL_TEST_REDIS_URL:-redis://127.0.0.1:6379/15} \
+	$(BIN)/pytest -m "not browser"
+
+lint: install
+	$(BIN)/ruff check portal tests tools
+	$(BIN)/ruff format --check portal tests tools
+	$(BIN)/mypy
+	$(BIN)/python tools/vendor_js.py --check
+
+fmt: install
+	$(BIN)/ruff format portal tests tools
+	$(BIN)/ruff check --fix portal tests tools
+
+messages: install  ## extract messages and merge them into every catalogue
+	$(BIN)/pybabel -q extract -F babel.cfg -k N_ --no-location --sort-output \
+		-o portal/locale/messages.pot .
+	$(BIN)/pybabel -q update --no-fuzzy-matching --ignore-obsolete -i portal/locale/messages.pot -d portal/locale
+
+lock:  ## re-resolve requirements.lock after changing pyproject.toml
+	$(BIN)/pip install --quiet uv
+	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 \
+		-o requirements.lock --quiet

@@ -1,0 +1,100 @@
+"""Real-browser tests: pytest-playwright driving Debian's Chromium (no browser download).
+
+Every page load is watched: a console error, a CSP violation, a failed request or a
+request to another origin fails the test.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Request
+
+from tests.live import LiveServer, live_server, run_portal
+
+CHROMIUM = os.environ.get("PORTAL_TEST_CHROMIUM", "/usr/bin/chromium")
+
+pytestmark = pytest.mark.browser
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/browser" in str(item.fspath):
+            item.add_marker(pytest.mark.browser)
+            if not shutil.which(CHROMIUM):
+                item.add_marker(pytest.mark.skip(reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)"))
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"],
+    }
+
+
+@pytest.fixture
+def demo_server(tmp_path: Path) -> Iterator[LiveServer]:
+    result = run_portal(tmp_path, "demo")
+    assert result.returncode == 0, result.stderr
+    with live_server(tmp_path) as server:
+        yield server
+
+
+class PageWatch:
+    """Collects everything on a page that a careful user or auditor would call a fault."""
+
+    def __init__(self, origin: str) -> None:
+        self.origin = origin
+        self.problems: list[str] = []
+
+    def attach(self, page: Page) -> Page:
+        page.on("console", self._console)
+        page.on("requestfailed", self._failed)
+        page.on("request", self._request)
+        page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
+        return page
+
+    def _console(self, message: ConsoleMessage) -> None:
+        if message.type in {"error", "warning"}:
+            self.problems.append(f"console {message.type}: {message.text}")
+
+    def _failed(self, request: Request) -> None:
+        # A navigation cancels what the previous page still had in flight (its favicon,
+        # say); that is the browser's normal housekeeping, not a fault.
+        if request.failure != "net::ERR_ABORTED":
+            self.problems.append(f"failed: {request.url} ({request.failure})")
+
+    def _request(self, request: Request) -> None:
+        if not request.url.startswith(self.origin) and not request.url.startswith("data:"):
+            self.problems.append(f"other origin: {request.url}")
+
+    def assert_clean(self) -> None:
+        assert not self.problems, self.problems
+
+
+@pytest.fixture
+def watched(browser: Browser, demo_server: LiveServer) -> Iterator[tuple[BrowserContext, PageWatch]]:
+    context = browser.new_context(base_url=demo_server.url)
+    watch = PageWatch(demo_server.url)
+    context.on("page", watch.attach)
+    yield context, watch
+    context.close()
+    watch.assert_clean()
+
+
+@pytest.fixture
+def watched_no_js(browser: Browser, demo_server: LiveServer) -> Iterator[tuple[BrowserContext, PageWatch]]:
+    context = browser.new_context(base_url=demo_server.url, java_script_enabled=False)
+    watch = PageWatch(demo_server.url)
+    context.on("page", watch.attach)
+    yield context, watch
+    context.close()
+    watch.assert_clean()
