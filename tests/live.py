@@ -25,21 +25,28 @@ def free_port() -> int:
 
 def portal_env(workdir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")}
-    env.update({
-        "PORTAL_DATABASE_URL": f"sqlite:///{workdir / 'portal.sqlite3'}",
-        "PORTAL_SECRET_KEY": TEST_SECRET,
-        "PORTAL_ARGON2_TIME_COST": "1",
-        "PORTAL_ARGON2_MEMORY_KIB": "1024",
-        "PORTAL_DEV_SECRET_FILE": str(workdir / "dev-secret"),
-    })
+    env.update(
+        {
+            "PORTAL_DATABASE_URL": f"sqlite:///{workdir / 'portal.sqlite3'}",
+            "PORTAL_SECRET_KEY": TEST_SECRET,
+            "PORTAL_ARGON2_TIME_COST": "1",
+            "PORTAL_ARGON2_MEMORY_KIB": "1024",
+            "PORTAL_DEV_SECRET_FILE": str(workdir / "dev-secret"),
+        }
+    )
     env.update(extra)
     return env
 
 
 def run_portal(workdir: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "portal", *args], cwd=workdir, env=portal_env(workdir, **env),
-        capture_output=True, text=True, timeout=120, check=False,
+        [sys.executable, "-m", "portal", *args],
+        cwd=workdir,
+        env=portal_env(workdir, **env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
@@ -56,8 +63,11 @@ def live_server(workdir: Path, **env: str) -> Iterator[LiveServer]:
     public = f"http://127.0.0.1:{port}"
     process = subprocess.Popen(
         [sys.executable, "-m", "portal", "serve", "--port", str(port)],
-        cwd=workdir, env=portal_env(workdir, PORTAL_PUBLIC_URL=public, **env),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=workdir,
+        env=portal_env(workdir, PORTAL_PUBLIC_URL=public, **env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     server = LiveServer(public, process)
     try:

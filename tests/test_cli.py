@@ -16,11 +16,13 @@ def test_demo_then_serve_works_with_no_configuration(tmp_path: Path) -> None:
     assert "development mode" in demo.stderr  # says it made its own secret
     assert "coordinator" in demo.stdout and "portal serve" in demo.stdout
     assert (tmp_path / "dev-secret").exists()
-    with live_server(tmp_path, PORTAL_SECRET_KEY="") as server:
-        with urllib.request.urlopen(server.url + "/login") as response:  # noqa: S310
-            assert response.status == 200
-            assert response.headers["server"] is None
-            assert "no-store" in response.headers["cache-control"]
+    with (
+        live_server(tmp_path, PORTAL_SECRET_KEY="") as server,
+        urllib.request.urlopen(server.url + "/login") as response,  # noqa: S310 - local server
+    ):
+        assert response.status == 200
+        assert response.headers["server"] is None
+        assert "no-store" in response.headers["cache-control"]
     log = "\n".join(server.output)
     assert "GET /" not in log and '"GET' not in log  # no access log
     assert not re.search(r"127\.0\.0\.1:\d+ -", log)  # no client address
@@ -35,7 +37,9 @@ def test_init_creates_the_database_and_prints_a_coordinator_link(tmp_path: Path)
     assert conn.execute("SELECT name, kind FROM organisations").fetchall() == [
         ("Test Police Unit", "police")
     ]
-    assert conn.execute("SELECT role, used_at FROM invitations").fetchall() == [("coordinator", None)]
+    assert conn.execute("SELECT role, used_at FROM invitations").fetchall() == [
+        ("coordinator", None)
+    ]
     with live_server(tmp_path) as server:
         path = link.group(1).split("/enrol/", 1)[1]
         with urllib.request.urlopen(f"{server.url}/enrol/{path}") as response:  # noqa: S310

@@ -21,8 +21,10 @@ def source_messages() -> set[str]:
     options = {"templates/**.html": {"extensions": "jinja2.ext.i18n"}}
     found = set()
     for _file, _line, message, _comments, _context in extract_from_dir(
-        ROOT, method_map, options, keywords={"_": None, "N_": None, "gettext": None,
-                                             "ngettext": (1, 2)}
+        ROOT,
+        method_map,
+        options,
+        keywords={"_": None, "N_": None, "gettext": None, "ngettext": (1, 2)},
     ):
         found.add(message if isinstance(message, str) else message[0])
     return found

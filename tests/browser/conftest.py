@@ -27,7 +27,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if "tests/browser" in str(item.fspath):
             item.add_marker(pytest.mark.browser)
             if not shutil.which(CHROMIUM):
-                item.add_marker(pytest.mark.skip(reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)"))
+                item.add_marker(
+                    pytest.mark.skip(reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+                )
 
 
 @pytest.fixture(scope="session")
@@ -35,8 +37,15 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
     return {
         **browser_type_launch_args,
         "executable_path": CHROMIUM,
-        "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"],
+        "args": [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
     }
 
 
@@ -81,7 +90,9 @@ class PageWatch:
 
 
 @pytest.fixture
-def watched(browser: Browser, demo_server: LiveServer) -> Iterator[tuple[BrowserContext, PageWatch]]:
+def watched(
+    browser: Browser, demo_server: LiveServer
+) -> Iterator[tuple[BrowserContext, PageWatch]]:
     context = browser.new_context(base_url=demo_server.url)
     watch = PageWatch(demo_server.url)
     context.on("page", watch.attach)
@@ -91,7 +102,9 @@ def watched(browser: Browser, demo_server: LiveServer) -> Iterator[tuple[Browser
 
 
 @pytest.fixture
-def watched_no_js(browser: Browser, demo_server: LiveServer) -> Iterator[tuple[BrowserContext, PageWatch]]:
+def watched_no_js(
+    browser: Browser, demo_server: LiveServer
+) -> Iterator[tuple[BrowserContext, PageWatch]]:
     context = browser.new_context(base_url=demo_server.url, java_script_enabled=False)
     watch = PageWatch(demo_server.url)
     context.on("page", watch.attach)

@@ -20,7 +20,9 @@ def sign_in(context: BrowserContext, username: str) -> None:
     expect(page).to_have_title("Appointments")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_label("Code from your authenticator app").fill(code_at(SECRETS[username], int(time.time())))
+    page.get_by_label("Code from your authenticator app").fill(
+        code_at(SECRETS[username], int(time.time()))
+    )
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Hello")
 
