@@ -4,11 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo run test test-postgres lint fmt messages lock vendor-check
+.PHONY: install demo run test test-postgres lint fmt messages lock
 
-$(STAMP): requirements.lock pyproject.toml
+$(STAMP): requirements-dev.lock pyproject.toml
 	python3 -m venv $(VENV)
-	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/pip install --quiet --require-hashes -r requirements-dev.lock
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
@@ -44,7 +44,9 @@ messages: install  ## extract messages and merge them into every catalogue
 		-o portal/locale/messages.pot .
 	$(BIN)/pybabel -q update --no-fuzzy-matching --ignore-obsolete -i portal/locale/messages.pot -d portal/locale
 
-lock:  ## re-resolve requirements.lock after changing pyproject.toml
+lock:  ## re-resolve both lock files after changing pyproject.toml
 	$(BIN)/pip install --quiet uv
-	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 \
+	$(BIN)/uv pip compile pyproject.toml --generate-hashes --python-version 3.11 \
 		-o requirements.lock --quiet
+	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 \
+		-o requirements-dev.lock --quiet

@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 from portal.logs import configure_logging
 from portal.settings import Settings, SettingsError
@@ -49,9 +48,13 @@ def cmd_migrate(args: argparse.Namespace) -> None:
 
 def cmd_init(args: argparse.Namespace) -> None:
     from portal.bootstrap import initialise
+    from portal.domain.errors import InputRejected
 
     settings = _settings()
-    link = asyncio.run(initialise(settings, args.organisation, args.name))
+    try:
+        link = asyncio.run(initialise(settings, args.organisation, args.name))
+    except InputRejected as exc:
+        sys.exit(f"portal init: {exc.message} (choose another --organisation name)")
     print(f"Created the police unit '{args.organisation}' and an enrolment link for the first")
     print("coordinator. Open it in a browser to set a password and an authenticator app.")
     print("It works once and expires; treat it like a password:\n")
@@ -59,16 +62,15 @@ def cmd_init(args: argparse.Namespace) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
-    from portal.demo import DEMO_PASSWORD, fill_demo_database
+    from portal.demo import DEMO_PASSWORD, DemoRefused, fill_demo_database
 
     settings = _settings()
     if settings.is_production:
         sys.exit("portal: refusing to put demo data into a production database")
-    if settings.database_url.startswith("sqlite:///"):
-        path = Path(settings.database_url.removeprefix("sqlite:///"))
-        for suffix in ("", "-wal", "-shm"):
-            Path(str(path) + suffix).unlink(missing_ok=True)
-    people = asyncio.run(fill_demo_database(settings))
+    try:
+        people = asyncio.run(fill_demo_database(settings))
+    except DemoRefused as exc:
+        sys.exit(f"portal demo: {exc}")
     print("Demo data is ready. Sign in at /login with any of these accounts;")
     print(f"every password is: {DEMO_PASSWORD}")
     print("Add the TOTP key to an authenticator app, or get the current code with")

@@ -13,8 +13,9 @@ from portal.crypto.tokens import random_id
 from portal.domain.organisations import create_organisation
 from portal.settings import Settings
 from portal.storage.accounts import insert_account
-from portal.storage.database import connect
+from portal.storage.database import Database, connect
 from portal.storage.migrate import upgrade
+from portal.storage.tables import metadata
 
 DEMO_PASSWORD = "demo-portal-password"  # noqa: S105 - published on purpose for the demo
 ORGANISATIONS = [
@@ -32,9 +33,22 @@ PEOPLE = [
 ]
 
 
+class DemoRefused(Exception):
+    """The database holds data that is not demo data; the demo will not wipe it."""
+
+
 async def fill_demo_database(settings: Settings) -> list[tuple[str, str, str, str]]:
+    """Start the database afresh with demo data: a previous demo is wiped, real data never."""
     upgrade(settings.database_url)
     db = await connect(settings.database_url)
+    try:
+        usernames = {row["username"] for row in await db.fetch_all("SELECT username FROM accounts")}
+        if usernames - {person[0] for person in PEOPLE}:
+            raise DemoRefused("this database holds accounts that are not demo accounts")
+        await wipe(db)
+    except BaseException:
+        await db.close()
+        raise
     clock = SystemClock()
     hasher = PasswordHasher(
         settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism
@@ -60,3 +74,9 @@ async def fill_demo_database(settings: Settings) -> list[tuple[str, str, str, st
     finally:
         await db.close()
     return shown
+
+
+async def wipe(db: Database) -> None:
+    async with db.transaction() as tx:
+        for table in reversed(metadata.sorted_tables):
+            await tx.execute(f"DELETE FROM {table.name}")  # noqa: S608 - names from our metadata

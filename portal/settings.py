@@ -69,10 +69,16 @@ class Settings:
         env = os.environ if environ is None else environ
         values: dict[str, object] = {}
         for field in dataclasses.fields(cls):
-            raw = env.get("PORTAL_" + field.name.upper())
+            name = "PORTAL_" + field.name.upper()
+            raw = env.get(name)
             if raw is None:
                 continue
-            values[field.name] = int(raw) if field.type == "int" else raw
+            if field.type != "int":
+                values[field.name] = raw
+            elif raw.strip().isdigit() and int(raw) > 0:
+                values[field.name] = int(raw)
+            else:
+                raise SettingsError(f"{name} must be a whole number above zero")
         settings = cls(**values)  # type: ignore[arg-type]
         return settings.checked()
 
@@ -83,7 +89,8 @@ class Settings:
             if not self.secret_key:
                 return dataclasses.replace(self, secret_key=_development_secret(self))
             return self
-        if self.secret_key.strip().lower() in PLACEHOLDER_SECRETS:
+        secret = self.secret_key.strip().lower()
+        if secret in PLACEHOLDER_SECRETS or "change" in secret or len(set(secret)) < 12:
             raise SettingsError("PORTAL_SECRET_KEY is missing or a placeholder")
         if len(self.secret_key) < MIN_SECRET_LENGTH:
             raise SettingsError(

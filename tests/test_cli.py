@@ -56,3 +56,27 @@ def test_production_refuses_to_start_without_a_secret(tmp_path: Path) -> None:
     result = run_portal(tmp_path, "migrate", PORTAL_ENVIRONMENT="production", PORTAL_SECRET_KEY="")
     assert result.returncode != 0
     assert "PORTAL_SECRET_KEY" in result.stderr
+
+
+def test_demo_starts_afresh_but_never_wipes_real_data(tmp_path: Path) -> None:
+    assert run_portal(tmp_path, "demo").returncode == 0
+    assert run_portal(tmp_path, "demo").returncode == 0  # a second demo replaces the first
+    conn = sqlite3.connect(tmp_path / "portal.sqlite3")
+    assert conn.execute("SELECT count(*) FROM organisations").fetchone()[0] == 3
+    conn.execute(
+        "INSERT INTO accounts (id, organisation_id, username, display_name, role, password_hash,"
+        " totp_secret, totp_last_step, created_at)"
+        " SELECT 'real', id, 'real.person', 'Real Person', 'coordinator', 'x', 'y', 0, 1"
+        " FROM organisations LIMIT 1"
+    )
+    conn.commit()
+    refused = run_portal(tmp_path, "demo")
+    assert refused.returncode != 0 and "not demo accounts" in refused.stderr
+    assert conn.execute("SELECT count(*) FROM accounts WHERE id = 'real'").fetchone()[0] == 1
+
+
+def test_init_twice_explains_instead_of_crashing(tmp_path: Path) -> None:
+    assert run_portal(tmp_path, "init").returncode == 0
+    again = run_portal(tmp_path, "init")
+    assert again.returncode != 0
+    assert "Traceback" not in again.stderr and "--organisation" in again.stderr

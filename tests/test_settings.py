@@ -10,7 +10,7 @@ from portal.settings import Settings, SettingsError
 
 GOOD = {
     "PORTAL_ENVIRONMENT": "production",
-    "PORTAL_SECRET_KEY": "k" * 48,
+    "PORTAL_SECRET_KEY": "Zx8-q2Lm9_vT4pR7sW1yB6nC3hJ5kD0fGa8eQ2",
     "PORTAL_PUBLIC_URL": "https://portal.example",
 }
 
@@ -21,7 +21,9 @@ def test_production_accepts_a_real_configuration() -> None:
     assert settings.argon2_memory_kib >= 19456 and settings.argon2_time_cost >= 2
 
 
-@pytest.mark.parametrize("secret", ["", "changeme", "secret", "short-secret"])
+@pytest.mark.parametrize(
+    "secret", ["", "changeme", "secret", "short-secret", "a" * 40, "CHANGE-ME-" * 5]
+)
 def test_production_refuses_missing_or_placeholder_secret(secret: str) -> None:
     with pytest.raises(SettingsError):
         Settings.from_env({**GOOD, "PORTAL_SECRET_KEY": secret})
@@ -55,3 +57,9 @@ def test_development_makes_and_keeps_its_own_secret(
 def test_numbers_are_read_from_the_environment() -> None:
     settings = Settings.from_env({**GOOD, "PORTAL_STAFF_IDLE_TIMEOUT": "600"})
     assert settings.staff_idle_timeout == 600
+
+
+@pytest.mark.parametrize("value", ["ten", "-1", "0", "1.5"])
+def test_numbers_must_be_positive_whole_numbers(value: str) -> None:
+    with pytest.raises(SettingsError, match="PORTAL_MAX_BODY_BYTES"):
+        Settings.from_env({**GOOD, "PORTAL_MAX_BODY_BYTES": value})

@@ -74,7 +74,8 @@ async def server_error(request: Request, exc: Exception) -> Response:
     endpoint = getattr(request.scope.get("endpoint"), "__name__", "?")
     log.error("unhandled %s in %s %s", type(exc).__name__, request.method, endpoint)
     response = error_page(request, 500)
-    apply_security_headers(response.headers, tls=request.url.scheme == "https", static=False)
+    tls = services(request).settings.uses_tls or request.url.scheme == "https"
+    apply_security_headers(response.headers, tls=tls, static=False)
     return response
 
 

@@ -46,6 +46,9 @@ class Visit:
     session: CurrentSession
     locale: str
     form: FormData
+    # A new visitor gets a cookie only once a page hands out a CSRF token (a form) or the
+    # session changes, so /healthz and the quick-exit page leave no cookie behind.
+    token_issued: bool = False
 
     @property
     def account(self) -> Account | None:
@@ -59,6 +62,7 @@ class Visit:
 
     @property
     def csrf_token(self) -> str:
+        self.token_issued = True
         return csrf.csrf_token(self.services.keys, self.session.sid)
 
     def field(self, name: str) -> str:
@@ -134,26 +138,40 @@ def _guarded(endpoint: Endpoint, roles: frozenset[str]) -> Callable[[Request], A
             ):
                 raise HTTPException(403)
         visit = Visit(svc, session, _language(request, session, svc), form)
+        original_sid = session.sid
         if PUBLIC not in roles:
             account = session.account
             if account is None:
                 if request.method in csrf.SAFE_METHODS:
                     target = "/login?ended=1" if session.expired else "/login"
                     response: Response = RedirectResponse(target, status_code=303)
-                    return _with_cookie(response, visit)
+                    return _with_cookie(response, visit, original_sid)
                 raise HTTPException(403)
             if account.role not in roles:
                 raise HTTPException(404)
         response = await endpoint(request, visit)
-        return _with_cookie(response, visit)
+        return _with_cookie(response, visit, original_sid)
 
     return guard
 
 
-def _with_cookie(response: Response, visit: Visit) -> Response:
-    if visit.session.is_new_cookie:
-        response.headers.append("set-cookie", cookie_header(visit.session))
+def _with_cookie(response: Response, visit: Visit, original_sid: str) -> Response:
+    session = visit.session
+    if session.is_new_cookie and (visit.token_issued or session.sid != original_sid):
+        response.headers.append("set-cookie", cookie_header(session))
     return response
+
+
+class _LazyToken:
+    """The CSRF token, computed (and the cookie set) only if a template prints it."""
+
+    def __init__(self, visit: Visit) -> None:
+        self._visit = visit
+
+    def __str__(self) -> str:
+        return self._visit.csrf_token
+
+    __html__ = __str__
 
 
 def redirect(path: str) -> Response:
@@ -164,7 +182,7 @@ def redirect(path: str) -> Response:
 def render(
     request: Request, visit: Visit, template: str, status_code: int = 200, **context: Any
 ) -> Response:
-    page = {"visit": visit, "account": visit.account, "csrf_token": visit.csrf_token, **context}
+    page = {"visit": visit, "account": visit.account, "csrf_token": _LazyToken(visit), **context}
     return visit.services.templates.render(
         request, template, page, locale=visit.locale, status_code=status_code
     )

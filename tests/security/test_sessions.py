@@ -109,3 +109,15 @@ def test_disabling_an_account_ends_its_sessions(
     )
     assert response.status_code == 303
     assert worker.get("/staff").status_code == 303
+
+
+def test_pages_without_forms_set_no_cookie(actor: Actor) -> None:
+    for path in ("/healthz", "/bye", "/static/css/portal.css"):
+        assert "set-cookie" not in actor.get(path).headers, path
+    assert "set-cookie" in actor.get("/login").headers
+
+
+def test_quick_exit_tells_the_browser_to_forget_this_site(actor: Actor) -> None:
+    response = actor.get("/bye")
+    assert response.headers["clear-site-data"] == '"cache", "cookies", "storage"'
+    assert "Appointments" not in response.text.split("<body")[1]

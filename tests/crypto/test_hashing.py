@@ -1,0 +1,70 @@
+"""The argon2 pool: a flood is refused before any hashing, and the pool recovers."""
+
+from __future__ import annotations
+
+import threading
+
+import anyio
+import pytest
+
+from portal.crypto.hashing import HashingPool, Overloaded
+from portal.crypto.passwords import PasswordHasher, check_policy
+
+
+def test_excess_work_is_refused_before_it_runs() -> None:
+    pool = HashingPool(threads=2, queue=3)
+    release = threading.Event()
+    started: list[int] = []
+    outcomes: list[str] = []
+
+    def work(i: int) -> int:
+        started.append(i)
+        release.wait(5)
+        return i
+
+    async def one(i: int) -> None:
+        try:
+            await pool.run(lambda: work(i))
+            outcomes.append("done")
+        except Overloaded:
+            outcomes.append("refused")
+
+    async def flood() -> None:
+        async with anyio.create_task_group() as tg:
+            for i in range(20):
+                tg.start_soon(one, i)
+            await anyio.sleep(0.2)
+            assert len(started) == 2  # only `threads` hashes at once
+            release.set()
+
+    anyio.run(flood)
+    assert outcomes.count("done") == 5 and outcomes.count("refused") == 15
+    assert len(started) == 5  # refused work never ran
+    assert pool.admitted == 0
+
+    async def later() -> int:
+        return await pool.run(lambda: 7)
+
+    assert anyio.run(later) == 7
+
+
+def test_passwords_verify_and_rehash_when_parameters_change() -> None:
+    old = PasswordHasher(time_cost=1, memory_kib=1024, parallelism=1)
+    new = PasswordHasher(time_cost=2, memory_kib=2048, parallelism=1)
+    stored = old.hash("correct horse battery")
+    assert new.verify(stored, "correct horse battery")
+    assert not new.verify(stored, "wrong horse battery")
+    assert new.needs_rehash(stored) and not old.needs_rehash(stored)
+    assert not new.verify_or_dummy(None, "anything at all")
+
+
+def test_password_is_normalised_before_hashing() -> None:
+    hasher = PasswordHasher(time_cost=1, memory_kib=1024, parallelism=1)
+    composed, decomposed = "salasana-\u00e4\u00e4kk\u00f6set", "salasana-a\u0308a\u0308kko\u0308set"
+    assert hasher.verify(hasher.hash(composed), decomposed)
+
+
+@pytest.mark.parametrize("password", ["Password12345", "qwertyuiop123!", "111111111111"])
+def test_common_passwords_are_refused(password: str) -> None:
+    with pytest.raises(ValueError, match="too common"):
+        check_policy(password)
