@@ -13,7 +13,7 @@ from portal.security.bodylimit import BodyLimitMiddleware
 from portal.security.headers import SecurityHeadersMiddleware
 from portal.services import build_services
 from portal.settings import Settings
-from portal.web import coordinator, errors, public, staff
+from portal.web import client, coordinator, errors, investigator, ngo, public, staff
 from portal.web.rendering import STATIC
 from portal.web.routing import StaticMount
 
@@ -30,7 +30,10 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
     return Starlette(
         routes=[
             *public.ROUTES,
+            *client.ROUTES,
             *staff.ROUTES,
+            *ngo.ROUTES,
+            *investigator.ROUTES,
             *coordinator.ROUTES,
             StaticMount("/static", str(STATIC)),
         ],

@@ -7,10 +7,15 @@ refuses in production).
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
 from portal.clock import SystemClock
 from portal.crypto.passwords import PasswordHasher
 from portal.crypto.tokens import random_id
 from portal.domain.organisations import create_organisation
+from portal.domain.places import add_place
+from portal.domain.slots import SlotInput, publish_slot
 from portal.settings import Settings
 from portal.storage.accounts import insert_account
 from portal.storage.database import Database, connect
@@ -71,6 +76,7 @@ async def fill_demo_database(settings: Settings) -> list[tuple[str, str, str, st
                 now=clock.now(),
             )
             shown.append((username, role, orgs[org_index].name, secret))
+        await _demo_schedule(db, clock)
     finally:
         await db.close()
     return shown
@@ -80,3 +86,64 @@ async def wipe(db: Database) -> None:
     async with db.transaction() as tx:
         for table in reversed(metadata.sorted_tables):
             await tx.execute(f"DELETE FROM {table.name}")  # noqa: S608 - names from our metadata
+
+
+PLACES = [
+    (
+        "Pasila police station, room 4",
+        "police_station",
+        "Pasilanraitio 13, Helsinki",
+        "Use the side door on the left. Say you have an appointment with room 4.",
+    ),
+    (
+        "Harbour Women's Support Centre",
+        "ngo_premises",
+        "Satamakatu 5 B, Helsinki",
+        "Second floor. Ring the bell marked 'Harbour'.",
+    ),
+    (
+        "Library meeting room",
+        "other",
+        "Kirjastokatu 1, Helsinki",
+        "Ask at the information desk for the small meeting room.",
+    ),
+]
+
+
+async def _demo_schedule(db: Database, clock: SystemClock) -> None:
+    """Meeting places and two weeks of free times for each demo investigator."""
+    places = [
+        await add_place(db, clock, name=name, kind=kind, address=address, directions=directions)
+        for name, kind, address, directions in PLACES
+    ]
+    investigators = await db.fetch_all(
+        "SELECT id, username FROM accounts WHERE role = 'investigator' ORDER BY username"
+    )
+    gender = {"investigator": "male", "investigator2": "female"}
+    today = datetime.now(ZoneInfo("Europe/Helsinki")).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
+    for index, person in enumerate(investigators):
+        await db.execute(
+            "UPDATE accounts SET gender = :g WHERE id = :id",
+            g=gender.get(person["username"], "unspecified"),
+            id=person["id"],
+        )
+        languages = ["fi", "en", "ru"] if index == 0 else ["fi", "sv", "en", "ar"]
+        for day in range(1, 15):
+            date = today + timedelta(days=day)
+            if date.weekday() >= 5:
+                continue
+            for hour in (9, 13):
+                await publish_slot(
+                    db,
+                    clock,
+                    person["id"],
+                    SlotInput(
+                        place_id=places[(day + index) % len(places)].id,
+                        starts_at=int((date + timedelta(hours=hour + index)).timestamp()),
+                        duration_minutes=60,
+                        languages=languages,
+                        interpreter_available=hour == 13,
+                    ),
+                )

@@ -16,7 +16,21 @@ from babel.support import NullTranslations, Translations
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 STAFF_LOCALES = ("fi", "sv", "en")
-LOCALE_NAMES = {"fi": "Suomi", "sv": "Svenska", "en": "English"}
+# Clients pick from these on the first page, each shown by its own name.
+CLIENT_LOCALES = ("fi", "sv", "en", "ru", "uk", "ro", "th", "vi", "ar", "es", "zh")
+LOCALE_NAMES = {
+    "fi": "Suomi",
+    "sv": "Svenska",
+    "en": "English",
+    "ru": "Русский",
+    "uk": "Українська",
+    "ro": "Română",
+    "th": "ไทย",
+    "vi": "Tiếng Việt",
+    "ar": "العربية",
+    "es": "Español",
+    "zh": "中文",
+}
 RIGHT_TO_LEFT = frozenset({"ar"})
 
 

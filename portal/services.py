@@ -10,7 +10,8 @@ from portal.clock import Clock
 from portal.crypto.hashing import HashingPool
 from portal.crypto.passwords import PasswordHasher
 from portal.crypto.tokens import Keys
-from portal.i18n import STAFF_LOCALES, Catalogues
+from portal.domain.bookings import CodeHashing
+from portal.i18n import CLIENT_LOCALES, Catalogues
 from portal.security.ratelimit import RateLimits
 from portal.security.sessions import SessionStore
 from portal.settings import Settings
@@ -30,6 +31,7 @@ class Services:
     sessions: SessionStore
     catalogues: Catalogues
     templates: Templates
+    codes: CodeHashing
 
     async def close(self) -> None:
         await self.limits.close()
@@ -39,20 +41,23 @@ class Services:
 async def build_services(settings: Settings, clock: Clock) -> Services:
     db = await connect(settings.database_url)
     keys = Keys(settings.secret_key)
-    catalogues = Catalogues(STAFF_LOCALES)
+    catalogues = Catalogues(CLIENT_LOCALES)
+    hasher = PasswordHasher(
+        settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism
+    )
+    hashing = HashingPool(settings.hashing_threads, settings.hashing_queue)
     return Services(
         settings=settings,
         clock=clock,
         db=db,
         keys=keys,
-        hasher=PasswordHasher(
-            settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism
-        ),
-        hashing=HashingPool(settings.hashing_threads, settings.hashing_queue),
+        hasher=hasher,
+        hashing=hashing,
         limits=RateLimits(settings.redis_url, keys.derive("rate-limit-source"), clock),
         sessions=SessionStore(db, clock, settings),
         catalogues=catalogues,
-        templates=Templates(catalogues),
+        templates=Templates(catalogues, settings.timezone),
+        codes=CodeHashing(hasher, hashing, keys.derive("code-pepper")),
     )
 
 

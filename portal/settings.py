@@ -47,6 +47,8 @@ class Settings:
     client_idle_timeout: int = 10 * 60
     client_absolute_timeout: int = 60 * 60
     enrolment_link_ttl: int = 7 * 24 * 60 * 60
+    one_time_code_ttl: int = 14 * 24 * 60 * 60
+    timezone: str = "Europe/Helsinki"
     # Request limits.
     max_body_bytes: int = 256 * 1024
     max_fields: int = 100
@@ -54,6 +56,9 @@ class Settings:
     # Login throttling.
     login_failures_per_account_per_minute: int = 5
     login_attempts_per_source_per_minute: int = 30
+    # Code guessing: per source, and for the whole portal together.
+    code_attempts_per_source_per_minute: int = 10
+    code_attempts_per_minute: int = 300
     default_locale: str = "en"
 
     @property

@@ -144,10 +144,10 @@ class Actor:
         assert found, f"no CSRF token on {page}"
         return found.group(1)
 
-    def submit(self, page: str, action: str | None = None, **data: str) -> httpx.Response:
-        """Open ``page`` and post its form to ``action`` (default: the page itself)."""
+    def submit(self, page: str, to: str | None = None, /, **data: str) -> httpx.Response:
+        """Open ``page`` and post its form to ``to`` (default: the page itself)."""
         token = self.csrf_from(page)
-        return self.request("POST", action or page, data={"csrf_token": token, **data})
+        return self.request("POST", to or page, data={"csrf_token": token, **data})
 
     def log_in(self, person: Person, clock: FakeClock) -> httpx.Response:
         # Each TOTP code works once: move to a fresh 30-second step first.
@@ -164,3 +164,89 @@ class Actor:
 
     def session_id(self) -> str:
         return self.cookies.get("__Host-sid") or ""
+
+
+async def make_place(
+    svc: Services, name: str = "Station room 4", kind: str = "police_station"
+) -> str:
+    from portal.domain.places import add_place
+
+    place = await add_place(
+        svc.db,
+        svc.clock,
+        name=name,
+        kind=kind,
+        address="Street 1",
+        directions="Side door, second floor.",
+    )
+    return place.id
+
+
+async def make_slot(
+    svc: Services,
+    investigator: Person,
+    place_id: str,
+    *,
+    hours_ahead: int = 48,
+    languages: tuple[str, ...] = ("fi", "en"),
+    interpreter: bool = False,
+) -> str:
+    from portal.domain.slots import SlotInput, publish_slot
+
+    return await publish_slot(
+        svc.db,
+        svc.clock,
+        investigator.id,
+        SlotInput(
+            place_id=place_id,
+            starts_at=svc.clock.now() + hours_ahead * 3600,
+            duration_minutes=60,
+            languages=languages,
+            interpreter_available=interpreter,
+        ),
+    )
+
+
+NEEDS = {
+    "client_locale": "en",
+    "language": "fi",
+    "interpreter_needed": "no",
+    "interpreter_gender": "any",
+    "interpreter_other_community": "no",
+    "investigator_gender": "any",
+    "support_person": "yes",
+    "accessibility": "none",
+    "childcare": "no",
+    "venue_preference": "any",
+    "urgency": "soon",
+    "minor": "no",
+    "reflection_period": "unsure",
+    "safe_contact": "via_ngo",
+}
+CODE = re.compile(r'class="slip-code">([0-9 ]+)<')
+CLIENT_CODE = re.compile(r'class="client-code"[^>]*><strong>([0-9 ]+)</strong>')
+
+
+def book(actor: Actor, slot_id: str, **overrides: str) -> httpx.Response:
+    """An NGO worker books ``slot_id`` through the booking form."""
+    return actor.submit("/ngo/book", action="book", slot_id=slot_id, **{**NEEDS, **overrides})
+
+
+def slip_code(response: httpx.Response) -> str:
+    found = CODE.search(response.text)
+    assert found, "the slip shows a one-time code"
+    CANARIES.add(found.group(1).replace(" ", ""))
+    CANARIES.add(found.group(1))
+    return found.group(1)
+
+
+def redeem(client: TestClient, code: str, locale: str = "en") -> tuple[Actor, str]:
+    """A client chooses a language and enters the slip's code; returns their own code."""
+    person = Actor(client)
+    person.submit("/", "/language", locale=locale, next="/code")
+    response = person.submit("/code", code=code)
+    assert response.status_code == 200, response.text
+    found = CLIENT_CODE.search(response.text)
+    assert found, "the client is shown their own code"
+    CANARIES.update({found.group(1), found.group(1).replace(" ", "")})
+    return person, found.group(1)

@@ -10,8 +10,6 @@ from __future__ import annotations
 import hmac
 
 import pyotp
-import segno
-from markupsafe import Markup
 
 STEP_SECONDS = 30
 ISSUER = "Intake portal"
@@ -45,9 +43,3 @@ def provisioning_uri(secret: str, username: str) -> str:
             name=username, issuer_name=ISSUER
         )
     )
-
-
-def qr_svg(uri: str) -> Markup:
-    """The enrolment QR code as inline SVG (no external service, no inline style)."""
-    svg = segno.make(uri, error="m").svg_inline(scale=4, dark="#000", light="#fff")
-    return Markup(svg)  # noqa: S704 - segno builds this SVG from the URI; no user markup.

@@ -8,6 +8,8 @@ COORDINATOR = "coordinator"
 INVESTIGATOR = "investigator"
 NGO_WORKER = "ngo_worker"
 STAFF_ROLES = frozenset({COORDINATOR, INVESTIGATOR, NGO_WORKER})
+# A client holds no account: this "role" is a session opened with a client code.
+CLIENT = "client"
 # Not a role anyone holds: marks a route that anyone may use.
 PUBLIC = "public"
 

@@ -41,6 +41,11 @@ class CurrentSession:
         return self.row.account if self.row else None
 
     @property
+    def consultation_id(self) -> str | None:
+        """Set for a client who opened their consultation with a code."""
+        return self.row.consultation_id if self.row else None
+
+    @property
     def locale(self) -> str | None:
         return self.row.locale if self.row else None
 
@@ -90,6 +95,16 @@ class SessionStore:
         sid = new_sid()
         await rows.insert_session(
             self._db, sha256(sid), account_id, current.locale, self._clock.now()
+        )
+        return await self._reload(sid)
+
+    async def begin_client(self, current: CurrentSession, consultation_id: str) -> CurrentSession:
+        """A client opened their consultation: a fresh id, keeping the chosen language."""
+        if current.row is not None:
+            await rows.delete_session(self._db, current.row.id_hash)
+        sid = new_sid()
+        await rows.insert_session(
+            self._db, sha256(sid), None, current.locale, self._clock.now(), consultation_id
         )
         return await self._reload(sid)
 

@@ -12,6 +12,7 @@ from portal.storage.database import Queryable
 class SessionRow:
     id_hash: bytes
     account: Account | None
+    consultation_id: str | None
     locale: str | None
     created_at: int
     last_seen_at: int
@@ -21,7 +22,7 @@ async def session_by_hash(db: Queryable, id_hash: bytes) -> SessionRow | None:
     """The session and its account in one round trip (this runs on every request)."""
     row = await db.fetch_one(
         """
-        SELECT s.locale, s.created_at, s.last_seen_at, s.account_id,
+        SELECT s.locale, s.created_at, s.last_seen_at, s.account_id, s.consultation_id,
                a.id, a.organisation_id, o.name AS organisation_name, a.username,
                a.display_name, a.role, a.password_hash, a.totp_secret, a.totp_last_step,
                a.disabled_at
@@ -35,19 +36,33 @@ async def session_by_hash(db: Queryable, id_hash: bytes) -> SessionRow | None:
     if row is None:
         return None
     account = account_from_row(row) if row["account_id"] is not None else None
-    return SessionRow(id_hash, account, row["locale"], row["created_at"], row["last_seen_at"])
+    return SessionRow(
+        id_hash,
+        account,
+        row["consultation_id"],
+        row["locale"],
+        row["created_at"],
+        row["last_seen_at"],
+    )
 
 
 async def insert_session(
-    db: Queryable, id_hash: bytes, account_id: str | None, locale: str | None, now: int
+    db: Queryable,
+    id_hash: bytes,
+    account_id: str | None,
+    locale: str | None,
+    now: int,
+    consultation_id: str | None = None,
 ) -> None:
     await db.execute(
         """
-        INSERT INTO sessions (id_hash, account_id, locale, created_at, last_seen_at)
-        VALUES (:h, :account_id, :locale, :now, :now)
+        INSERT INTO sessions (id_hash, account_id, consultation_id, locale, created_at,
+                              last_seen_at)
+        VALUES (:h, :account_id, :consultation_id, :locale, :now, :now)
         """,
         h=id_hash,
         account_id=account_id,
+        consultation_id=consultation_id,
         locale=locale,
         now=now,
     )

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Column,
     ForeignKey,
     Index,
+    Integer,
     LargeBinary,
     MetaData,
     String,
@@ -50,6 +51,8 @@ accounts = Table(
     Column("username", String(64), nullable=False, unique=True),
     Column("display_name", String(200), nullable=False),
     Column("role", String(16), nullable=False),
+    # Only used to match a client's wish for a woman or a man investigator.
+    Column("gender", String(16), nullable=False, server_default="unspecified"),
     Column("password_hash", String(200), nullable=False),
     Column("totp_secret", String(64), nullable=False),
     Column("totp_last_step", BigInteger, nullable=False, server_default="0"),
@@ -65,6 +68,7 @@ invitations = Table(
     Column("organisation_id", ID, ForeignKey("organisations.id"), nullable=False, index=True),
     Column("role", String(16), nullable=False),
     Column("display_name", String(200), nullable=False),
+    Column("gender", String(16), nullable=False, server_default="unspecified"),
     Column("nonce_hash", LargeBinary(32), nullable=False),
     Column("created_by", ID, ForeignKey("accounts.id")),
     Column("created_at", BigInteger, nullable=False),
@@ -80,9 +84,124 @@ sessions = Table(
     # sha256 of the cookie value: a stolen database holds no usable session id.
     Column("id_hash", LargeBinary(32), primary_key=True),
     Column("account_id", ID, ForeignKey("accounts.id", ondelete="CASCADE")),
+    # A client's session names the consultation its client code opened.
+    Column("consultation_id", ID, ForeignKey("consultations.id", ondelete="CASCADE")),
     Column("locale", String(8)),
     Column("created_at", BigInteger, nullable=False),
     Column("last_seen_at", BigInteger, nullable=False),
     Index("ix_sessions_account_id", "account_id"),
     Index("ix_sessions_last_seen_at", "last_seen_at"),
+)
+
+# --- Anonymous booking ---------------------------------------------------------------
+# Needs are structured choices (short codes), never free text: before a decision to
+# report, nothing here can hold a name, a story or a contact detail.
+
+places = Table(
+    "places",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(24), nullable=False),
+    Column("address", String(300), nullable=False),
+    Column("directions", String(1000), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("archived_at", BigInteger),
+    CheckConstraint("kind IN ('police_station', 'ngo_premises', 'other')", name="kind"),
+)
+
+slots = Table(
+    "slots",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("investigator_id", ID, ForeignKey("accounts.id"), nullable=False),
+    Column("place_id", ID, ForeignKey("places.id"), nullable=False),
+    Column("starts_at", BigInteger, nullable=False),
+    Column("duration_minutes", Integer, nullable=False),
+    # Comma-framed language codes (",fi,en,"), so a LIKE ',fi,' test matches one code.
+    Column("languages", String(200), nullable=False),
+    Column("interpreter_available", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    CheckConstraint("status IN ('free', 'booked', 'withdrawn')", name="status"),
+    Index("ix_slots_status_starts_at", "status", "starts_at"),
+    Index("ix_slots_investigator_id_starts_at", "investigator_id", "starts_at"),
+)
+
+consultations = Table(
+    "consultations",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("pseudonym", String(64), nullable=False),
+    Column("organisation_id", ID, ForeignKey("organisations.id"), nullable=False),
+    Column("booked_by", ID, ForeignKey("accounts.id"), nullable=False),
+    # Continuity: who held the first meeting, and who is assigned now.
+    Column("first_investigator_id", ID, ForeignKey("accounts.id"), nullable=False),
+    Column("investigator_id", ID, ForeignKey("accounts.id"), nullable=False),
+    Column("client_locale", String(8), nullable=False),
+    Column("language", String(16), nullable=False),
+    Column("interpreter_needed", Integer, nullable=False),
+    Column("interpreter_gender", String(16), nullable=False),
+    Column("interpreter_other_community", Integer, nullable=False),
+    Column("investigator_gender", String(16), nullable=False),
+    Column("support_person", Integer, nullable=False),
+    Column("accessibility", String(24), nullable=False),
+    Column("childcare", Integer, nullable=False),
+    Column("venue_preference", String(24), nullable=False),
+    Column("urgency", String(16), nullable=False),
+    Column("minor", Integer, nullable=False),
+    Column("reflection_period", String(16), nullable=False),
+    Column("safe_contact", String(24), nullable=False),
+    # The client code: a keyed hash for O(1) lookup and an argon2id hash to verify.
+    Column("client_code_lookup", LargeBinary(32), unique=True),
+    Column("client_code_hash", String(200)),
+    Column("created_at", BigInteger, nullable=False),
+    Column("last_activity_at", BigInteger, nullable=False),
+    Index("ix_consultations_organisation_id_created_at", "organisation_id", "created_at"),
+    Index("ix_consultations_investigator_id", "investigator_id"),
+)
+
+meetings = Table(
+    "meetings",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column(
+        "consultation_id", ID, ForeignKey("consultations.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("slot_id", ID, ForeignKey("slots.id"), nullable=False),
+    Column("investigator_id", ID, ForeignKey("accounts.id"), nullable=False),
+    Column("place_id", ID, ForeignKey("places.id"), nullable=False),
+    Column("starts_at", BigInteger, nullable=False),
+    Column("duration_minutes", Integer, nullable=False),
+    Column("status", String(24), nullable=False),
+    Column("change_reason", String(24)),
+    Column("is_follow_up", Integer, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    CheckConstraint(
+        "status IN ('booked', 'confirmed', 'change_requested', 'cancelled', 'held', 'no_show')",
+        name="status",
+    ),
+    Index("ix_meetings_consultation_id", "consultation_id"),
+    Index("ix_meetings_investigator_id_starts_at", "investigator_id", "starts_at"),
+    Index("ix_meetings_slot_id", "slot_id"),
+)
+
+one_time_codes = Table(
+    "one_time_codes",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column(
+        "consultation_id",
+        ID,
+        ForeignKey("consultations.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("lookup", LargeBinary(32), nullable=False, unique=True),
+    Column("code_hash", String(200), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Column("used_at", BigInteger),
+    Column("revoked_at", BigInteger),
 )

@@ -6,14 +6,19 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from portal.domain import accounts, invitations
+from portal.domain import accounts, bookings, invitations, places, visibility
 from portal.domain.errors import InputRejected
 from portal.domain.organisations import create_organisation
+from portal.domain.places import PLACE_KINDS
 from portal.domain.roles import COORDINATOR, ORGANISATION_KIND_LABELS, ROLE_LABELS
 from portal.storage import accounts as account_store
+from portal.storage import consultations as consultation_store
 from portal.storage import invitations as invitation_store
+from portal.storage import places as place_store
+from portal.storage import slots as slot_store
 from portal.storage.organisations import list_organisations
 from portal.web.forms import FormState
+from portal.web.paging import Page, page_number, window
 from portal.web.routing import GuardedRoute, Visit, redirect, render, route
 
 ROLES = {COORDINATOR}
@@ -116,7 +121,93 @@ async def _set_disabled(request: Request, visit: Visit, *, disabled: bool) -> Re
     return redirect("/coordinator/people")
 
 
+async def places_page(
+    request: Request, visit: Visit, form: FormState | None = None, status: int = 200
+) -> Response:
+    return render(
+        request,
+        visit,
+        "coordinator/places.html",
+        status,
+        places=await place_store.list_places(visit.services.db, include_archived=True),
+        form=form or FormState(),
+        kinds=PLACE_KINDS,
+    )
+
+
+async def place_create(request: Request, visit: Visit) -> Response:
+    svc = visit.services
+    try:
+        await places.add_place(
+            svc.db,
+            svc.clock,
+            name=visit.field("name"),
+            kind=visit.field("kind"),
+            address=visit.field("address"),
+            directions=visit.field("directions"),
+        )
+    except InputRejected as exc:
+        return await places_page(
+            request, visit, FormState.typed(visit).error(exc.field, exc.message), 400
+        )
+    return redirect("/coordinator/places")
+
+
+async def place_archive(request: Request, visit: Visit) -> Response:
+    svc = visit.services
+    place = await place_store.place_by_id(svc.db, request.path_params["id"])
+    if place is None:
+        raise HTTPException(404)
+    await place_store.set_archived(svc.db, place.id, None if place.archived_at else svc.clock.now())
+    return redirect("/coordinator/places")
+
+
+async def schedule_page(
+    request: Request, visit: Visit, form: FormState | None = None, status: int = 200
+) -> Response:
+    svc = visit.services
+    number = page_number(request)
+    limit, offset = window(number)
+    meetings = await consultation_store.unit_meetings(svc.db, svc.clock.now(), limit, offset)
+    free = await slot_store.all_slots(svc.db, svc.clock.now(), limit, offset)
+    investigators = [
+        a
+        for a in await account_store.list_accounts(svc.db)
+        if a.role == "investigator" and a.is_active
+    ]
+    return render(
+        request,
+        visit,
+        "coordinator/schedule.html",
+        status,
+        meetings=Page.of(meetings, number),
+        slots=Page.of(free, number),
+        investigators=investigators,
+        form=form or FormState(),
+    )
+
+
+async def meeting_reassign(request: Request, visit: Visit) -> Response:
+    svc = visit.services
+    found = await visibility.visible_meeting(svc.db, visit.staff, request.path_params["id"])
+    if found is None:
+        raise HTTPException(404)
+    meeting, consultation = found
+    try:
+        await bookings.reassign_meeting(
+            svc.db, svc.clock, meeting.id, consultation.id, visit.field("investigator_id")
+        )
+    except InputRejected as exc:
+        return await schedule_page(request, visit, FormState().error(exc.field, exc.message), 400)
+    return redirect("/coordinator/schedule")
+
+
 ROUTES: list[GuardedRoute] = [
+    route("/coordinator/places", places_page, roles=ROLES),
+    route("/coordinator/places", place_create, roles=ROLES, methods=["POST"]),
+    route("/coordinator/places/{id}/archive", place_archive, roles=ROLES, methods=["POST"]),
+    route("/coordinator/schedule", schedule_page, roles=ROLES),
+    route("/coordinator/meetings/{id}/reassign", meeting_reassign, roles=ROLES, methods=["POST"]),
     route("/coordinator/organisations", organisations_page, roles=ROLES),
     route("/coordinator/organisations", organisation_create, roles=ROLES, methods=["POST"]),
     route("/coordinator/people", people_page, roles=ROLES),

@@ -11,6 +11,7 @@ from portal.domain.errors import InputRejected
 from portal.domain.roles import PUBLIC
 from portal.i18n import N_
 from portal.web.forms import FormState
+from portal.web.qrcode import qr_svg
 from portal.web.routing import GuardedRoute, Visit, redirect, render, route
 
 TOO_MANY_ATTEMPTS = N_("Too many attempts. Wait a minute and try again.")
@@ -147,7 +148,7 @@ def _enrol_page(
         status,
         form=form,
         display_name=display_name,
-        qr=totp.qr_svg(uri),
+        qr=qr_svg(uri),
         totp_secret=secret,
     )
 

@@ -7,15 +7,19 @@ never a second copy of the markup).
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from babel.dates import format_date, format_datetime, format_time
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
 from jinja2.runtime import Context
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from portal.i18n import LOCALE_NAMES, RIGHT_TO_LEFT, Catalogues
+from portal.i18n import CLIENT_LOCALES, LOCALE_NAMES, RIGHT_TO_LEFT, STAFF_LOCALES, Catalogues
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "templates"
@@ -39,9 +43,36 @@ def subresource_integrity() -> dict[str, str]:
     return {path: entry["sri"] for path, entry in files.items() if path.startswith("static/")}
 
 
+def _moment(context: Context, timestamp: int) -> datetime:
+    zone: ZoneInfo = context["timezone"]
+    return datetime.fromtimestamp(timestamp, zone)
+
+
+@pass_context
+def _date(context: Context, timestamp: int) -> str:
+    """``Tuesday, 1 December 2026`` in the page's language and the portal's time zone."""
+    return format_date(_moment(context, timestamp), "full", locale=context["locale"])
+
+
+@pass_context
+def _time(context: Context, timestamp: int) -> str:
+    return format_time(_moment(context, timestamp), "short", locale=context["locale"])
+
+
+@pass_context
+def _short_datetime(context: Context, timestamp: int) -> str:
+    return format_datetime(_moment(context, timestamp), "short", locale=context["locale"])
+
+
+def _input_datetime(timestamp: int, zone: ZoneInfo) -> str:
+    """The value for an ``<input type="datetime-local">``."""
+    return datetime.fromtimestamp(timestamp, zone).strftime("%Y-%m-%dT%H:%M")
+
+
 class Templates:
-    def __init__(self, catalogues: Catalogues) -> None:
+    def __init__(self, catalogues: Catalogues, timezone: str = "Europe/Helsinki") -> None:
         self.catalogues = catalogues
+        self.zone = ZoneInfo(timezone)
         self.env = Environment(
             loader=FileSystemLoader(TEMPLATES),
             autoescape=True,
@@ -53,6 +84,21 @@ class Templates:
         integrity = subresource_integrity()
         self.env.globals["integrity"] = integrity.__getitem__
         self.env.globals["locale_names"] = LOCALE_NAMES
+        self.env.globals["staff_locales"] = STAFF_LOCALES
+        self.env.globals["client_locales"] = CLIENT_LOCALES
+        self.env.globals["timezone"] = self.zone
+        self.env.filters["date"] = _date
+        self.env.filters["time"] = _time
+        self.env.filters["short_datetime"] = _short_datetime
+        self.env.filters["input_datetime"] = lambda ts: _input_datetime(ts, self.zone)
+
+    def _context(self, context: dict[str, Any], locale: str) -> dict[str, Any]:
+        return {
+            **context,
+            "locale": locale,
+            "text_direction": "rtl" if locale in RIGHT_TO_LEFT else "ltr",
+            "translations": self.catalogues.get(locale),
+        }
 
     def render(
         self,
@@ -62,17 +108,22 @@ class Templates:
         *,
         locale: str,
         status_code: int = 200,
+        partial: str | None = None,
     ) -> HTMLResponse:
+        """The whole page, or for an htmx request only its ``partial`` block.
+
+        A template rendered as a partial keeps its imports inside that block (a block
+        rendered alone does not run the template's top-level statements).
+        """
         template = self.env.get_template(name)
-        full = {
-            **context,
-            "locale": locale,
-            "text_direction": "rtl" if locale in RIGHT_TO_LEFT else "ltr",
-            "translations": self.catalogues.get(locale),
-        }
-        if request.headers.get("hx-request") == "true" and "main" in template.blocks:
-            ctx = template.new_context(full)
-            body = "".join(template.blocks["main"](ctx))
+        full = self._context(context, locale)
+        if partial and request.headers.get("hx-request") == "true":
+            body = "".join(template.blocks[partial](template.new_context(full)))
         else:
             body = template.render(full)
         return HTMLResponse(body, status_code=status_code)
+
+    def fragment(self, name: str, context: dict[str, Any], *, locale: str) -> Markup:
+        """A template rendered in another language than the page (the client's slip)."""
+        html = self.env.get_template(name).render(self._context(context, locale))
+        return Markup(html)  # noqa: S704 - autoescaped template output

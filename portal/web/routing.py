@@ -6,8 +6,9 @@ every route of the app and fails on one without. The guard, in order:
 1. loads the session (one query, with the account);
 2. for a state-changing method: refuses ``Sec-Fetch-Site: cross-site``, parses the form
    once within the field limits, and checks the session-bound CSRF token;
-3. checks the role: a visitor who is not logged in is sent to the login page, a logged-in
-   one without the role gets 404 (not 403: a route's existence is not confirmed);
+3. checks the role (a client's session counts as the role ``client``): a visitor who is
+   not signed in is sent to the login or code page, a signed-in one without the role gets
+   404 (not 403: a route's existence is not confirmed);
 4. calls the handler with the request and the ``Visit``, then sets the session cookie
    when the session id is new or changed.
 """
@@ -26,7 +27,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from portal.domain.roles import PUBLIC
+from portal.domain.roles import CLIENT, PUBLIC
 from portal.i18n import negotiate
 from portal.security import csrf
 from portal.security.sessions import COOKIE_NAME, CurrentSession, cookie_header
@@ -140,19 +141,26 @@ def _guarded(endpoint: Endpoint, roles: frozenset[str]) -> Callable[[Request], A
         visit = Visit(svc, session, _language(request, session, svc), form)
         original_sid = session.sid
         if PUBLIC not in roles:
-            account = session.account
-            if account is None:
+            role = _role(session)
+            if role is None:
                 if request.method in csrf.SAFE_METHODS:
-                    target = "/login?ended=1" if session.expired else "/login"
+                    start = "/code" if CLIENT in roles else "/login"
+                    target = start + "?ended=1" if session.expired else start
                     response: Response = RedirectResponse(target, status_code=303)
                     return _with_cookie(response, visit, original_sid)
                 raise HTTPException(403)
-            if account.role not in roles:
+            if role not in roles:
                 raise HTTPException(404)
         response = await endpoint(request, visit)
         return _with_cookie(response, visit, original_sid)
 
     return guard
+
+
+def _role(session: CurrentSession) -> str | None:
+    if session.account is not None:
+        return session.account.role
+    return CLIENT if session.consultation_id is not None else None
 
 
 def _with_cookie(response: Response, visit: Visit, original_sid: str) -> Response:
@@ -180,9 +188,21 @@ def redirect(path: str) -> Response:
 
 
 def render(
-    request: Request, visit: Visit, template: str, status_code: int = 200, **context: Any
+    request: Request,
+    visit: Visit,
+    template: str,
+    status_code: int = 200,
+    partial: str | None = None,
+    **context: Any,
 ) -> Response:
-    page = {"visit": visit, "account": visit.account, "csrf_token": _LazyToken(visit), **context}
+    page = {
+        "visit": visit,
+        "account": visit.account,
+        "client": visit.session.consultation_id is not None,
+        "current_path": request.url.path,
+        "csrf_token": _LazyToken(visit),
+        **context,
+    }
     return visit.services.templates.render(
-        request, template, page, locale=visit.locale, status_code=status_code
+        request, template, page, locale=visit.locale, status_code=status_code, partial=partial
     )

@@ -12,3 +12,8 @@ document.addEventListener("click", function (event) {
   event.preventDefault();
   window.location.replace(exit.getAttribute("href"));
 });
+// Print buttons exist only with JavaScript; without it the browser's own print works.
+document.querySelectorAll("[data-print]").forEach(function (button) {
+  button.hidden = false;
+  button.addEventListener("click", function () { window.print(); });
+});

@@ -1,0 +1,117 @@
+"""The client's side: redeem a one-time code, come back with a client code, and answer
+the meeting (confirm, cancel, ask for another time).
+
+Threat: a trafficker guessing codes or reading a found slip later. The one-time code is
+burned in the same transaction that creates the client code, so a slip found afterwards
+opens nothing. The client code is shown once and stored only as hashes. Wrong codes are
+answered identically whatever the reason (unknown, used, expired, revoked).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from portal.clock import Clock
+from portal.domain import codes
+from portal.domain.bookings import OPEN_STATUSES, CodeHashing
+from portal.i18n import N_
+from portal.storage import consultations as store
+from portal.storage import slots as slot_store
+from portal.storage.database import Database
+
+CHANGE_REASONS = {
+    "time": N_("The time does not suit me"),
+    "place": N_("The place does not suit me"),
+    "unsafe": N_("It is not safe for me to come now"),
+    "other": N_("Another reason"),
+}
+
+
+class CodeRejected(Exception):
+    """The code is unknown, used, expired or withdrawn (the client is not told which)."""
+
+
+@dataclass(frozen=True)
+class Redeemed:
+    consultation_id: str
+    client_code: str  # in clear only here, to show once
+
+
+async def redeem_one_time_code(
+    db: Database, clock: Clock, hashing: CodeHashing, typed: str
+) -> Redeemed:
+    code = codes.normalise(typed)
+    if len(code) != codes.ONE_TIME_DIGITS:
+        raise CodeRejected
+    row = await store.one_time_code_by_lookup(
+        db, codes.lookup_key(hashing.pepper, "one-time", code)
+    )
+    stored_hash = row.code_hash if row is not None else None
+    # The same argon2 work whether or not the code exists.
+    if not await hashing.pool.run(lambda: hashing.hasher.verify_or_dummy(stored_hash, code)):
+        raise CodeRejected
+    if row is None or not row.is_usable(clock.now()):
+        raise CodeRejected
+    client_code = codes.new_code(codes.CLIENT_DIGITS)
+    client_hash = await hashing.pool.run(lambda: hashing.hasher.hash(client_code))
+    now = clock.now()
+    async with db.transaction() as tx:
+        if not await store.burn_one_time_code(tx, row.id, now):
+            raise CodeRejected
+        await store.set_client_code(
+            tx,
+            row.consultation_id,
+            codes.lookup_key(hashing.pepper, "client", client_code),
+            client_hash,
+        )
+        await store.touch_consultation(tx, row.consultation_id, now)
+    return Redeemed(row.consultation_id, client_code)
+
+
+async def open_with_client_code(db: Database, hashing: CodeHashing, typed: str) -> str:
+    """The consultation id for a client code."""
+    code = codes.normalise(typed)
+    if len(code) != codes.CLIENT_DIGITS:
+        raise CodeRejected
+    found = await store.client_code_by_lookup(db, codes.lookup_key(hashing.pepper, "client", code))
+    stored_hash = found[1] if found is not None else None
+    if not await hashing.pool.run(lambda: hashing.hasher.verify_or_dummy(stored_hash, code)):
+        raise CodeRejected
+    if found is None:
+        raise CodeRejected
+    return found[0]
+
+
+async def answer_meeting(
+    db: Database,
+    clock: Clock,
+    consultation_id: str,
+    meeting_id: str,
+    answer: str,
+    reason: str | None = None,
+) -> bool:
+    """The client confirms, cancels or asks for another time; False if not possible."""
+    meeting = await store.meeting_by_id(db, meeting_id)
+    if meeting is None or meeting.consultation_id != consultation_id or not meeting.is_open:
+        return False
+    now = clock.now()
+    async with db.transaction() as tx:
+        if answer == "confirm":
+            changed = await store.set_meeting_status(
+                tx, meeting_id, "confirmed", now, only_if=("booked", "change_requested")
+            )
+        elif answer == "cancel":
+            changed = await store.set_meeting_status(
+                tx, meeting_id, "cancelled", now, only_if=OPEN_STATUSES
+            )
+            if changed:
+                await slot_store.free_slot(tx, meeting.slot_id)
+        elif answer == "change" and reason in CHANGE_REASONS:
+            changed = await store.set_meeting_status(
+                tx, meeting_id, "change_requested", now, only_if=OPEN_STATUSES, change_reason=reason
+            )
+        else:
+            return False
+        if changed:
+            await store.touch_consultation(tx, consultation_id, now)
+    return changed

@@ -1,0 +1,47 @@
+"""Meeting places, managed by coordinators."""
+
+from __future__ import annotations
+
+from portal.clock import Clock
+from portal.crypto.tokens import random_id
+from portal.domain.errors import InputRejected
+from portal.i18n import N_
+from portal.storage import places as store
+from portal.storage.database import Database
+from portal.storage.places import Place
+
+PLACE_KINDS = {
+    "police_station": N_("Police station"),
+    "ngo_premises": N_("Support organisation's premises"),
+    "other": N_("Other safe venue"),
+}
+
+
+def _checked(place_id: str, name: str, kind: str, address: str, directions: str) -> Place:
+    name, address = " ".join(name.split()), " ".join(address.split())
+    directions = directions.strip()
+    if not 2 <= len(name) <= 200:
+        raise InputRejected("name", N_("Enter a name of 2 to 200 characters."))
+    if kind not in PLACE_KINDS:
+        raise InputRejected("kind", N_("Choose one of the options."))
+    if not 2 <= len(address) <= 300:
+        raise InputRejected("address", N_("Enter an address of 2 to 300 characters."))
+    if len(directions) > 1000:
+        raise InputRejected("directions", N_("Use at most 1000 characters."))
+    return Place(place_id, name, kind, address, directions, None)
+
+
+async def add_place(
+    db: Database, clock: Clock, *, name: str, kind: str, address: str, directions: str
+) -> Place:
+    place = _checked(random_id(), name, kind, address, directions)
+    await store.insert_place(db, place, clock.now())
+    return place
+
+
+async def edit_place(
+    db: Database, place_id: str, *, name: str, kind: str, address: str, directions: str
+) -> Place:
+    place = _checked(place_id, name, kind, address, directions)
+    await store.update_place(db, place)
+    return place

@@ -1,0 +1,471 @@
+"""Queries on consultations, their meetings and their one-time codes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from portal.storage.database import Queryable, Row
+
+
+@dataclass(frozen=True)
+class Consultation:
+    id: str
+    pseudonym: str
+    organisation_id: str
+    organisation_name: str
+    booked_by: str
+    first_investigator_id: str
+    investigator_id: str
+    investigator_name: str
+    client_locale: str
+    needs: dict[str, Any]  # the structured needs columns (see domain/needs.py)
+    has_client_code: bool
+    created_at: int
+    last_activity_at: int
+
+
+@dataclass(frozen=True)
+class Meeting:
+    id: str
+    consultation_id: str
+    pseudonym: str
+    slot_id: str
+    investigator_id: str
+    investigator_name: str
+    investigator_gender: str
+    place_id: str
+    place_name: str
+    place_kind: str
+    place_address: str
+    place_directions: str
+    starts_at: int
+    duration_minutes: int
+    status: str
+    change_reason: str | None
+    is_follow_up: bool
+    interpreter_available: bool
+    language: str
+    interpreter_needed: bool
+    support_person: bool
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in {"booked", "confirmed", "change_requested"}
+
+
+NEEDS_COLUMNS = (
+    "language",
+    "interpreter_needed",
+    "interpreter_gender",
+    "interpreter_other_community",
+    "investigator_gender",
+    "support_person",
+    "accessibility",
+    "childcare",
+    "venue_preference",
+    "urgency",
+    "minor",
+    "reflection_period",
+    "safe_contact",
+)
+
+_CONSULTATION = """
+SELECT c.*, o.name AS organisation_name, a.display_name AS investigator_name
+FROM consultations c
+JOIN organisations o ON o.id = c.organisation_id
+JOIN accounts a ON a.id = c.investigator_id
+"""
+
+_MEETING = """
+SELECT m.id, m.consultation_id, c.pseudonym, m.slot_id, m.investigator_id,
+       a.display_name AS investigator_name, a.gender AS investigator_gender,
+       m.place_id, p.name AS place_name, p.kind AS place_kind, p.address AS place_address,
+       p.directions AS place_directions, m.starts_at, m.duration_minutes, m.status,
+       m.change_reason, m.is_follow_up, s.interpreter_available, c.language,
+       c.interpreter_needed, c.support_person
+FROM meetings m
+JOIN consultations c ON c.id = m.consultation_id
+JOIN accounts a ON a.id = m.investigator_id
+JOIN places p ON p.id = m.place_id
+JOIN slots s ON s.id = m.slot_id
+"""
+
+
+def _consultation(row: Row) -> Consultation:
+    return Consultation(
+        id=row["id"],
+        pseudonym=row["pseudonym"],
+        organisation_id=row["organisation_id"],
+        organisation_name=row["organisation_name"],
+        booked_by=row["booked_by"],
+        first_investigator_id=row["first_investigator_id"],
+        investigator_id=row["investigator_id"],
+        investigator_name=row["investigator_name"],
+        client_locale=row["client_locale"],
+        needs={k: row[k] for k in NEEDS_COLUMNS},
+        has_client_code=row["client_code_lookup"] is not None,
+        created_at=row["created_at"],
+        last_activity_at=row["last_activity_at"],
+    )
+
+
+def _meeting(row: Row) -> Meeting:
+    return Meeting(
+        id=row["id"],
+        consultation_id=row["consultation_id"],
+        pseudonym=row["pseudonym"],
+        slot_id=row["slot_id"],
+        investigator_id=row["investigator_id"],
+        investigator_name=row["investigator_name"],
+        investigator_gender=row["investigator_gender"],
+        place_id=row["place_id"],
+        place_name=row["place_name"],
+        place_kind=row["place_kind"],
+        place_address=row["place_address"],
+        place_directions=row["place_directions"],
+        starts_at=row["starts_at"],
+        duration_minutes=row["duration_minutes"],
+        status=row["status"],
+        change_reason=row["change_reason"],
+        is_follow_up=bool(row["is_follow_up"]),
+        interpreter_available=bool(row["interpreter_available"]),
+        language=row["language"],
+        interpreter_needed=bool(row["interpreter_needed"]),
+        support_person=bool(row["support_person"]),
+    )
+
+
+async def insert_consultation(
+    db: Queryable,
+    *,
+    consultation_id: str,
+    pseudonym: str,
+    organisation_id: str,
+    booked_by: str,
+    investigator_id: str,
+    client_locale: str,
+    needs: dict[str, Any],
+    now: int,
+) -> None:
+    values = {k: needs[k] for k in NEEDS_COLUMNS}
+    columns = ", ".join(values)
+    params = ", ".join(f":{name}" for name in values)
+    sql = (
+        "INSERT INTO consultations (id, pseudonym, organisation_id, booked_by,"  # noqa: S608 - column names from NEEDS_COLUMNS
+        " first_investigator_id, investigator_id, client_locale, created_at, last_activity_at,"
+        f" {columns}) VALUES (:id, :pseudonym, :org, :booked_by, :inv, :inv, :locale, :now,"
+        f" :now, {params})"
+    )
+    await db.execute(
+        sql,
+        id=consultation_id,
+        pseudonym=pseudonym,
+        org=organisation_id,
+        booked_by=booked_by,
+        inv=investigator_id,
+        locale=client_locale,
+        now=now,
+        **values,
+    )
+
+
+async def consultation_by_id(db: Queryable, consultation_id: str) -> Consultation | None:
+    row = await db.fetch_one(_CONSULTATION + "WHERE c.id = :id", id=consultation_id)
+    return None if row is None else _consultation(row)
+
+
+async def organisation_consultations(
+    db: Queryable, organisation_id: str, limit: int, offset: int
+) -> Sequence[Consultation]:
+    rows = await db.fetch_all(
+        _CONSULTATION + "WHERE c.organisation_id = :org ORDER BY c.created_at DESC"
+        " LIMIT :limit OFFSET :offset",
+        org=organisation_id,
+        limit=limit,
+        offset=offset,
+    )
+    return [_consultation(row) for row in rows]
+
+
+async def touch_consultation(db: Queryable, consultation_id: str, now: int) -> None:
+    await db.execute(
+        "UPDATE consultations SET last_activity_at = :now WHERE id = :id",
+        id=consultation_id,
+        now=now,
+    )
+
+
+async def assign_investigator(db: Queryable, consultation_id: str, investigator_id: str) -> None:
+    await db.execute(
+        "UPDATE consultations SET investigator_id = :inv WHERE id = :id",
+        id=consultation_id,
+        inv=investigator_id,
+    )
+
+
+async def set_client_code(
+    db: Queryable, consultation_id: str, lookup: bytes, code_hash: str
+) -> None:
+    await db.execute(
+        "UPDATE consultations SET client_code_lookup = :lookup, client_code_hash = :hash"
+        " WHERE id = :id",
+        id=consultation_id,
+        lookup=lookup,
+        hash=code_hash,
+    )
+
+
+async def client_code_by_lookup(db: Queryable, lookup: bytes) -> tuple[str, str] | None:
+    """(consultation id, argon2 hash) for a client code's lookup key."""
+    row = await db.fetch_one(
+        "SELECT id, client_code_hash FROM consultations WHERE client_code_lookup = :l", l=lookup
+    )
+    return None if row is None else (row["id"], row["client_code_hash"])
+
+
+# --- meetings ---------------------------------------------------------------------------
+
+
+async def insert_meeting(
+    db: Queryable,
+    *,
+    meeting_id: str,
+    consultation_id: str,
+    slot_id: str,
+    investigator_id: str,
+    place_id: str,
+    starts_at: int,
+    duration_minutes: int,
+    is_follow_up: bool,
+    now: int,
+) -> None:
+    await db.execute(
+        "INSERT INTO meetings (id, consultation_id, slot_id, investigator_id, place_id,"
+        " starts_at, duration_minutes, status, is_follow_up, created_at, updated_at)"
+        " VALUES (:id, :c, :slot, :inv, :place, :starts, :duration, 'booked', :follow, :now,"
+        " :now)",
+        id=meeting_id,
+        c=consultation_id,
+        slot=slot_id,
+        inv=investigator_id,
+        place=place_id,
+        starts=starts_at,
+        duration=duration_minutes,
+        follow=int(is_follow_up),
+        now=now,
+    )
+
+
+async def meeting_by_id(db: Queryable, meeting_id: str) -> Meeting | None:
+    row = await db.fetch_one(_MEETING + "WHERE m.id = :id", id=meeting_id)
+    return None if row is None else _meeting(row)
+
+
+async def consultation_meetings(db: Queryable, consultation_id: str) -> Sequence[Meeting]:
+    rows = await db.fetch_all(
+        _MEETING + "WHERE m.consultation_id = :c ORDER BY m.starts_at", c=consultation_id
+    )
+    return [_meeting(row) for row in rows]
+
+
+async def investigator_meetings(
+    db: Queryable, investigator_id: str, *, upcoming: bool, now: int, limit: int, offset: int
+) -> Sequence[Meeting]:
+    """Upcoming meetings soonest first, or past ones latest first (an index range scan)."""
+    where, order = ("m.starts_at >= :now", "ASC") if upcoming else ("m.starts_at < :now", "DESC")
+    rows = await db.fetch_all(
+        _MEETING + f"WHERE m.investigator_id = :inv AND {where}"
+        f" ORDER BY m.starts_at {order} LIMIT :limit OFFSET :offset",
+        inv=investigator_id,
+        now=now,
+        limit=limit,
+        offset=offset,
+    )
+    return [_meeting(row) for row in rows]
+
+
+async def unit_meetings(db: Queryable, after: int, limit: int, offset: int) -> Sequence[Meeting]:
+    rows = await db.fetch_all(
+        _MEETING + "WHERE m.starts_at >= :after ORDER BY m.starts_at LIMIT :limit OFFSET :offset",
+        after=after,
+        limit=limit,
+        offset=offset,
+    )
+    return [_meeting(row) for row in rows]
+
+
+async def set_meeting_status(
+    db: Queryable,
+    meeting_id: str,
+    status: str,
+    now: int,
+    *,
+    only_if: Sequence[str],
+    change_reason: str | None = None,
+) -> bool:
+    """Move a meeting to ``status`` if it is in one of ``only_if``; False otherwise."""
+    allowed = ", ".join(f":s{i}" for i in range(len(only_if)))
+    sql = (
+        "UPDATE meetings SET status = :status, change_reason = :reason, updated_at = :now"  # noqa: S608 - placeholders only
+        f" WHERE id = :id AND status IN ({allowed})"
+    )
+    changed = await db.execute(
+        sql,
+        id=meeting_id,
+        status=status,
+        reason=change_reason,
+        now=now,
+        **{f"s{i}": s for i, s in enumerate(only_if)},
+    )
+    return changed == 1
+
+
+async def reassign_meeting(db: Queryable, meeting_id: str, investigator_id: str, now: int) -> None:
+    await db.execute(
+        "UPDATE meetings SET investigator_id = :inv, updated_at = :now WHERE id = :id",
+        id=meeting_id,
+        inv=investigator_id,
+        now=now,
+    )
+
+
+# --- one-time codes ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OneTimeCode:
+    id: str
+    consultation_id: str
+    code_hash: str
+    expires_at: int
+    used_at: int | None
+    revoked_at: int | None
+
+    def is_usable(self, now: int) -> bool:
+        return self.used_at is None and self.revoked_at is None and now < self.expires_at
+
+
+async def insert_one_time_code(
+    db: Queryable,
+    *,
+    code_id: str,
+    consultation_id: str,
+    lookup: bytes,
+    code_hash: str,
+    now: int,
+    expires_at: int,
+) -> None:
+    await db.execute(
+        "INSERT INTO one_time_codes (id, consultation_id, lookup, code_hash, created_at,"
+        " expires_at) VALUES (:id, :c, :lookup, :hash, :now, :expires)",
+        id=code_id,
+        c=consultation_id,
+        lookup=lookup,
+        hash=code_hash,
+        now=now,
+        expires=expires_at,
+    )
+
+
+async def one_time_code_by_lookup(db: Queryable, lookup: bytes) -> OneTimeCode | None:
+    row = await db.fetch_one(
+        "SELECT id, consultation_id, code_hash, expires_at, used_at, revoked_at"
+        " FROM one_time_codes WHERE lookup = :l",
+        l=lookup,
+    )
+    if row is None:
+        return None
+    return OneTimeCode(
+        row["id"],
+        row["consultation_id"],
+        row["code_hash"],
+        row["expires_at"],
+        row["used_at"],
+        row["revoked_at"],
+    )
+
+
+async def burn_one_time_code(db: Queryable, code_id: str, now: int) -> bool:
+    changed = await db.execute(
+        "UPDATE one_time_codes SET used_at = :now WHERE id = :id AND used_at IS NULL"
+        " AND revoked_at IS NULL AND expires_at > :now",
+        id=code_id,
+        now=now,
+    )
+    return changed == 1
+
+
+async def revoke_one_time_codes(db: Queryable, consultation_id: str, now: int) -> None:
+    await db.execute(
+        "UPDATE one_time_codes SET revoked_at = :now WHERE consultation_id = :c"
+        " AND used_at IS NULL AND revoked_at IS NULL",
+        c=consultation_id,
+        now=now,
+    )
+
+
+async def latest_code_state(db: Queryable, consultation_id: str) -> OneTimeCode | None:
+    row = await db.fetch_one(
+        "SELECT id, consultation_id, code_hash, expires_at, used_at, revoked_at"
+        " FROM one_time_codes WHERE consultation_id = :c"
+        " ORDER BY (revoked_at IS NULL) DESC, created_at DESC LIMIT 1",
+        c=consultation_id,
+    )
+    if row is None:
+        return None
+    return OneTimeCode(
+        row["id"],
+        row["consultation_id"],
+        row["code_hash"],
+        row["expires_at"],
+        row["used_at"],
+        row["revoked_at"],
+    )
+
+
+@dataclass(frozen=True)
+class BookingRow:
+    """One line of an NGO's booking list: the consultation and its latest meeting."""
+
+    consultation_id: str
+    pseudonym: str
+    created_at: int
+    code_redeemed: bool
+    starts_at: int | None
+    status: str | None
+    is_follow_up: bool
+
+
+async def organisation_bookings(
+    db: Queryable, organisation_id: str, limit: int, offset: int
+) -> Sequence[BookingRow]:
+    """Newest first; one indexed query whatever the number of consultations."""
+    rows = await db.fetch_all(
+        """
+        SELECT c.id, c.pseudonym, c.created_at, c.client_code_lookup, m.starts_at, m.status,
+               m.is_follow_up
+        FROM consultations c
+        LEFT JOIN meetings m ON m.id = (
+            SELECT m2.id FROM meetings m2 WHERE m2.consultation_id = c.id
+            ORDER BY m2.created_at DESC, m2.starts_at DESC LIMIT 1)
+        WHERE c.organisation_id = :org
+        ORDER BY c.created_at DESC, c.id LIMIT :limit OFFSET :offset
+        """,
+        org=organisation_id,
+        limit=limit,
+        offset=offset,
+    )
+    return [
+        BookingRow(
+            row["id"],
+            row["pseudonym"],
+            row["created_at"],
+            row["client_code_lookup"] is not None,
+            row["starts_at"],
+            row["status"],
+            bool(row["is_follow_up"]),
+        )
+        for row in rows
+    ]

@@ -1,0 +1,194 @@
+"""Queries on investigators' availability slots."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from portal.storage.database import Queryable, Row
+
+
+@dataclass(frozen=True)
+class Slot:
+    id: str
+    investigator_id: str
+    investigator_name: str
+    investigator_gender: str
+    place_id: str
+    place_name: str
+    place_kind: str
+    starts_at: int
+    duration_minutes: int
+    languages: tuple[str, ...]
+    interpreter_available: bool
+    status: str
+
+
+_SELECT = """
+SELECT s.id, s.investigator_id, a.display_name AS investigator_name,
+       a.gender AS investigator_gender, s.place_id, p.name AS place_name,
+       p.kind AS place_kind, s.starts_at, s.duration_minutes, s.languages,
+       s.interpreter_available, s.status
+FROM slots s
+JOIN accounts a ON a.id = s.investigator_id
+JOIN places p ON p.id = s.place_id
+"""
+
+
+def _slot(row: Row) -> Slot:
+    return Slot(
+        id=row["id"],
+        investigator_id=row["investigator_id"],
+        investigator_name=row["investigator_name"],
+        investigator_gender=row["investigator_gender"],
+        place_id=row["place_id"],
+        place_name=row["place_name"],
+        place_kind=row["place_kind"],
+        starts_at=row["starts_at"],
+        duration_minutes=row["duration_minutes"],
+        languages=tuple(code for code in row["languages"].split(",") if code),
+        interpreter_available=bool(row["interpreter_available"]),
+        status=row["status"],
+    )
+
+
+def framed(languages: Sequence[str]) -> str:
+    return "," + ",".join(languages) + ","
+
+
+async def insert_slot(
+    db: Queryable,
+    *,
+    slot_id: str,
+    investigator_id: str,
+    place_id: str,
+    starts_at: int,
+    duration_minutes: int,
+    languages: Sequence[str],
+    interpreter_available: bool,
+    now: int,
+) -> None:
+    await db.execute(
+        "INSERT INTO slots (id, investigator_id, place_id, starts_at, duration_minutes,"
+        " languages, interpreter_available, status, created_at)"
+        " VALUES (:id, :inv, :place, :starts, :duration, :languages, :interp, 'free', :now)",
+        id=slot_id,
+        inv=investigator_id,
+        place=place_id,
+        starts=starts_at,
+        duration=duration_minutes,
+        languages=framed(languages),
+        interp=int(interpreter_available),
+        now=now,
+    )
+
+
+async def update_free_slot(
+    db: Queryable,
+    *,
+    slot_id: str,
+    place_id: str,
+    starts_at: int,
+    duration_minutes: int,
+    languages: Sequence[str],
+    interpreter_available: bool,
+) -> bool:
+    """Edit a slot that is still free; False if it was booked or withdrawn meanwhile."""
+    changed = await db.execute(
+        "UPDATE slots SET place_id = :place, starts_at = :starts, duration_minutes = :duration,"
+        " languages = :languages, interpreter_available = :interp"
+        " WHERE id = :id AND status = 'free'",
+        id=slot_id,
+        place=place_id,
+        starts=starts_at,
+        duration=duration_minutes,
+        languages=framed(languages),
+        interp=int(interpreter_available),
+    )
+    return changed == 1
+
+
+async def take_slot(db: Queryable, slot_id: str, status: str = "booked") -> bool:
+    """Atomically move a free slot to ``status``: exactly one of many callers wins."""
+    changed = await db.execute(
+        "UPDATE slots SET status = :status WHERE id = :id AND status = 'free'",
+        id=slot_id,
+        status=status,
+    )
+    return changed == 1
+
+
+async def free_slot(db: Queryable, slot_id: str) -> None:
+    await db.execute(
+        "UPDATE slots SET status = 'free' WHERE id = :id AND status = 'booked'", id=slot_id
+    )
+
+
+async def slot_by_id(db: Queryable, slot_id: str) -> Slot | None:
+    row = await db.fetch_one(_SELECT + "WHERE s.id = :id", id=slot_id)
+    return None if row is None else _slot(row)
+
+
+async def investigator_slots(
+    db: Queryable, investigator_id: str, after: int, limit: int, offset: int
+) -> Sequence[Slot]:
+    rows = await db.fetch_all(
+        _SELECT + "WHERE s.investigator_id = :inv AND s.starts_at >= :after"
+        " AND s.status != 'withdrawn' ORDER BY s.starts_at LIMIT :limit OFFSET :offset",
+        inv=investigator_id,
+        after=after,
+        limit=limit,
+        offset=offset,
+    )
+    return [_slot(row) for row in rows]
+
+
+async def all_slots(db: Queryable, after: int, limit: int, offset: int) -> Sequence[Slot]:
+    rows = await db.fetch_all(
+        _SELECT + "WHERE s.status != 'withdrawn' AND s.starts_at >= :after"
+        " ORDER BY s.starts_at LIMIT :limit OFFSET :offset",
+        after=after,
+        limit=limit,
+        offset=offset,
+    )
+    return [_slot(row) for row in rows]
+
+
+async def matching_free_slots(
+    db: Queryable,
+    *,
+    after: int,
+    language: str,
+    needs_interpreter: bool,
+    investigator_gender: str,
+    place_kind: str,
+    limit: int,
+) -> Sequence[Slot]:
+    """Free future slots that fit the needs, soonest first (ix_slots_status_starts_at).
+
+    A slot fits the language if the investigator speaks it, or if an interpreter is
+    needed and can be arranged for that slot.
+    """
+    rows = await db.fetch_all(
+        _SELECT
+        + """WHERE s.status = 'free' AND s.starts_at >= :after
+        AND (s.languages LIKE :language OR (:interp = 1 AND s.interpreter_available = 1))
+        AND (:gender = 'any' OR a.gender = :gender)
+        AND (:kind = 'any' OR p.kind = :kind)
+        AND a.disabled_at IS NULL
+        ORDER BY s.starts_at LIMIT :limit""",
+        after=after,
+        language=f"%,{language},%",
+        interp=int(needs_interpreter),
+        gender=investigator_gender,
+        kind=place_kind,
+        limit=limit,
+    )
+    return [_slot(row) for row in rows]
+
+
+async def withdraw_free_slot(db: Queryable, slot_id: str) -> bool:
+    changed = await db.execute(
+        "UPDATE slots SET status = 'withdrawn' WHERE id = :id AND status = 'free'", id=slot_id
+    )
+    return changed == 1

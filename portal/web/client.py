@@ -1,0 +1,115 @@
+"""The client's pages: enter a code, see the meeting, answer it, leave.
+
+Every page works without JavaScript. Codes only ever arrive in a POST body; nothing a
+client does puts a code in a URL, and the pages carry a neutral title and a quick exit.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from portal.domain import client_access, codes
+from portal.domain.client_access import CHANGE_REASONS, CodeRejected
+from portal.domain.roles import CLIENT, PUBLIC
+from portal.i18n import N_
+from portal.storage import consultations as store
+from portal.web.forms import FormState
+from portal.web.routing import GuardedRoute, Visit, redirect, render, route
+
+WRONG_CODE = N_(
+    "This code does not work. Check the numbers and try again, "
+    "or ask the person who gave it to you."
+)
+TOO_MANY = N_("Too many tries. Wait a minute and try again.")
+DONE_MESSAGES = {
+    "confirm": N_("Thank you. You confirmed the meeting."),
+    "cancel": N_("The meeting is cancelled. Your support worker will be told."),
+    "change": N_("You asked for another time. Your support worker will contact you."),
+}
+
+
+async def code_form(request: Request, visit: Visit) -> Response:
+    if visit.session.consultation_id is not None:
+        return redirect("/meeting")
+    ended = request.query_params.get("ended") == "1"
+    left = request.query_params.get("left") == "1"
+    return render(request, visit, "client/code.html", form=FormState(), ended=ended, left=left)
+
+
+async def code_submit(request: Request, visit: Visit) -> Response:
+    svc = visit.services
+    form = FormState.typed(visit)
+    per_source = svc.limits.per_minute(svc.settings.code_attempts_per_source_per_minute)
+    overall = svc.limits.per_minute(svc.settings.code_attempts_per_minute)
+    # Both limits before any hashing: guessing costs the guesser, not the server.
+    if not await svc.limits.hit(per_source, "code-source", svc.limits.source_hash(request.scope)):
+        return _code_page(request, visit, form.error("code", TOO_MANY), 429)
+    if not await svc.limits.hit(overall, "code-all"):
+        return _code_page(request, visit, form.error("code", TOO_MANY), 429)
+    typed = visit.field("code")
+    try:
+        if len(codes.normalise(typed)) == codes.ONE_TIME_DIGITS:
+            redeemed = await client_access.redeem_one_time_code(svc.db, svc.clock, svc.codes, typed)
+            visit.session = await svc.sessions.begin_client(visit.session, redeemed.consultation_id)
+            return render(
+                request,
+                visit,
+                "client/new_code.html",
+                client_code=codes.display(redeemed.client_code),
+            )
+        consultation_id = await client_access.open_with_client_code(svc.db, svc.codes, typed)
+    except CodeRejected:
+        return _code_page(request, visit, form.error("code", WRONG_CODE), 400)
+    visit.session = await svc.sessions.begin_client(visit.session, consultation_id)
+    return redirect("/meeting")
+
+
+def _code_page(request: Request, visit: Visit, form: FormState, status: int) -> Response:
+    return render(request, visit, "client/code.html", status, form=form, ended=False, left=False)
+
+
+async def meeting_page(request: Request, visit: Visit) -> Response:
+    db = visit.services.db
+    consultation_id = visit.session.consultation_id or ""
+    meetings = await store.consultation_meetings(db, consultation_id)
+    upcoming = [m for m in meetings if m.is_open]
+    done = request.query_params.get("done", "")
+    return render(
+        request,
+        visit,
+        "client/meeting.html",
+        upcoming=upcoming,
+        earlier=[m for m in meetings if not m.is_open],
+        reasons=CHANGE_REASONS,
+        message=DONE_MESSAGES.get(done),
+        now=visit.services.clock.now(),
+    )
+
+
+async def meeting_answer(request: Request, visit: Visit) -> Response:
+    svc = visit.services
+    answer = visit.field("answer")
+    changed = await client_access.answer_meeting(
+        svc.db,
+        svc.clock,
+        visit.session.consultation_id or "",
+        request.path_params["id"],
+        answer,
+        visit.field("reason") or None,
+    )
+    return redirect(f"/meeting?done={answer}" if changed else "/meeting")
+
+
+async def leave(request: Request, visit: Visit) -> Response:
+    visit.session = await visit.services.sessions.end(visit.session)
+    return redirect("/code?left=1")
+
+
+ROUTES: list[GuardedRoute] = [
+    route("/code", code_form, roles={PUBLIC}),
+    route("/code", code_submit, roles={PUBLIC}, methods=["POST"]),
+    route("/meeting", meeting_page, roles={CLIENT}),
+    route("/meeting/{id}/answer", meeting_answer, roles={CLIENT}, methods=["POST"]),
+    route("/leave", leave, roles={CLIENT}, methods=["POST"]),
+]

@@ -1,0 +1,233 @@
+"""Investigator pages: the meeting dashboard, availability slots, follow-up meetings."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from portal.domain import bookings, slots, visibility
+from portal.domain.bookings import SlotTaken
+from portal.domain.errors import InputRejected
+from portal.domain.needs import LANGUAGES, describe
+from portal.domain.roles import INVESTIGATOR
+from portal.domain.slots import DURATIONS, SlotInput, SlotNotFree
+from portal.i18n import N_
+from portal.storage import consultations as store
+from portal.storage import places as place_store
+from portal.storage import slots as slot_store
+from portal.storage.slots import Slot
+from portal.web.forms import FormState
+from portal.web.paging import Page, page_number, window
+from portal.web.routing import GuardedRoute, Visit, redirect, render, route
+
+ROLES = {INVESTIGATOR}
+NOT_FREE = N_("This time is booked or withdrawn, so it cannot be changed.")
+
+
+async def dashboard(request: Request, visit: Visit) -> Response:
+    return await _meetings(request, visit, upcoming=True)
+
+
+async def past_meetings(request: Request, visit: Visit) -> Response:
+    return await _meetings(request, visit, upcoming=False)
+
+
+async def _meetings(request: Request, visit: Visit, *, upcoming: bool) -> Response:
+    svc = visit.services
+    number = page_number(request)
+    limit, offset = window(number)
+    rows = await store.investigator_meetings(
+        svc.db,
+        visit.staff.id,
+        upcoming=upcoming,
+        now=svc.clock.now(),
+        limit=limit,
+        offset=offset,
+    )
+    return render(
+        request,
+        visit,
+        "investigator/dashboard.html",
+        page=Page.of(rows, number),
+        upcoming=upcoming,
+        languages=LANGUAGES,
+    )
+
+
+def parse_local_time(value: str, zone: ZoneInfo) -> int | None:
+    """``2026-12-01T10:00`` (or with a space) in the portal's time zone -> epoch seconds."""
+    try:
+        moment = datetime.fromisoformat(value.strip().replace(" ", "T"))
+    except ValueError:
+        return None
+    return int(moment.replace(tzinfo=zone).timestamp())
+
+
+def _slot_input(visit: Visit) -> SlotInput:
+    duration = visit.field("duration_minutes")
+    return SlotInput(
+        place_id=visit.field("place_id"),
+        starts_at=parse_local_time(visit.field("starts_at"), visit.services.templates.zone),
+        duration_minutes=int(duration) if duration.isdigit() else 0,
+        languages=[v for v in visit.form.getlist("languages") if isinstance(v, str)],
+        interpreter_available=visit.field("interpreter_available") == "yes",
+    )
+
+
+async def _slots_page(
+    request: Request, visit: Visit, form: FormState, status: int = 200, editing: Slot | None = None
+) -> Response:
+    svc = visit.services
+    number = page_number(request)
+    limit, offset = window(number)
+    rows = await slot_store.investigator_slots(
+        svc.db, visit.staff.id, svc.clock.now(), limit, offset
+    )
+    return render(
+        request,
+        visit,
+        "investigator/slots.html",
+        status,
+        page=Page.of(rows, number),
+        form=form,
+        editing=editing,
+        places=await place_store.list_places(svc.db),
+        languages=LANGUAGES,
+        durations=DURATIONS,
+        chosen_languages=form.values.get("languages_list", "").split(","),
+    )
+
+
+def _typed(visit: Visit) -> FormState:
+    form = FormState.typed(visit)
+    form.values["languages_list"] = ",".join(
+        v for v in visit.form.getlist("languages") if isinstance(v, str)
+    )
+    return form
+
+
+async def slots_page(request: Request, visit: Visit) -> Response:
+    form = FormState(values={"duration_minutes": "60", "languages_list": "fi,en"})
+    return await _slots_page(request, visit, form)
+
+
+async def slot_create(request: Request, visit: Visit) -> Response:
+    svc = visit.services
+    try:
+        await slots.publish_slot(svc.db, svc.clock, visit.staff.id, _slot_input(visit))
+    except InputRejected as exc:
+        return await _slots_page(request, visit, _typed(visit).error(exc.field, exc.message), 400)
+    return redirect("/investigator/slots")
+
+
+async def _own_slot(visit: Visit, slot_id: str) -> Slot:
+    found = await visibility.visible_slot(visit.services.db, visit.staff, slot_id)
+    if found is None or found.investigator_id != visit.staff.id:
+        raise HTTPException(404)
+    return found
+
+
+async def slot_edit_form(request: Request, visit: Visit) -> Response:
+    slot = await _own_slot(visit, request.path_params["id"])
+    form = FormState(
+        values={
+            "place_id": slot.place_id,
+            "starts_at": "",
+            "duration_minutes": str(slot.duration_minutes),
+            "languages_list": ",".join(slot.languages),
+            "interpreter_available": "yes" if slot.interpreter_available else "no",
+        }
+    )
+    return await _slots_page(request, visit, form, editing=slot)
+
+
+async def slot_edit(request: Request, visit: Visit) -> Response:
+    svc = visit.services
+    slot = await _own_slot(visit, request.path_params["id"])
+    try:
+        await slots.edit_slot(svc.db, svc.clock, slot.id, _slot_input(visit))
+    except InputRejected as exc:
+        form = _typed(visit).error(exc.field, exc.message)
+        return await _slots_page(request, visit, form, 400, editing=slot)
+    except SlotNotFree:
+        return await _slots_page(
+            request, visit, _typed(visit).error("starts_at", NOT_FREE), 409, editing=slot
+        )
+    return redirect("/investigator/slots")
+
+
+async def slot_withdraw(request: Request, visit: Visit) -> Response:
+    slot = await _own_slot(visit, request.path_params["id"])
+    try:
+        await slots.withdraw_slot(visit.services.db, slot.id)
+    except SlotNotFree:
+        return await _slots_page(request, visit, FormState().error("withdraw", NOT_FREE), 409)
+    return redirect("/investigator/slots")
+
+
+async def consultation_page(
+    request: Request, visit: Visit, form: FormState | None = None, status: int = 200
+) -> Response:
+    svc = visit.services
+    consultation = await visibility.visible_consultation(
+        svc.db, visit.staff, request.path_params["id"]
+    )
+    if consultation is None:
+        raise HTTPException(404)
+    own_free = [
+        slot
+        for slot in await slot_store.investigator_slots(
+            svc.db, visit.staff.id, svc.clock.now(), limit=50, offset=0
+        )
+        if slot.status == "free"
+    ]
+    return render(
+        request,
+        visit,
+        "investigator/consultation.html",
+        status,
+        consultation=consultation,
+        meetings=await store.consultation_meetings(svc.db, consultation.id),
+        needs=describe(consultation.needs),
+        free_slots=own_free,
+        form=form or FormState(),
+    )
+
+
+async def follow_up(request: Request, visit: Visit) -> Response:
+    svc = visit.services
+    consultation = await visibility.visible_consultation(
+        svc.db, visit.staff, request.path_params["id"]
+    )
+    if consultation is None:
+        raise HTTPException(404)
+    try:
+        await bookings.rebook(
+            svc.db,
+            svc.clock,
+            consultation,
+            visit.field("slot_id"),
+            follow_up=True,
+            investigator_id=visit.staff.id,
+        )
+    except SlotTaken:
+        form = FormState().error("slot_id", N_("Choose one of your free times."))
+        return await consultation_page(request, visit, form, 400)
+    return redirect(f"/investigator/consultations/{consultation.id}")
+
+
+ROUTES: list[GuardedRoute] = [
+    route("/investigator", dashboard, roles=ROLES),
+    route("/investigator/past", past_meetings, roles=ROLES),
+    route("/investigator/slots", slots_page, roles=ROLES),
+    route("/investigator/slots", slot_create, roles=ROLES, methods=["POST"]),
+    route("/investigator/slots/{id}", slot_edit_form, roles=ROLES),
+    route("/investigator/slots/{id}", slot_edit, roles=ROLES, methods=["POST"]),
+    route("/investigator/slots/{id}/withdraw", slot_withdraw, roles=ROLES, methods=["POST"]),
+    route("/investigator/consultations/{id}", consultation_page, roles=ROLES),
+    route("/investigator/consultations/{id}/follow-up", follow_up, roles=ROLES, methods=["POST"]),
+]

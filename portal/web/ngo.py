@@ -1,0 +1,224 @@
+"""NGO worker pages: book a meeting from a client's needs, print the slip, follow up."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from portal.domain import bookings, codes, visibility
+from portal.domain.bookings import Booking, SlotTaken
+from portal.domain.client_access import CHANGE_REASONS
+from portal.domain.errors import InputRejected
+from portal.domain.needs import CHOICES, DEFAULTS, LABELS, Needs, describe, parse_needs
+from portal.domain.roles import NGO_WORKER
+from portal.i18n import CLIENT_LOCALES, N_
+from portal.storage import consultations as store
+from portal.storage import slots as slot_store
+from portal.storage.consultations import Consultation
+from portal.storage.slots import Slot
+from portal.web.forms import FormState
+from portal.web.paging import Page, page_number, window
+from portal.web.qrcode import qr_svg
+from portal.web.routing import GuardedRoute, Visit, redirect, render, route
+
+ROLES = {NGO_WORKER}
+SLOT_TAKEN = N_(
+    "Someone else booked that time a moment ago. "
+    "Choose another time: everything else you entered is kept."
+)
+CHOOSE_TIME = N_("Choose a time for the meeting.")
+SEARCH_LIMIT = 30
+
+
+async def bookings_page(request: Request, visit: Visit) -> Response:
+    number = page_number(request)
+    limit, offset = window(number)
+    rows = await store.organisation_bookings(
+        visit.services.db, visit.staff.organisation_id, limit, offset
+    )
+    return render(request, visit, "ngo/bookings.html", page=Page.of(rows, number))
+
+
+async def _matching_slots(visit: Visit, needs: Needs | None) -> Sequence[Slot]:
+    if needs is None:
+        return []
+    return await slot_store.matching_free_slots(
+        visit.services.db,
+        after=visit.services.clock.now(),
+        language=needs.language,
+        needs_interpreter=needs.interpreter_needed,
+        investigator_gender=needs.investigator_gender,
+        place_kind=needs.venue_preference,
+        limit=SEARCH_LIMIT,
+    )
+
+
+def _book_page(
+    request: Request,
+    visit: Visit,
+    form: FormState,
+    slots: Sequence[Slot],
+    searched: bool,
+    status: int = 200,
+) -> Response:
+    return render(
+        request,
+        visit,
+        "ngo/book.html",
+        status,
+        partial="main",
+        form=form,
+        slots=slots,
+        searched=searched,
+        choices=CHOICES,
+        needs_labels=LABELS,
+        client_locales=CLIENT_LOCALES,
+    )
+
+
+async def book_form(request: Request, visit: Visit) -> Response:
+    form = FormState(values={**DEFAULTS, "client_locale": visit.locale})
+    return _book_page(request, visit, form, [], searched=False)
+
+
+async def book_submit(request: Request, visit: Visit) -> Response:
+    """Search (the Search button, or htmx as fields change) or book the chosen slot.
+
+    Searching changes nothing; it is a POST only so that the whole form, CSRF token
+    included, travels in the body and never in a URL.
+    """
+    svc = visit.services
+    form = FormState.typed(visit)
+    needs, problems = parse_needs(form.values)
+    if visit.field("action") != "book":
+        return _book_page(request, visit, form, await _matching_slots(visit, needs), True)
+    for problem in problems:
+        form.error(problem.field, problem.message)
+    slot_id = visit.field("slot_id")
+    if needs is None or not slot_id:
+        if not slot_id:
+            form.error("slot_id", CHOOSE_TIME)
+        return _book_page(request, visit, form, await _matching_slots(visit, needs), True, 400)
+    try:
+        booking = await bookings.book_meeting(
+            svc.db,
+            svc.clock,
+            svc.codes,
+            organisation_id=visit.staff.organisation_id,
+            worker_id=visit.staff.id,
+            slot_id=slot_id,
+            needs=needs,
+            client_locale=visit.field("client_locale"),
+            code_ttl=svc.settings.one_time_code_ttl,
+        )
+    except SlotTaken:
+        form.values.pop("slot_id", None)
+        form.error("slot_id", SLOT_TAKEN)
+        return _book_page(request, visit, form, await _matching_slots(visit, needs), True, 409)
+    except InputRejected as exc:
+        form.error(exc.field, exc.message)
+        return _book_page(request, visit, form, await _matching_slots(visit, needs), True, 400)
+    return _slip_page(request, visit, booking)
+
+
+def _slip_page(request: Request, visit: Visit, booking: Booking) -> Response:
+    """The printable slip, in the client's language; the code is on this response only."""
+    svc = visit.services
+    public_url = svc.settings.public_url.rstrip("/") + "/"
+    slip = svc.templates.fragment(
+        "client/slip.html",
+        {
+            "code": codes.display(booking.one_time_code),
+            "public_url": public_url,
+            "qr": qr_svg(public_url),
+            "expires_at": booking.code_expires_at,
+        },
+        locale=booking.client_locale,
+    )
+    return render(request, visit, "ngo/slip.html", booking=booking, slip=slip)
+
+
+async def _own_consultation(visit: Visit, consultation_id: str) -> Consultation:
+    found = await visibility.visible_consultation(visit.services.db, visit.staff, consultation_id)
+    if found is None:
+        raise HTTPException(404)
+    return found
+
+
+async def consultation_page(request: Request, visit: Visit) -> Response:
+    consultation = await _own_consultation(visit, request.path_params["id"])
+    db = visit.services.db
+    return render(
+        request,
+        visit,
+        "ngo/consultation.html",
+        consultation=consultation,
+        needs=describe(consultation.needs),
+        reasons=CHANGE_REASONS,
+        meetings=await store.consultation_meetings(db, consultation.id),
+        code=await store.latest_code_state(db, consultation.id),
+        now=visit.services.clock.now(),
+    )
+
+
+async def new_code(request: Request, visit: Visit) -> Response:
+    svc = visit.services
+    consultation = await _own_consultation(visit, request.path_params["id"])
+    booking = await bookings.reissue_one_time_code(
+        svc.db, svc.clock, svc.codes, consultation, svc.settings.one_time_code_ttl
+    )
+    return _slip_page(request, visit, booking)
+
+
+async def cancel_meeting(request: Request, visit: Visit) -> Response:
+    svc = visit.services
+    found = await visibility.visible_meeting(svc.db, visit.staff, request.path_params["id"])
+    if found is None:
+        raise HTTPException(404)
+    meeting, consultation = found
+    await bookings.cancel_meeting(svc.db, svc.clock, meeting.id, meeting.slot_id)
+    return redirect(f"/ngo/consultations/{consultation.id}")
+
+
+async def rebook_page(
+    request: Request, visit: Visit, form: FormState | None = None, status: int = 200
+) -> Response:
+    consultation = await _own_consultation(visit, request.path_params["id"])
+    needs = Needs.from_row(consultation.needs)
+    return render(
+        request,
+        visit,
+        "ngo/rebook.html",
+        status,
+        consultation=consultation,
+        slots=await _matching_slots(visit, needs),
+        form=form or FormState(),
+    )
+
+
+async def rebook_submit(request: Request, visit: Visit) -> Response:
+    svc = visit.services
+    consultation = await _own_consultation(visit, request.path_params["id"])
+    slot_id = visit.field("slot_id")
+    if not slot_id:
+        return await rebook_page(request, visit, FormState().error("slot_id", CHOOSE_TIME), 400)
+    try:
+        await bookings.rebook(svc.db, svc.clock, consultation, slot_id, follow_up=False)
+    except SlotTaken:
+        return await rebook_page(request, visit, FormState().error("slot_id", SLOT_TAKEN), 409)
+    return redirect(f"/ngo/consultations/{consultation.id}")
+
+
+ROUTES: list[GuardedRoute] = [
+    route("/ngo", bookings_page, roles=ROLES),
+    route("/ngo/book", book_form, roles=ROLES),
+    route("/ngo/book", book_submit, roles=ROLES, methods=["POST"]),
+    route("/ngo/consultations/{id}", consultation_page, roles=ROLES),
+    route("/ngo/consultations/{id}/code", new_code, roles=ROLES, methods=["POST"]),
+    route("/ngo/consultations/{id}/rebook", rebook_page, roles=ROLES),
+    route("/ngo/consultations/{id}/rebook", rebook_submit, roles=ROLES, methods=["POST"]),
+    route("/ngo/meetings/{id}/cancel", cancel_meeting, roles=ROLES, methods=["POST"]),
+]

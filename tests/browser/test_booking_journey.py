@@ -1,0 +1,67 @@
+"""Journeys 4 and 5 in a real browser, with JavaScript and without: NGO books, the client
+redeems the slip's code and confirms, the investigator sees it confirmed."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import BrowserContext, Page, expect
+
+from tests.browser.test_staff_login import sign_in
+
+
+def book_a_meeting(context: BrowserContext, javascript: bool) -> str:
+    sign_in(context, "ngo")
+    page = context.pages[-1]
+    page.get_by_role("link", name="Book a meeting").first.click()
+    page.get_by_label("Language of the client's pages and slip").select_option("en")
+    page.get_by_label("Language or dialect for the meeting").select_option("fi")
+    page.get_by_label("Support person comes along").select_option("yes")
+    if javascript:
+        # htmx refreshes the matching times as the needs change; no button needed.
+        expect(page.locator("#slot-results input[type=radio]").first).to_be_visible()
+    else:
+        page.get_by_role("button", name="Search for times").click()
+    page.locator("#slot-results input[type=radio]").first.check()
+    page.get_by_role("button", name="Book the chosen time").click()
+    expect(page.get_by_role("heading", name="Your appointment code")).to_be_visible()
+    code = page.locator(".slip-code").inner_text()
+    assert len(code.replace(" ", "")) == 12
+    return code
+
+
+def client_confirms(page: Page, code: str) -> None:
+    page.goto("/")
+    page.get_by_role("button", name="English").click()
+    expect(page.get_by_role("heading", name="Enter your code")).to_be_visible()
+    page.get_by_label("Code").fill(code)
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", name="This is your own code")).to_be_visible()
+    own = page.locator(".client-code").inner_text()
+    assert len(own.replace(" ", "")) == 20
+    page.get_by_role("link", name="I have kept my code").click()
+    expect(page.get_by_role("heading", name="Your meeting")).to_be_visible()
+    expect(page.get_by_text("Your support person can come with you.")).to_be_visible()
+    page.get_by_role("button", name="I will come").click()
+    expect(page.get_by_text("You confirmed the meeting")).to_be_visible()
+    assert code.replace(" ", "") not in page.url and own.replace(" ", "") not in page.url
+
+
+@pytest.mark.parametrize("javascript", [True, False])
+def test_booking_to_confirmed_meeting(request: pytest.FixtureRequest, javascript: bool) -> None:
+    context, _watch = request.getfixturevalue("watched" if javascript else "watched_no_js")
+    code = book_a_meeting(context, javascript)
+    browser = context.browser
+    assert browser is not None
+    client_context = browser.new_context(
+        base_url=context.pages[-1].url.split("/ngo")[0], java_script_enabled=javascript
+    )
+    client_confirms(client_context.new_page(), code)
+    client_context.close()
+    staff = browser.new_context(
+        base_url=context.pages[-1].url.split("/ngo")[0], java_script_enabled=javascript
+    )
+    sign_in(staff, "investigator")
+    dashboard = staff.pages[-1]
+    dashboard.get_by_role("link", name="Upcoming meetings").first.click()
+    expect(dashboard.get_by_text("Confirmed by client")).to_be_visible()
+    staff.close()

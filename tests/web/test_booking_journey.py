@@ -1,0 +1,233 @@
+"""The heart of the product, in-process: NGO books -> slip -> client -> investigator."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from starlette.testclient import TestClient
+
+from tests.factories import (
+    Actor,
+    FakeClock,
+    World,
+    book,
+    in_app,
+    make_place,
+    make_slot,
+    redeem,
+    services_of,
+    slip_code,
+)
+from tests.test_privacy import database_text
+
+
+@pytest.fixture
+def slot_ids(client: TestClient, world: World) -> list[str]:
+    svc = services_of(client)
+    place = in_app(client, make_place, svc)
+    return [
+        in_app(client, make_slot, svc, world.investigator, place, hours_ahead=24 * (i + 1))
+        for i in range(3)
+    ]
+
+
+@pytest.fixture
+def ngo(client: TestClient, clock: FakeClock, world: World) -> Actor:
+    worker = Actor(client)
+    worker.log_in(world.ngo_worker, clock)
+    return worker
+
+
+def test_whole_journey_from_booking_to_a_confirmed_meeting(
+    client: TestClient, clock: FakeClock, world: World, ngo: Actor, slot_ids: list[str]
+) -> None:
+    search = ngo.submit("/ngo/book", action="search", language="fi")
+    assert slot_ids[0] in search.text  # matching times are offered
+    slip = book(ngo, slot_ids[0], client_locale="fi")
+    assert slip.status_code == 200
+    code = slip_code(slip)
+    assert "<svg" in slip.text  # QR code of the portal address, drawn inline
+    assert "https://portal.test/" in slip.text
+    assert "Valitse kieli." in slip.text  # the slip is in the client's language
+    assert code.replace(" ", "") not in slip.text.replace(code, "")  # only in its one place
+
+    person, client_code = redeem(client, code)
+    meeting = person.get("/meeting")
+    assert meeting.status_code == 200
+    assert "Station room 4" in meeting.text and "Side door, second floor." in meeting.text
+    assert "Your support person can come with you." in meeting.text
+    meeting_id = re.search(r'action="/meeting/([^/]+)/answer"', meeting.text)
+    assert meeting_id
+    answer = person.submit("/meeting", f"/meeting/{meeting_id.group(1)}/answer", answer="confirm")
+    assert answer.status_code == 303
+    assert "You confirmed the meeting" in person.get(answer.headers["location"]).text
+
+    assert "Confirmed by client" in ngo.get("/ngo").text
+    assert "Used by the client" in ngo.get("/ngo").text
+    investigator = Actor(client)
+    investigator.log_in(world.investigator, clock)
+    dashboard = investigator.get("/investigator")
+    assert "Confirmed by client" in dashboard.text
+    assert "Finnish" in dashboard.text
+
+    stored = database_text(client)
+    for secret in (code, code.replace(" ", ""), client_code, client_code.replace(" ", "")):
+        assert secret not in stored
+
+
+def test_the_one_time_code_works_once(client: TestClient, ngo: Actor, slot_ids: list[str]) -> None:
+    code = slip_code(book(ngo, slot_ids[0]))
+    redeem(client, code)
+    again = Actor(client).submit("/code", code=code)
+    assert again.status_code == 400
+    assert "This code does not work" in again.text
+
+
+def test_the_one_time_code_expires(
+    client: TestClient, clock: FakeClock, ngo: Actor, slot_ids: list[str]
+) -> None:
+    code = slip_code(book(ngo, slot_ids[2]))
+    clock.advance(14 * 24 * 3600 + 1)
+    assert Actor(client).submit("/code", code=code).status_code == 400
+
+
+def test_a_fresh_slip_invalidates_the_old_code(
+    client: TestClient, ngo: Actor, slot_ids: list[str]
+) -> None:
+    old = slip_code(book(ngo, slot_ids[0]))
+    consultation = re.search(r'href="/ngo/consultations/([^"]+)"', ngo.get("/ngo").text)
+    assert consultation
+    path = f"/ngo/consultations/{consultation.group(1)}"
+    new = slip_code(ngo.submit(path, f"{path}/code"))
+    assert new != old
+    assert Actor(client).submit("/code", code=old).status_code == 400
+    redeem(client, new)
+
+
+def test_the_client_code_opens_the_meeting_again_and_the_slip_does_not(
+    client: TestClient, ngo: Actor, slot_ids: list[str]
+) -> None:
+    code = slip_code(book(ngo, slot_ids[0]))
+    person, client_code = redeem(client, code)
+    person.submit("/meeting", "/leave")
+    assert person.get("/meeting").status_code == 303  # the session is over
+    back = Actor(client)
+    response = back.submit("/code", code=client_code.replace(" ", "-"))
+    assert response.status_code == 303 and response.headers["location"] == "/meeting"
+    assert "Station room 4" in back.get("/meeting").text
+
+
+def test_code_guessing_is_limited_per_source(client: TestClient) -> None:
+    guesser = Actor(client)
+    statuses = [guesser.submit("/code", code=f"{i:012d}").status_code for i in range(11)]
+    assert statuses[:10] == [400] * 10
+    assert statuses[10] == 429
+
+
+def test_no_code_travels_in_a_url(client: TestClient, ngo: Actor, slot_ids: list[str]) -> None:
+    code = slip_code(book(ngo, slot_ids[0]))
+    person = Actor(client)
+    person.submit("/", "/language", locale="en", next="/code")
+    response = person.submit("/code", code=code)
+    for step in (response, person.get("/meeting")):
+        assert (
+            "location" not in step.headers or code.replace(" ", "") not in step.headers["location"]
+        )
+        assert all(code.replace(" ", "") not in c for c in person.cookies.values())
+
+
+def test_a_taken_slot_keeps_the_rest_of_the_booking(
+    client: TestClient, clock: FakeClock, world: World, ngo: Actor, slot_ids: list[str]
+) -> None:
+    rival = Actor(client)
+    rival.log_in(world.other_ngo_worker, clock)
+    assert book(rival, slot_ids[0]).status_code == 200
+    lost = book(ngo, slot_ids[0], language="en", urgency="urgent", reflection_period="yes")
+    assert lost.status_code == 409
+    assert "Someone else booked that time" in lost.text
+    assert re.search(r'<option value="urgent" selected>', lost.text)
+    assert re.search(r'<option value="en" selected>', lost.text)
+    assert slot_ids[1] in lost.text  # other times are offered at once
+    assert f'value="{slot_ids[0]}"' not in lost.text
+
+
+def test_client_pages_are_neutral_and_protective(
+    client: TestClient, ngo: Actor, slot_ids: list[str]
+) -> None:
+    person, _code = redeem(client, slip_code(book(ngo, slot_ids[0])))
+    for page in (person.get("/"), person.get("/meeting"), Actor(client).get("/code")):
+        title = re.search(r"<title>(.*?)</title>", page.text)
+        assert title and title.group(1) == "Appointments"
+        assert "police" not in page.url.path and "trafficking" not in page.text.lower()
+        assert 'href="/bye"' in page.text and "data-quick-exit" in page.text
+        assert 'hx-history="false"' in page.text
+        assert page.headers["cache-control"] == "no-store"
+        assert not re.search(r'(src|href|action)="(https?:)?//', page.text)  # nothing external
+
+
+def test_client_session_times_out_quickly(
+    client: TestClient, clock: FakeClock, ngo: Actor, slot_ids: list[str]
+) -> None:
+    person, _code = redeem(client, slip_code(book(ngo, slot_ids[0])))
+    clock.advance(11 * 60)
+    response = person.get("/meeting")
+    assert response.status_code == 303 and response.headers["location"] == "/code?ended=1"
+
+
+def test_client_cancels_and_the_slot_is_free_again(
+    client: TestClient, ngo: Actor, slot_ids: list[str]
+) -> None:
+    person, _code = redeem(client, slip_code(book(ngo, slot_ids[0])))
+    meeting_id = re.search(r'action="/meeting/([^/]+)/answer"', person.get("/meeting").text)
+    assert meeting_id
+    person.submit("/meeting", f"/meeting/{meeting_id.group(1)}/answer", answer="cancel")
+    assert "Cancelled" in ngo.get("/ngo").text
+    assert slot_ids[0] in ngo.submit("/ngo/book", action="search", language="fi").text
+
+
+def test_client_asks_for_another_time_with_a_reason(
+    client: TestClient, ngo: Actor, slot_ids: list[str]
+) -> None:
+    person, _code = redeem(client, slip_code(book(ngo, slot_ids[0])))
+    meeting_id = re.search(r'action="/meeting/([^/]+)/answer"', person.get("/meeting").text)
+    assert meeting_id
+    person.submit(
+        "/meeting", f"/meeting/{meeting_id.group(1)}/answer", answer="change", reason="unsafe"
+    )
+    consultation = re.search(r'href="(/ngo/consultations/[^"]+)"', ngo.get("/ngo").text)
+    assert consultation
+    page = ngo.get(consultation.group(1)).text
+    assert "Client asks for another time" in page and "It is not safe for me to come now" in page
+
+
+def test_follow_up_meeting_appears_on_the_client_page(
+    client: TestClient, clock: FakeClock, world: World, ngo: Actor, slot_ids: list[str]
+) -> None:
+    person, _code = redeem(client, slip_code(book(ngo, slot_ids[0])))
+    investigator = Actor(client)
+    investigator.log_in(world.investigator, clock)
+    consultation = re.search(
+        r'href="(/investigator/consultations/[^"]+)"', investigator.get("/investigator").text
+    )
+    assert consultation
+    response = investigator.submit(
+        consultation.group(1), consultation.group(1) + "/follow-up", slot_id=slot_ids[1]
+    )
+    assert response.status_code == 303
+    page = person.get("/meeting").text
+    assert page.count('class="meeting card"') == 2
+    assert "Follow-up booked" in ngo.get("/ngo").text
+
+
+def test_htmx_search_gets_the_same_template_as_a_partial(ngo: Actor, slot_ids: list[str]) -> None:
+    token = ngo.csrf_from("/ngo/book")
+    response = ngo.request(
+        "POST",
+        "/ngo/book",
+        data={"language": "fi", **{"x": "y"}},
+        headers={"HX-Request": "true", "X-CSRF-Token": token},
+    )
+    assert response.status_code == 200
+    assert "<html" not in response.text and 'id="slot-results"' in response.text
+    assert slot_ids[0] in response.text
