@@ -68,15 +68,17 @@ def cmd_demo(args: argparse.Namespace) -> None:
     if settings.is_production:
         sys.exit("portal: refusing to put demo data into a production database")
     try:
-        people = asyncio.run(fill_demo_database(settings))
+        demo = asyncio.run(fill_demo_database(settings))
     except DemoRefused as exc:
         sys.exit(f"portal demo: {exc}")
     print("Demo data is ready. Sign in at /login with any of these accounts;")
     print(f"every password is: {DEMO_PASSWORD}")
     print("Add the TOTP key to an authenticator app, or get the current code with")
     print("`portal totp KEY`:\n")
-    for username, role, organisation, secret in people:
-        print(f"  {username:<12} {role:<13} {organisation:<38} {secret}")
+    for username, role, organisation, secret in demo.people:
+        print(f"  {username:<13} {role:<13} {organisation:<38} {secret}")
+    print("\nTo try the client's side: open the front page, choose a language and enter")
+    print(f"the code of a demo slip: {demo.one_time_code}")
     print("\nStart the portal with: portal serve")
 
 

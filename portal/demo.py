@@ -7,12 +7,17 @@ refuses in production).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from portal.clock import SystemClock
+from portal.crypto.hashing import HashingPool
 from portal.crypto.passwords import PasswordHasher
-from portal.crypto.tokens import random_id
+from portal.crypto.tokens import Keys, random_id
+from portal.domain.bookings import CodeHashing, book_meeting
+from portal.domain.codes import display
+from portal.domain.needs import DEFAULTS, parse_needs
 from portal.domain.organisations import create_organisation
 from portal.domain.places import add_place
 from portal.domain.slots import SlotInput, publish_slot
@@ -42,7 +47,13 @@ class DemoRefused(Exception):
     """The database holds data that is not demo data; the demo will not wipe it."""
 
 
-async def fill_demo_database(settings: Settings) -> list[tuple[str, str, str, str]]:
+@dataclass(frozen=True)
+class Demo:
+    people: list[tuple[str, str, str, str]]  # username, role, organisation, TOTP key
+    one_time_code: str  # a slip's code, to try the client pages
+
+
+async def fill_demo_database(settings: Settings) -> Demo:
     """Start the database afresh with demo data: a previous demo is wiped, real data never."""
     upgrade(settings.database_url)
     db = await connect(settings.database_url)
@@ -77,9 +88,10 @@ async def fill_demo_database(settings: Settings) -> list[tuple[str, str, str, st
             )
             shown.append((username, role, orgs[org_index].name, secret))
         await _demo_schedule(db, clock)
+        code = await _demo_bookings(db, clock, settings, hasher)
     finally:
         await db.close()
-    return shown
+    return Demo(shown, code)
 
 
 async def wipe(db: Database) -> None:
@@ -147,3 +159,41 @@ async def _demo_schedule(db: Database, clock: SystemClock) -> None:
                         interpreter_available=hour == 13,
                     ),
                 )
+
+
+async def _demo_bookings(
+    db: Database, clock: SystemClock, settings: Settings, hasher: PasswordHasher
+) -> str:
+    """Two bookings by the first demo NGO; returns the newest slip's one-time code."""
+    hashing = CodeHashing(
+        hasher, HashingPool(1, 4), Keys(settings.secret_key).derive("code-pepper")
+    )
+    worker = await db.fetch_one("SELECT id, organisation_id FROM accounts WHERE username = 'ngo'")
+    free = await db.fetch_all(
+        "SELECT id FROM slots WHERE status = 'free' ORDER BY starts_at LIMIT 2"
+    )
+    code = ""
+    for index, slot in enumerate(free):
+        needs, _problems = parse_needs(
+            {
+                **DEFAULTS,
+                "language": ("ru", "fi")[index],
+                "interpreter_needed": ("yes", "no")[index],
+                "support_person": "yes",
+            }
+        )
+        if worker is None or needs is None:
+            break
+        booking = await book_meeting(
+            db,
+            clock,
+            hashing,
+            organisation_id=worker["organisation_id"],
+            worker_id=worker["id"],
+            slot_id=slot["id"],
+            needs=needs,
+            client_locale="en",
+            code_ttl=settings.one_time_code_ttl,
+        )
+        code = booking.one_time_code
+    return display(code)

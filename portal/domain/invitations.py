@@ -18,6 +18,7 @@ from portal.crypto.hashing import HashingPool
 from portal.crypto.passwords import PasswordHasher, check_policy
 from portal.crypto.tokens import InvalidToken, Keys, random_id, sha256
 from portal.domain.errors import InputRejected
+from portal.domain.needs import STAFF_GENDER
 from portal.domain.roles import ROLES_BY_ORGANISATION_KIND
 from portal.i18n import N_
 from portal.storage import accounts, invitations, organisations
@@ -50,6 +51,7 @@ async def invite(
     display_name: str,
     created_by: str | None,
     ttl: int,
+    gender: str = "unspecified",
 ) -> str:
     """Create an invitation; returns the token for the enrolment link."""
     org = await organisations.organisation_by_id(db, organisation_id)
@@ -57,6 +59,8 @@ async def invite(
         raise InputRejected("organisation_id", N_("Choose an organisation."))
     if role not in ROLES_BY_ORGANISATION_KIND[org.kind]:
         raise InputRejected("role", N_("This role does not belong to that organisation."))
+    if gender not in STAFF_GENDER:
+        raise InputRejected("gender", N_("Choose one of the options."))
     display_name = display_name.strip()
     if not 2 <= len(display_name) <= 200:
         raise InputRejected("display_name", N_("Enter a name of 2 to 200 characters."))
@@ -68,6 +72,7 @@ async def invite(
         organisation_id=org.id,
         role=role,
         display_name=display_name,
+        gender=gender,
         nonce_hash=sha256(nonce),
         created_by=created_by,
         now=now,
@@ -130,6 +135,7 @@ async def enrol(
             username=username,
             display_name=invitation.display_name,
             role=invitation.role,
+            gender=invitation.gender,
             password_hash=password_hash,
             totp_secret=given.totp_secret,
             totp_last_step=step,

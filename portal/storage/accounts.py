@@ -16,6 +16,7 @@ class Account:
     username: str
     display_name: str
     role: str
+    gender: str
     password_hash: str
     totp_secret: str
     totp_last_step: int
@@ -28,7 +29,7 @@ class Account:
 
 _SELECT = """
 SELECT a.id, a.organisation_id, o.name AS organisation_name, a.username, a.display_name,
-       a.role, a.password_hash, a.totp_secret, a.totp_last_step, a.disabled_at
+       a.role, a.gender, a.password_hash, a.totp_secret, a.totp_last_step, a.disabled_at
 FROM accounts a JOIN organisations o ON o.id = a.organisation_id
 """
 
@@ -41,6 +42,7 @@ def account_from_row(row: Row) -> Account:
         username=row["username"],
         display_name=row["display_name"],
         role=row["role"],
+        gender=row["gender"],
         password_hash=row["password_hash"],
         totp_secret=row["totp_secret"],
         totp_last_step=row["totp_last_step"],
@@ -80,19 +82,21 @@ async def insert_account(
     totp_secret: str,
     totp_last_step: int,
     now: int,
+    gender: str = "unspecified",
 ) -> None:
     await db.execute(
         """
-        INSERT INTO accounts (id, organisation_id, username, display_name, role,
+        INSERT INTO accounts (id, organisation_id, username, display_name, role, gender,
                               password_hash, totp_secret, totp_last_step, created_at)
-        VALUES (:id, :org, :username, :display_name, :role, :password_hash, :totp_secret,
-                :totp_last_step, :now)
+        VALUES (:id, :org, :username, :display_name, :role, :gender, :password_hash,
+                :totp_secret, :totp_last_step, :now)
         """,
         id=account_id,
         org=organisation_id,
         username=username,
         display_name=display_name,
         role=role,
+        gender=gender,
         password_hash=password_hash,
         totp_secret=totp_secret,
         totp_last_step=totp_last_step,

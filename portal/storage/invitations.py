@@ -15,6 +15,7 @@ class Invitation:
     organisation_name: str
     role: str
     display_name: str
+    gender: str
     nonce_hash: bytes
     created_at: int
     expires_at: int
@@ -26,7 +27,7 @@ class Invitation:
 
 
 _SELECT = """
-SELECT i.id, i.organisation_id, o.name AS organisation_name, i.role, i.display_name,
+SELECT i.id, i.organisation_id, o.name AS organisation_name, i.role, i.display_name, i.gender,
        i.nonce_hash, i.created_at, i.expires_at, i.used_at, i.revoked_at
 FROM invitations i JOIN organisations o ON o.id = i.organisation_id
 """
@@ -39,6 +40,7 @@ def _invitation(row: Row) -> Invitation:
         organisation_name=row["organisation_name"],
         role=row["role"],
         display_name=row["display_name"],
+        gender=row["gender"],
         nonce_hash=bytes(row["nonce_hash"]),
         created_at=row["created_at"],
         expires_at=row["expires_at"],
@@ -54,6 +56,7 @@ async def insert_invitation(
     organisation_id: str,
     role: str,
     display_name: str,
+    gender: str,
     nonce_hash: bytes,
     created_by: str | None,
     now: int,
@@ -61,14 +64,16 @@ async def insert_invitation(
 ) -> None:
     await db.execute(
         """
-        INSERT INTO invitations (id, organisation_id, role, display_name, nonce_hash,
+        INSERT INTO invitations (id, organisation_id, role, display_name, gender, nonce_hash,
                                  created_by, created_at, expires_at)
-        VALUES (:id, :org, :role, :display_name, :nonce_hash, :created_by, :now, :expires_at)
+        VALUES (:id, :org, :role, :display_name, :gender, :nonce_hash, :created_by, :now,
+                :expires_at)
         """,
         id=invitation_id,
         org=organisation_id,
         role=role,
         display_name=display_name,
+        gender=gender,
         nonce_hash=nonce_hash,
         created_by=created_by,
         now=now,

@@ -24,7 +24,7 @@ async def session_by_hash(db: Queryable, id_hash: bytes) -> SessionRow | None:
         """
         SELECT s.locale, s.created_at, s.last_seen_at, s.account_id, s.consultation_id,
                a.id, a.organisation_id, o.name AS organisation_name, a.username,
-               a.display_name, a.role, a.password_hash, a.totp_secret, a.totp_last_step,
+               a.display_name, a.role, a.gender, a.password_hash, a.totp_secret, a.totp_last_step,
                a.disabled_at
         FROM sessions s
         LEFT JOIN accounts a ON a.id = s.account_id

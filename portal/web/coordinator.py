@@ -8,6 +8,7 @@ from starlette.responses import Response
 
 from portal.domain import accounts, bookings, invitations, places, visibility
 from portal.domain.errors import InputRejected
+from portal.domain.needs import STAFF_GENDER
 from portal.domain.organisations import create_organisation
 from portal.domain.places import PLACE_KINDS
 from portal.domain.roles import COORDINATOR, ORGANISATION_KIND_LABELS, ROLE_LABELS
@@ -69,6 +70,8 @@ async def people_page(
         link=link,
         now=visit.services.clock.now(),
         role_labels=ROLE_LABELS,
+        genders=STAFF_GENDER,
+        gender_options=[(k, v) for k, v in STAFF_GENDER.items() if k != "unspecified"],
     )
 
 
@@ -83,6 +86,7 @@ async def invitation_create(request: Request, visit: Visit) -> Response:
             organisation_id=visit.field("organisation_id"),
             role=visit.field("role"),
             display_name=visit.field("display_name"),
+            gender=visit.field("gender") or "unspecified",
             created_by=visit.staff.id,
             ttl=svc.settings.enrolment_link_ttl,
         )

@@ -231,3 +231,49 @@ def test_htmx_search_gets_the_same_template_as_a_partial(ngo: Actor, slot_ids: l
     assert response.status_code == 200
     assert "<html" not in response.text and 'id="slot-results"' in response.text
     assert slot_ids[0] in response.text
+
+
+def test_code_guessing_is_limited_for_the_whole_portal(database_url: str, clock: FakeClock) -> None:
+    """Many sources together hit the portal-wide limit (a botnet, or a proxy's one address)."""
+    from portal.app import create_app
+    from tests.conftest import make_settings
+
+    settings = make_settings(
+        database_url, code_attempts_per_minute=5, code_attempts_per_source_per_minute=100
+    )
+    with TestClient(
+        create_app(settings, clock), base_url="https://portal.test", follow_redirects=False
+    ) as limited:
+        statuses = [Actor(limited).submit("/code", code=f"{i:020d}").status_code for i in range(6)]
+    assert statuses == [400] * 5 + [429]
+
+
+def test_search_respects_the_wish_for_a_woman_investigator(
+    client: TestClient, world: World, ngo: Actor, slot_ids: list[str]
+) -> None:
+    svc = services_of(client)
+    in_app(
+        client,
+        svc.db.execute,
+        "UPDATE accounts SET gender = 'female' WHERE id = :id",
+        id=world.other_investigator.id,
+    )
+    place = in_app(client, make_place, svc, "NGO room", "ngo_premises")
+    hers = in_app(client, make_slot, svc, world.other_investigator, place)
+    found = ngo.submit("/ngo/book", action="search", language="fi", investigator_gender="female")
+    assert hers in found.text and slot_ids[0] not in found.text
+    venue = ngo.submit(
+        "/ngo/book", action="search", language="fi", venue_preference="police_station"
+    )
+    assert hers not in venue.text and slot_ids[0] in venue.text
+    interpreter = ngo.submit("/ngo/book", action="search", language="ti", interpreter_needed="yes")
+    assert slot_ids[0] not in interpreter.text  # no Tigrinya, no interpreter on offer
+
+
+def test_bad_needs_are_refused_without_losing_the_form(ngo: Actor, slot_ids: list[str]) -> None:
+    response = book(ngo, slot_ids[0], language="klingon", urgency="urgent")
+    assert response.status_code == 400
+    assert "Choose one of the options." in response.text
+    assert re.search(r'<option value="urgent" selected>', response.text)
+    none_chosen = ngo.submit("/ngo/book", action="book", language="fi")
+    assert none_chosen.status_code == 400 and "Choose a time for the meeting." in none_chosen.text
