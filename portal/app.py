@@ -13,7 +13,16 @@ from portal.security.bodylimit import BodyLimitMiddleware
 from portal.security.headers import SecurityHeadersMiddleware
 from portal.services import build_services
 from portal.settings import Settings
-from portal.web import client, coordinator, errors, investigator, ngo, public, staff
+from portal.web import (
+    client,
+    coordinator,
+    errors,
+    investigator,
+    investigator_notes,
+    ngo,
+    public,
+    staff,
+)
 from portal.web.rendering import STATIC
 from portal.web.routing import StaticMount
 
@@ -34,6 +43,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
             *staff.ROUTES,
             *ngo.ROUTES,
             *investigator.ROUTES,
+            *investigator_notes.ROUTES,
             *coordinator.ROUTES,
             StaticMount("/static", str(STATIC)),
         ],

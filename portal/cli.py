@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Sequence
 
@@ -82,6 +83,35 @@ def cmd_demo(args: argparse.Namespace) -> None:
     print("\nStart the portal with: portal serve")
 
 
+def cmd_decrypt(args: argparse.Namespace) -> None:
+    import getpass
+    from pathlib import Path
+
+    from portal.crypto.wrapped_keys import WrappedKeyError
+    from portal.decrypt import ExportError, as_text, open_notes, read_export, secret_key
+
+    try:
+        document = read_export(Path(args.export).read_text(encoding="utf-8"))
+    except (OSError, ExportError) as exc:
+        sys.exit(f"portal decrypt: {exc}")
+    if args.secret_file:
+        secret = Path(args.secret_file).read_text(encoding="utf-8").rstrip("\n")
+    else:
+        prompt = "Recovery key: " if args.recovery else "Decryption passphrase: "
+        secret = getpass.getpass(prompt)
+    try:
+        key = secret_key(document, secret, recovery=args.recovery)
+    except WrappedKeyError:
+        sys.exit("portal decrypt: the passphrase or recovery key is wrong for this export")
+    text = as_text(document, open_notes(document, key))
+    if args.out:
+        fd = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text + "\n")
+    else:
+        sys.stdout.write(text + "\n")
+
+
 def cmd_totp(args: argparse.Namespace) -> None:
     import time
 
@@ -117,6 +147,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     commands.add_parser(
         "demo", help="a fresh database with fake data to try the portal"
     ).set_defaults(run=cmd_demo)
+
+    decrypt = commands.add_parser("decrypt", help="open an investigator's notes export offline")
+    decrypt.add_argument("export", help="the JSON file downloaded from a consultation page")
+    decrypt.add_argument(
+        "--recovery",
+        action="store_true",
+        help="use the recovery key instead of the decryption passphrase",
+    )
+    decrypt.add_argument("--secret-file", help="read the passphrase or recovery key from a file")
+    decrypt.add_argument("--out", help="write the notes to this file (mode 600)")
+    decrypt.set_defaults(run=cmd_decrypt)
 
     totp = commands.add_parser("totp", help="print the current TOTP code for a key (demo use)")
     totp.add_argument("key")

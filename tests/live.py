@@ -55,6 +55,8 @@ class LiveServer:
     url: str
     process: subprocess.Popen[str]
     output: list[str] = field(default_factory=list)
+    # Secrets a test used against this server: none may appear in its output.
+    secrets: list[str] = field(default_factory=list)
 
 
 @contextmanager

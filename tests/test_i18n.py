@@ -31,8 +31,20 @@ def source_messages() -> set[str]:
 
 
 def catalogue(locale: str) -> dict[str, tuple[str, bool]]:
+    """msgid (the singular, for plurals) -> (translation, fuzzy); a plural's forms are
+    joined by a newline, and count as untranslated if any form is empty."""
     with (LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po").open("rb") as handle:
-        return {m.id: (m.string, m.fuzzy) for m in read_po(handle) if m.id}  # type: ignore[misc]
+        entries = {}
+        for m in read_po(handle):
+            if not m.id:
+                continue
+            if isinstance(m.id, tuple | list):
+                forms = list(m.string)
+                text = "\n".join(forms) if all(forms) else ""
+                entries[m.id[0]] = (text, m.fuzzy)
+            else:
+                entries[m.id] = (m.string, m.fuzzy)
+        return entries
 
 
 def test_sources_have_messages() -> None:

@@ -64,3 +64,10 @@ async def visible_slot(db: Queryable, actor: Account, slot_id: str) -> Slot | No
     ):
         return slot
     return None
+
+
+async def consultation_pseudonym(db: Queryable, consultation_id: str) -> str:
+    """Only the label, for an investigator re-sealing notes of a consultation they no
+    longer hold (they may not open the consultation itself any more)."""
+    found = await store.consultation_by_id(db, consultation_id)
+    return found.pseudonym if found else ""

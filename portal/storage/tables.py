@@ -205,3 +205,40 @@ one_time_codes = Table(
     Column("used_at", BigInteger),
     Column("revoked_at", BigInteger),
 )
+
+# --- Sealed notes ---------------------------------------------------------------------
+# Note text exists here only inside envelopes sealed to an investigator's public key.
+
+investigator_keys = Table(
+    "investigator_keys",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("account_id", ID, ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("public_key", LargeBinary(32), nullable=False),
+    # Wrapped-key v1 (docs/crypto.md): the private key sealed under the passphrase, and
+    # again under the recovery key. The server cannot open either.
+    Column("wrapped_key", LargeBinary(200), nullable=False),
+    Column("recovery_wrapped_key", LargeBinary(200), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("retired_at", BigInteger),
+)
+
+notes = Table(
+    "notes",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column(
+        "consultation_id", ID, ForeignKey("consultations.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("kind", String(24), nullable=False),
+    Column("author_role", String(16), nullable=False),
+    Column("author_account_id", ID, ForeignKey("accounts.id")),
+    Column("key_id", ID, ForeignKey("investigator_keys.id"), nullable=False),
+    Column("envelope", LargeBinary(70000), nullable=False),
+    Column("sealed_in", String(8), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    CheckConstraint("sealed_in IN ('browser', 'server')", name="sealed_in"),
+    CheckConstraint("author_role IN ('ngo_worker', 'client', 'investigator')", name="author"),
+    Index("ix_notes_consultation_id_created_at", "consultation_id", "created_at"),
+    Index("ix_notes_key_id", "key_id"),
+)

@@ -6,6 +6,7 @@ client does puts a code in a URL, and the pages carry a neutral title and a quic
 
 from __future__ import annotations
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -14,7 +15,9 @@ from portal.domain.client_access import CHANGE_REASONS, CodeRejected
 from portal.domain.roles import CLIENT, PUBLIC
 from portal.i18n import N_
 from portal.storage import consultations as store
+from portal.storage.consultations import Consultation
 from portal.web.forms import FormState
+from portal.web.note_forms import NOTED, note_form_context, submit_note
 from portal.web.routing import GuardedRoute, Visit, redirect, render, route
 
 WRONG_CODE = N_(
@@ -69,22 +72,40 @@ def _code_page(request: Request, visit: Visit, form: FormState, status: int) -> 
     return render(request, visit, "client/code.html", status, form=form, ended=False, left=False)
 
 
-async def meeting_page(request: Request, visit: Visit) -> Response:
+async def _consultation(visit: Visit) -> Consultation:
+    found = await store.consultation_by_id(visit.services.db, visit.session.consultation_id or "")
+    if found is None:  # purged while the client was looking
+        raise HTTPException(404)
+    return found
+
+
+async def meeting_page(
+    request: Request, visit: Visit, form: FormState | None = None, status: int = 200
+) -> Response:
     db = visit.services.db
-    consultation_id = visit.session.consultation_id or ""
-    meetings = await store.consultation_meetings(db, consultation_id)
-    upcoming = [m for m in meetings if m.is_open]
+    consultation = await _consultation(visit)
+    meetings = await store.consultation_meetings(db, consultation.id)
     done = request.query_params.get("done", "")
     return render(
         request,
         visit,
         "client/meeting.html",
-        upcoming=upcoming,
+        status,
+        consultation=consultation,
+        upcoming=[m for m in meetings if m.is_open],
         earlier=[m for m in meetings if not m.is_open],
         reasons=CHANGE_REASONS,
-        message=DONE_MESSAGES.get(done),
-        now=visit.services.clock.now(),
+        message=DONE_MESSAGES.get(done) or NOTED.get(request.query_params.get("noted", "")),
+        form=form or FormState(),
+        **await note_form_context(visit, consultation, "client", "/meeting/notes"),
     )
+
+
+async def note_submit(request: Request, visit: Visit) -> Response:
+    outcome = await submit_note(visit, await _consultation(visit), "client", "/meeting")
+    if isinstance(outcome, FormState):
+        return await meeting_page(request, visit, outcome, 400)
+    return outcome
 
 
 async def meeting_answer(request: Request, visit: Visit) -> Response:
@@ -111,5 +132,6 @@ ROUTES: list[GuardedRoute] = [
     route("/code", code_submit, roles={PUBLIC}, methods=["POST"]),
     route("/meeting", meeting_page, roles={CLIENT}),
     route("/meeting/{id}/answer", meeting_answer, roles={CLIENT}, methods=["POST"]),
+    route("/meeting/notes", note_submit, roles={CLIENT}, methods=["POST"]),
     route("/leave", leave, roles={CLIENT}, methods=["POST"]),
 ]

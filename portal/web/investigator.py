@@ -13,10 +13,13 @@ from portal.domain import bookings, slots, visibility
 from portal.domain.bookings import SlotTaken
 from portal.domain.errors import InputRejected
 from portal.domain.needs import LANGUAGES, describe
+from portal.domain.notes import SECTIONS
 from portal.domain.roles import INVESTIGATOR
 from portal.domain.slots import DURATIONS, SlotInput, SlotNotFree
 from portal.i18n import N_
 from portal.storage import consultations as store
+from portal.storage import keys as key_store
+from portal.storage import notes as note_store
 from portal.storage import places as place_store
 from portal.storage import slots as slot_store
 from portal.storage.slots import Slot
@@ -195,6 +198,9 @@ async def consultation_page(
         needs=describe(consultation.needs),
         free_slots=own_free,
         form=form or FormState(),
+        notes=await note_store.consultation_notes(svc.db, consultation.id),
+        key=await key_store.current_key(svc.db, visit.staff.id),
+        note_sections=SECTIONS,
     )
 
 

@@ -16,10 +16,12 @@ from portal.domain.needs import CHOICES, DEFAULTS, LABELS, Needs, describe, pars
 from portal.domain.roles import NGO_WORKER
 from portal.i18n import CLIENT_LOCALES, N_
 from portal.storage import consultations as store
+from portal.storage import notes as note_store
 from portal.storage import slots as slot_store
 from portal.storage.consultations import Consultation
 from portal.storage.slots import Slot
 from portal.web.forms import FormState
+from portal.web.note_forms import NOTED, note_form_context, submit_note
 from portal.web.paging import Page, page_number, window
 from portal.web.qrcode import qr_svg
 from portal.web.routing import GuardedRoute, Visit, redirect, render, route
@@ -148,20 +150,45 @@ async def _own_consultation(visit: Visit, consultation_id: str) -> Consultation:
     return found
 
 
-async def consultation_page(request: Request, visit: Visit) -> Response:
+async def consultation_page(
+    request: Request, visit: Visit, form: FormState | None = None, status: int = 200
+) -> Response:
     consultation = await _own_consultation(visit, request.path_params["id"])
     db = visit.services.db
+    written = await note_store.consultation_notes(db, consultation.id)
+    context = await note_form_context(
+        visit, consultation, "ngo_worker", f"/ngo/consultations/{consultation.id}/notes"
+    )
+    key = context["note_key"]
     return render(
         request,
         visit,
         "ngo/consultation.html",
+        status,
         consultation=consultation,
         needs=describe(consultation.needs),
         reasons=CHANGE_REASONS,
         meetings=await store.consultation_meetings(db, consultation.id),
         code=await store.latest_code_state(db, consultation.id),
+        notes=written,
+        # Notes the assigned investigator cannot open (reassigned, or a replaced key):
+        # the NGO is asked to prepare them again.
+        unreadable=[n for n in written if key is None or n.key_id != key.id],
+        noted=NOTED.get(request.query_params.get("noted", "")),
         now=visit.services.clock.now(),
+        form=form or FormState(),
+        **context,
     )
+
+
+async def note_submit(request: Request, visit: Visit) -> Response:
+    consultation = await _own_consultation(visit, request.path_params["id"])
+    outcome = await submit_note(
+        visit, consultation, "ngo_worker", f"/ngo/consultations/{consultation.id}"
+    )
+    if isinstance(outcome, FormState):
+        return await consultation_page(request, visit, outcome, 400)
+    return outcome
 
 
 async def new_code(request: Request, visit: Visit) -> Response:
@@ -218,6 +245,7 @@ ROUTES: list[GuardedRoute] = [
     route("/ngo/book", book_submit, roles=ROLES, methods=["POST"]),
     route("/ngo/consultations/{id}", consultation_page, roles=ROLES),
     route("/ngo/consultations/{id}/code", new_code, roles=ROLES, methods=["POST"]),
+    route("/ngo/consultations/{id}/notes", note_submit, roles=ROLES, methods=["POST"]),
     route("/ngo/consultations/{id}/rebook", rebook_page, roles=ROLES),
     route("/ngo/consultations/{id}/rebook", rebook_submit, roles=ROLES, methods=["POST"]),
     route("/ngo/meetings/{id}/cancel", cancel_meeting, roles=ROLES, methods=["POST"]),

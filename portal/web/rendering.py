@@ -6,6 +6,7 @@ never a second copy of the markup).
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import datetime
 from pathlib import Path
@@ -87,6 +88,7 @@ class Templates:
         self.env.globals["staff_locales"] = STAFF_LOCALES
         self.env.globals["client_locales"] = CLIENT_LOCALES
         self.env.globals["timezone"] = self.zone
+        self.env.filters["b64"] = lambda data: base64.b64encode(data).decode()
         self.env.filters["date"] = _date
         self.env.filters["time"] = _time
         self.env.filters["short_datetime"] = _short_datetime

@@ -55,6 +55,9 @@ def demo_server(tmp_path: Path) -> Iterator[LiveServer]:
     assert result.returncode == 0, result.stderr
     with live_server(tmp_path) as server:
         yield server
+    log = "\n".join(server.output)
+    leaked = [secret for secret in server.secrets if secret in log]
+    assert not leaked, f"secrets in the server's log: {leaked}"
 
 
 class PageWatch:

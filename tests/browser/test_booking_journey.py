@@ -29,7 +29,8 @@ def book_a_meeting(context: BrowserContext, javascript: bool) -> str:
     return code
 
 
-def client_confirms(page: Page, code: str) -> None:
+def client_confirms(page: Page, code: str) -> str:
+    """Redeem the slip's code and confirm the meeting; returns the client's own code."""
     page.goto("/")
     page.get_by_role("button", name="English").click()
     expect(page.get_by_role("heading", name="Enter your code")).to_be_visible()
@@ -44,6 +45,7 @@ def client_confirms(page: Page, code: str) -> None:
     page.get_by_role("button", name="I will come").click()
     expect(page.get_by_text("You confirmed the meeting")).to_be_visible()
     assert code.replace(" ", "") not in page.url and own.replace(" ", "") not in page.url
+    return own
 
 
 @pytest.mark.parametrize("javascript", [True, False])

@@ -1,0 +1,146 @@
+"""Note envelopes v1: notes sealed to an investigator's public key (DESIGN.md section 5).
+
+Format (a contract shared with ``static/js/sealing.js``; see docs/crypto.md)::
+
+    0x01 || ephemeral_pk[32] || nonce[24] || crypto_box(plaintext, nonce, investigator_pk,
+                                                         ephemeral_sk)
+
+Threats addressed: the server, database, backups or logs being read (the server only
+stores envelopes; the no-JS fallback seals here, in the request, and never keeps the
+plaintext); an envelope altered or truncated (authenticated encryption refuses it, a short
+or unknown-version input is refused as malformed); an envelope moved to another
+consultation or reused as another kind of note (the context is inside the plaintext and
+checked by :func:`open_json`, because anyone holding the public key can seal, so the
+sender is not authenticated); a low-order public key (libsodium refuses it); the one bit
+X25519 ignores (the top bit of the ephemeral key), refused so no envelope is malleable.
+
+Not addressed here: a substituted investigator public key (compare :func:`fingerprint` out
+of band), a compromised device, who sealed an envelope.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import nacl.exceptions
+import nacl.utils
+from nacl.public import Box, PrivateKey, PublicKey
+
+VERSION = 1
+KEY_BYTES = 32
+NONCE_BYTES = 24
+HEADER_BYTES = 1 + KEY_BYTES + NONCE_BYTES
+MIN_ENVELOPE_BYTES = HEADER_BYTES + 16  # the crypto_box tag: an empty plaintext
+
+__all__ = [
+    "CannotOpen",
+    "EnvelopeError",
+    "MalformedEnvelope",
+    "WrongContext",
+    "fingerprint",
+    "open_envelope",
+    "open_json",
+    "seal",
+    "seal_json",
+]
+
+
+class EnvelopeError(Exception):
+    """An envelope was refused."""
+
+
+class MalformedEnvelope(EnvelopeError):
+    """Too short, an unknown version, or content that is not a JSON object."""
+
+
+class CannotOpen(EnvelopeError):
+    """Decryption failed: the wrong secret key, or the envelope was altered."""
+
+
+class WrongContext(EnvelopeError):
+    """The envelope opened but belongs to another consultation, kind or author."""
+
+
+def _seal_with(public_key: bytes, plaintext: bytes, ephemeral: PrivateKey, nonce: bytes) -> bytes:
+    """Seal with a given ephemeral key and nonce: only for fixed test vectors."""
+    if len(public_key) != KEY_BYTES or len(nonce) != NONCE_BYTES:
+        raise ValueError("public key must be 32 bytes and nonce 24 bytes")
+    try:
+        box = Box(ephemeral, PublicKey(public_key))
+    except nacl.exceptions.CryptoError as error:
+        raise ValueError("not a usable public key") from error
+    ciphertext = box.encrypt(plaintext, nonce).ciphertext
+    return bytes([VERSION]) + bytes(ephemeral.public_key) + nonce + ciphertext
+
+
+def seal(public_key: bytes, plaintext: bytes) -> bytes:
+    """Seal ``plaintext`` to ``public_key`` with a fresh ephemeral key pair and nonce."""
+    return _seal_with(public_key, plaintext, PrivateKey.generate(), nacl.utils.random(NONCE_BYTES))
+
+
+def open_envelope(secret_key: bytes, envelope: bytes) -> bytes:
+    """Open an envelope v1 with the investigator's secret key; return the plaintext bytes."""
+    if len(secret_key) != KEY_BYTES:
+        raise ValueError("secret key must be 32 bytes")
+    env = bytes(envelope)
+    if len(env) < MIN_ENVELOPE_BYTES or env[0] != VERSION:
+        raise MalformedEnvelope("envelope is malformed (too short or unknown version)")
+    investigator_sk = PrivateKey(secret_key)
+    if env[32] & 0x80:
+        # X25519 ignores the top bit, so a flipped one would still open: refuse it. A real
+        # ephemeral public key (< 2**255 - 19) never has it set.
+        raise CannotOpen("envelope cannot be opened: wrong key or altered")
+    try:
+        return Box(investigator_sk, PublicKey(env[1:33])).decrypt(env[57:], env[33:57])
+    except nacl.exceptions.CryptoError as error:
+        raise CannotOpen("envelope cannot be opened: wrong key or altered") from error
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _encode(message: Mapping[str, Any]) -> bytes:
+    text = json.dumps(dict(message), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return text.encode("utf-8")
+
+
+def seal_json(public_key: bytes, message: dict[str, Any]) -> bytes:
+    """Seal ``message`` as UTF-8 JSON. Put the context fields in it (docs/crypto.md)."""
+    if not isinstance(message, dict):
+        raise TypeError("message must be a dict")
+    return seal(public_key, _encode(message))
+
+
+def _same(actual: Any, expected: Any) -> bool:
+    # JSON semantics, as in JavaScript's ===: True is not 1, but 1 is 1.0.
+    return isinstance(actual, bool) == isinstance(expected, bool) and actual == expected
+
+
+def open_json(secret_key: bytes, envelope: bytes, expected: Mapping[str, Any]) -> dict[str, Any]:
+    """Open a JSON envelope and check every ``expected`` key/value is in it, unchanged."""
+    for key, value in expected.items():
+        if value is not None and not isinstance(value, str | int | float | bool):
+            raise TypeError(f"expected {key} must be a string, number, boolean or None")
+    plaintext = open_envelope(secret_key, envelope)
+    try:
+        message = json.loads(plaintext.decode("utf-8"), parse_constant=_no_constant)
+    except ValueError as error:  # UnicodeDecodeError and JSONDecodeError included
+        raise MalformedEnvelope("envelope is malformed (its content is not JSON)") from error
+    if not isinstance(message, dict):
+        raise MalformedEnvelope("envelope is malformed (its content is not a JSON object)")
+    for key, value in expected.items():
+        if key not in message or not _same(message[key], value):
+            raise WrongContext(f"envelope belongs to another context ({key} differs)")
+    return message
+
+
+def fingerprint(public_key: bytes) -> str:
+    """First 16 bytes of SHA-512(public key), lowercase hex in groups of 4, as in JS."""
+    if len(public_key) != KEY_BYTES:
+        raise ValueError("public key must be 32 bytes")
+    digest = hashlib.sha512(public_key).hexdigest()[:32]
+    return " ".join(digest[i : i + 4] for i in range(0, 32, 4))
