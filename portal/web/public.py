@@ -8,7 +8,7 @@ from starlette.responses import PlainTextResponse, Response
 from portal.crypto import totp
 from portal.domain import accounts, invitations
 from portal.domain.errors import InputRejected
-from portal.domain.roles import PUBLIC
+from portal.domain.roles import INVESTIGATOR, PUBLIC
 from portal.i18n import N_
 from portal.web.forms import FormState
 from portal.web.qrcode import qr_svg
@@ -133,7 +133,8 @@ async def enrol_submit(request: Request, visit: Visit) -> Response:
     except invitations.InvitationInvalid:
         return render(request, visit, "public/enrol_invalid.html", 404)
     visit.session = await svc.sessions.begin(visit.session, account_id)
-    return redirect("/staff")
+    # An investigator's next step is the key pair that notes are sealed to.
+    return redirect("/investigator/key" if invitation.role == INVESTIGATOR else "/staff")
 
 
 def _enrol_page(

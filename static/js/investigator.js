@@ -97,7 +97,9 @@ const create = document.querySelector("form[data-create-key]");
 if (create) {
   const status = create.querySelector(".key-status");
   const sheet = create.querySelector(".recovery-sheet");
-  create.querySelector("[data-generate]").addEventListener("click", async (event) => {
+  const generate = create.querySelector("[data-generate]");
+  generate.disabled = false; // disabled in the HTML until this script is ready
+  generate.addEventListener("click", async (event) => {
     const passphrase = newPassphrase(create, status);
     if (!passphrase) { return; }
     event.target.disabled = true;

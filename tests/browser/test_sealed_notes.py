@@ -103,3 +103,45 @@ def test_notes_sealed_in_browser_and_server_are_read_by_the_investigator(
     stored = b"".join(path.read_bytes() for path in tmp_path.glob("portal.sqlite3*"))
     for secret in (PASSPHRASE, NGO_NOTE, CLIENT_JS_NOTE, CLIENT_NO_JS_NOTE, own_code):
         assert secret.encode() not in stored
+
+
+def test_an_investigator_enrols_and_creates_a_key(
+    watched: tuple[BrowserContext, PageWatch], browser: Browser, demo_server: LiveServer
+) -> None:
+    import re
+    import time
+
+    from portal.crypto.totp import code_at
+
+    coordinator, _watch = watched
+    sign_in(coordinator, "coordinator")
+    page = coordinator.pages[-1]
+    page.goto("/coordinator/people")
+    page.get_by_label("Name", exact=True).fill("Ilona Investigator")
+    page.get_by_label("Organisation").select_option(label="Helsinki Police, Anti-Trafficking Unit")
+    page.get_by_label("Role").select_option(label="Investigator")
+    page.get_by_role("button", name="Create enrolment link").click()
+    link = page.locator("code.link").inner_text()
+    demo_server.secrets.append(link.rsplit("/", 1)[1])
+
+    newcomer = browser.new_context(base_url=demo_server.url)
+    enrol = newcomer.new_page()
+    enrol.goto(re.sub(r"^https?://[^/]+", "", link))
+    secret = enrol.locator("code.secret").inner_text()
+    enrol.get_by_label("Username").fill("ilona")
+    enrol.get_by_label("Password", exact=True).fill("correct horse battery staple")
+    enrol.get_by_label("Password again").fill("correct horse battery staple")
+    enrol.get_by_label("The 6-digit code the app shows now").fill(code_at(secret, int(time.time())))
+    enrol.get_by_role("button", name="Create my account").click()
+    expect(enrol.get_by_role("heading", name="Your key for sealed notes")).to_be_visible()
+    enrol.get_by_label("New decryption passphrase").fill(PASSPHRASE)
+    enrol.get_by_label("The same passphrase again").fill(PASSPHRASE)
+    enrol.get_by_role("button", name="Create my key").click()
+    expect(enrol.locator(".recovery-sheet")).to_be_visible(timeout=60_000)
+    enrol.get_by_label("I have printed or written down my recovery key").check()
+    enrol.get_by_role("button", name="Save my key").click()
+    expect(enrol.get_by_text("Your key is ready.")).to_be_visible()
+    expect(enrol.locator("code.fingerprint")).to_have_text(
+        re.compile(r"^([0-9a-f]{4} ){7}[0-9a-f]{4}$")
+    )
+    newcomer.close()

@@ -67,6 +67,9 @@ def test_invited_person_enrols_and_is_logged_in(
     path = invite(actor, clock, world)
     newcomer, response = enrol(client, clock, path)
     assert response.status_code == 303  # type: ignore[attr-defined]
+    # An investigator goes on to create the key pair that notes are sealed to.
+    assert response.headers["location"] == "/investigator/key"  # type: ignore[attr-defined]
+    assert "Create my key" in newcomer.get("/investigator/key").text
     home = newcomer.get("/staff")
     assert (
         "Nina Newcomer" in home.text and "Police unit" in home.text and "Investigator" in home.text
