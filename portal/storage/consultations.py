@@ -24,6 +24,19 @@ class Consultation:
     has_client_code: bool
     created_at: int
     last_activity_at: int
+    outcome: str | None = None
+    reflection_status: str = "none"
+    reflection_ends_on: int | None = None
+    reported_at: int | None = None
+    case_reference: str | None = None
+    first_interview_at: int | None = None
+    first_interview_investigator_id: str | None = None
+    retention_extended_until: int | None = None
+
+    @property
+    def is_case(self) -> bool:
+        """After the decision to report, the consultation is a case."""
+        return self.reported_at is not None
 
 
 @dataclass(frozen=True)
@@ -108,6 +121,14 @@ def _consultation(row: Row) -> Consultation:
         has_client_code=row["client_code_lookup"] is not None,
         created_at=row["created_at"],
         last_activity_at=row["last_activity_at"],
+        outcome=row["outcome"],
+        reflection_status=row["reflection_status"],
+        reflection_ends_on=row["reflection_ends_on"],
+        reported_at=row["reported_at"],
+        case_reference=row["case_reference"],
+        first_interview_at=row["first_interview_at"],
+        first_interview_investigator_id=row["first_interview_investigator_id"],
+        retention_extended_until=row["retention_extended_until"],
     )
 
 

@@ -157,7 +157,21 @@ consultations = Table(
     Column("client_code_hash", String(200)),
     Column("created_at", BigInteger, nullable=False),
     Column("last_activity_at", BigInteger, nullable=False),
+    # After meetings: the outcome, the reflection period, and the decision to report.
+    Column("outcome", String(24)),
+    Column("outcome_at", BigInteger),
+    Column("reflection_status", String(16), nullable=False, server_default="none"),
+    Column("reflection_ends_on", BigInteger),
+    Column("reported_at", BigInteger),
+    Column("case_reference", String(64)),
+    Column("first_interview_at", BigInteger),
+    Column("first_interview_investigator_id", ID, ForeignKey("accounts.id")),
+    # Retention (domain/retention.py): purged this long after the last activity, unless
+    # a coordinator extended it (for a reason from a fixed list, never free text).
+    Column("retention_extended_until", BigInteger),
+    Column("retention_extension_reason", String(32)),
     Index("ix_consultations_organisation_id_created_at", "organisation_id", "created_at"),
+    Index("ix_consultations_reported_at_last_activity_at", "reported_at", "last_activity_at"),
     Index("ix_consultations_investigator_id", "investigator_id"),
 )
 
@@ -241,4 +255,62 @@ notes = Table(
     CheckConstraint("author_role IN ('ngo_worker', 'client', 'investigator')", name="author"),
     Index("ix_notes_consultation_id_created_at", "consultation_id", "created_at"),
     Index("ix_notes_key_id", "key_id"),
+)
+
+# --- After the meetings: consent, audit, jobs ------------------------------------------
+
+consent_texts = Table(
+    "consent_texts",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("version", Integer, nullable=False, unique=True),
+    # The text read to the client about the assistance system (not about the client).
+    Column("text", String(5000), nullable=False),
+    Column("created_by", ID, ForeignKey("accounts.id"), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+referral_consents = Table(
+    "referral_consents",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column(
+        "consultation_id",
+        ID,
+        ForeignKey("consultations.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("consent_text_id", ID, ForeignKey("consent_texts.id"), nullable=False),
+    Column("explained", Integer, nullable=False),
+    Column("consents", Integer, nullable=False),
+    Column("recorded_by", ID, ForeignKey("accounts.id"), nullable=False),
+    Column("recorded_at", BigInteger, nullable=False),
+)
+
+# Append-only and content-free: who did what to which consultation. It keeps the
+# consultation's id and pseudonym as plain values (no foreign key), so it outlives a
+# purge. No address, no code, no text: ``action`` and ``detail`` are fixed codes.
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", BigInteger, nullable=False),
+    Column("actor_account_id", ID),
+    Column("actor_role", String(16), nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("consultation_id", ID),
+    Column("pseudonym", String(64)),
+    Column("detail", String(40)),
+    Index("ix_audit_events_at", "at"),
+    Index("ix_audit_events_consultation_id", "consultation_id"),
+)
+
+# One row per periodic job: a conditional update on it elects the one process (of
+# several) that runs the job this time.
+job_runs = Table(
+    "job_runs",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("last_run_at", BigInteger, nullable=False),
 )
