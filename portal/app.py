@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
 from portal.clock import Clock, SystemClock
+from portal.domain import jobs
 from portal.security.bodylimit import BodyLimitMiddleware
 from portal.security.headers import SecurityHeadersMiddleware
 from portal.services import build_services
@@ -16,8 +18,10 @@ from portal.settings import Settings
 from portal.web import (
     client,
     coordinator,
+    coordinator_records,
     errors,
     investigator,
+    investigator_case,
     investigator_notes,
     ngo,
     public,
@@ -30,11 +34,21 @@ from portal.web.routing import StaticMount
 def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        app.state.services = await build_services(settings, clock or SystemClock())
+        svc = app.state.services = await build_services(settings, clock or SystemClock())
+        # Every process runs the loop; jobs.claim lets one of them purge each day.
+        purging = (
+            asyncio.create_task(jobs.purge_daily(svc.db, svc.clock, settings))
+            if settings.purge_interval_seconds > 0
+            else None
+        )
         try:
             yield
         finally:
-            await app.state.services.close()
+            if purging is not None:
+                purging.cancel()
+                with suppress(asyncio.CancelledError):
+                    await purging
+            await svc.close()
 
     return Starlette(
         routes=[
@@ -44,7 +58,9 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
             *ngo.ROUTES,
             *investigator.ROUTES,
             *investigator_notes.ROUTES,
+            *investigator_case.ROUTES,
             *coordinator.ROUTES,
+            *coordinator_records.ROUTES,
             StaticMount("/static", str(STATIC)),
         ],
         middleware=[

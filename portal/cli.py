@@ -1,4 +1,4 @@
-"""The ``portal`` command: serve, init, migrate, demo."""
+"""The ``portal`` command: serve, init, migrate, demo, purge."""
 
 from __future__ import annotations
 
@@ -112,6 +112,27 @@ def cmd_decrypt(args: argparse.Namespace) -> None:
         sys.stdout.write(text + "\n")
 
 
+def cmd_purge(args: argparse.Namespace) -> None:
+    from portal.clock import SystemClock
+    from portal.domain.retention import purge
+    from portal.storage.database import connect
+
+    settings = _settings()
+
+    async def run() -> list[tuple[str, str]]:
+        db = await connect(settings.database_url)
+        try:
+            return await purge(db, SystemClock(), settings, dry_run=args.dry_run)
+        finally:
+            await db.close()
+
+    purged = asyncio.run(run())
+    verb = "would be purged" if args.dry_run else "purged"
+    print(f"{len(purged)} consultation(s) {verb}")
+    for _consultation_id, pseudonym in purged:
+        print(f"  {pseudonym}")
+
+
 def cmd_totp(args: argparse.Namespace) -> None:
     import time
 
@@ -158,6 +179,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     decrypt.add_argument("--secret-file", help="read the passphrase or recovery key from a file")
     decrypt.add_argument("--out", help="write the notes to this file (mode 600)")
     decrypt.set_defaults(run=cmd_decrypt)
+
+    purge = commands.add_parser(
+        "purge", help="delete consultations past their retention time (see DESIGN.md 3.8)"
+    )
+    purge.add_argument("--dry-run", action="store_true", help="only list what would be purged")
+    purge.set_defaults(run=cmd_purge)
 
     totp = commands.add_parser("totp", help="print the current TOTP code for a key (demo use)")
     totp.add_argument("key")

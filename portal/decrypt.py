@@ -14,10 +14,15 @@ from typing import Any
 
 from portal.crypto.envelopes import EnvelopeError, open_json
 from portal.crypto.wrapped_keys import normalise_recovery_key, unwrap
-from portal.domain.notes import SECTIONS
+from portal.domain.notes import KINDS
 
 EXPORT_FORMAT = "intake-portal-notes-export"
-AUTHORS = {"client": "the client", "ngo_worker": "the support organisation"}
+AUTHORS = {
+    "client": "the client",
+    "ngo_worker": "the support organisation",
+    "investigator": "the investigator",
+}
+TITLES = {"prepared_note": "Prepared note", "outcome": "Outcome notes", "identity": "Identity"}
 
 
 class ExportError(Exception):
@@ -81,13 +86,18 @@ def open_notes(document: dict[str, Any], key: bytes) -> list[OpenedNote]:
 
 def as_text(document: dict[str, Any], notes: list[OpenedNote]) -> str:
     lines = [f"Consultation {document['consultation']['pseudonym']}", ""]
+    case = document.get("case")
+    if isinstance(case, dict):
+        lines += ["Case (plain metadata):", json.dumps(case, indent=2, sort_keys=True), ""]
     for note in notes:
+        kind = str((note.content or {}).get("kind", ""))
         author = AUTHORS.get(note.author_role, note.author_role)
-        lines.append(f"--- Note from {author}, {note.created_at} (epoch seconds)")
+        title = TITLES.get(kind, "Note")
+        lines.append(f"--- {title} from {author}, {note.created_at} (epoch seconds)")
         if note.content is None:
             lines += [f"    could not be opened ({note.problem})", ""]
             continue
-        for name, prompt in SECTIONS.items():
+        for name, prompt in KINDS[kind].sections.items() if kind in KINDS else ():
             text = note.content.get(name)
             if isinstance(text, str) and text:
                 lines += [prompt, text, ""]

@@ -24,6 +24,10 @@ ARGON2_MIN_MEMORY_KIB = 19456
 ARGON2_MIN_TIME_COST = 2
 
 
+# Whole-number settings where 0 switches the feature off.
+ZERO_MEANS_OFF = frozenset({"purge_interval_seconds"})
+
+
 class SettingsError(Exception):
     """The environment does not describe a safe configuration."""
 
@@ -60,6 +64,10 @@ class Settings:
     code_attempts_per_source_per_minute: int = 10
     code_attempts_per_minute: int = 300
     default_locale: str = "en"
+    # Retention (domain/retention.py): days after the last activity until the purge, and
+    # how often each process asks whether today's purge is due (0: never, e.g. in tests).
+    retention_days: int = 180
+    purge_interval_seconds: int = 60 * 60
 
     @property
     def is_production(self) -> bool:
@@ -80,7 +88,7 @@ class Settings:
                 continue
             if field.type != "int":
                 values[field.name] = raw
-            elif raw.strip().isdigit() and int(raw) > 0:
+            elif raw.strip().isdigit() and (int(raw) > 0 or field.name in ZERO_MEANS_OFF):
                 values[field.name] = int(raw)
             else:
                 raise SettingsError(f"{name} must be a whole number above zero")

@@ -36,6 +36,39 @@ SECTIONS: dict[str, str] = {
     "wishes": N_("What do you wish for the first interview?"),
     "other": N_("Anything else you want the investigator to know"),
 }
+
+
+@dataclass(frozen=True)
+class NoteKind:
+    sections: dict[str, str]
+    authors: frozenset[str]
+    case_only: bool = False  # identity may be recorded only after a decision to report
+
+
+KINDS: dict[str, NoteKind] = {
+    KIND: NoteKind(SECTIONS, frozenset({"ngo_worker", "client"})),
+    "outcome": NoteKind(
+        {"summary": N_("What was discussed, and what happens next")},
+        frozenset({"investigator"}),
+    ),
+    "identity": NoteKind(
+        {
+            "name": N_("Full name"),
+            "birth_date": N_("Date of birth"),
+            "nationality": N_("Nationality"),
+            "contact": N_("Safe contact details"),
+            "other": N_("Other identity details"),
+        },
+        frozenset({"investigator"}),
+        case_only=True,
+    ),
+}
+
+
+class NotAllowed(Exception):
+    """This author may not write this kind of note here (an identity before reporting)."""
+
+
 MAX_SECTION_CHARS = 10_000
 MIN_ENVELOPE = 1 + 32 + 24 + 16 + 2
 MAX_ENVELOPE = 64 * 1024
@@ -61,13 +94,13 @@ def _browser_envelope(value: str) -> bytes:
     return envelope
 
 
-def _clear_sections(sections: dict[str, str]) -> dict[str, str]:
-    texts = {name: sections.get(name, "").strip() for name in SECTIONS}
+def _clear_sections(kind: str, sections: dict[str, str]) -> dict[str, str]:
+    texts = {name: sections.get(name, "").strip() for name in KINDS[kind].sections}
     for name, text in texts.items():
         if len(text) > MAX_SECTION_CHARS:
             raise InputRejected(name, N_("This part is too long. Shorten it a little."))
     if not any(texts.values()):
-        raise InputRejected("other", N_("Write something in at least one box."))
+        raise InputRejected(next(reversed(texts)), N_("Write something in at least one box."))
     return texts
 
 
@@ -79,8 +112,12 @@ async def add_note(
     author_role: str,
     author_account_id: str | None,
     given: NoteInput,
+    kind: str = KIND,
 ) -> str:
     """Store a sealed note; returns where it was sealed ("browser" or "server")."""
+    rules = KINDS[kind]
+    if author_role not in rules.authors or (rules.case_only and not consultation.is_case):
+        raise NotAllowed
     key = await key_store.current_key(db, consultation.investigator_id)
     if key is None:
         raise NoKeyYet
@@ -93,17 +130,17 @@ async def add_note(
         message: dict[str, Any] = {
             "v": 1,
             "consultation": consultation.id,
-            "kind": KIND,
+            "kind": kind,
             "author": author_role,
             "time": now,
-            **_clear_sections(given.sections),
+            **_clear_sections(kind, given.sections),
         }
         envelope, sealed_in = seal_json(key.public_key, message), "server"
     await store.insert_note(
         db,
         note_id=random_id(),
         consultation_id=consultation.id,
-        kind=KIND,
+        kind=kind,
         author_role=author_role,
         author_account_id=author_account_id,
         key_id=key.id,

@@ -490,3 +490,80 @@ async def organisation_bookings(
         )
         for row in rows
     ]
+
+
+async def set_outcome(db: Queryable, consultation_id: str, outcome: str, now: int) -> None:
+    await db.execute(
+        "UPDATE consultations SET outcome = :o, outcome_at = :now, last_activity_at = :now"
+        " WHERE id = :id",
+        id=consultation_id,
+        o=outcome,
+        now=now,
+    )
+
+
+async def set_reflection(
+    db: Queryable, consultation_id: str, status: str, ends_on: int | None, now: int
+) -> None:
+    await db.execute(
+        "UPDATE consultations SET reflection_status = :s, reflection_ends_on = :e,"
+        " last_activity_at = :now WHERE id = :id",
+        id=consultation_id,
+        s=status,
+        e=ends_on,
+        now=now,
+    )
+
+
+async def set_reported(
+    db: Queryable,
+    consultation_id: str,
+    *,
+    case_reference: str,
+    first_interview_at: int,
+    interviewer_id: str,
+    now: int,
+) -> bool:
+    """The decision to report; False if it was recorded already."""
+    changed = await db.execute(
+        "UPDATE consultations SET reported_at = :now, case_reference = :ref,"
+        " first_interview_at = :at, first_interview_investigator_id = :inv,"
+        " last_activity_at = :now WHERE id = :id AND reported_at IS NULL",
+        id=consultation_id,
+        now=now,
+        ref=case_reference,
+        at=first_interview_at,
+        inv=interviewer_id,
+    )
+    return changed == 1
+
+
+@dataclass(frozen=True)
+class ReflectionEnd:
+    consultation_id: str
+    pseudonym: str
+    investigator_name: str
+    ends_on: int
+
+
+async def reflection_ends(
+    db: Queryable, now: int, investigator_id: str | None, limit: int = 20
+) -> Sequence[ReflectionEnd]:
+    """Granted reflection periods still running, soonest end first (one investigator's,
+    or the whole unit's when ``investigator_id`` is None)."""
+    rows = await db.fetch_all(
+        """
+        SELECT c.id, c.pseudonym, a.display_name, c.reflection_ends_on
+        FROM consultations c JOIN accounts a ON a.id = c.investigator_id
+        WHERE c.reflection_status = 'granted' AND c.reflection_ends_on >= :now
+          AND (:inv = '' OR c.investigator_id = :inv)
+        ORDER BY c.reflection_ends_on LIMIT :limit
+        """,
+        now=now,
+        inv=investigator_id or "",
+        limit=limit,
+    )
+    return [
+        ReflectionEnd(r["id"], r["pseudonym"], r["display_name"], r["reflection_ends_on"])
+        for r in rows
+    ]

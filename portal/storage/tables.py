@@ -90,6 +90,7 @@ sessions = Table(
     Column("created_at", BigInteger, nullable=False),
     Column("last_seen_at", BigInteger, nullable=False),
     Index("ix_sessions_account_id", "account_id"),
+    Index("ix_sessions_consultation_id", "consultation_id"),
     Index("ix_sessions_last_seen_at", "last_seen_at"),
 )
 

@@ -10,7 +10,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from portal.domain import client_access, codes
+from portal.domain import audit, client_access, codes
 from portal.domain.client_access import CHANGE_REASONS, CodeRejected
 from portal.domain.roles import CLIENT, PUBLIC
 from portal.i18n import N_
@@ -55,6 +55,9 @@ async def code_submit(request: Request, visit: Visit) -> Response:
         if len(codes.normalise(typed)) == codes.ONE_TIME_DIGITS:
             redeemed = await client_access.redeem_one_time_code(svc.db, svc.clock, svc.codes, typed)
             visit.session = await svc.sessions.begin_client(visit.session, redeemed.consultation_id)
+            await audit.record(
+                svc.db, svc.clock, "code_redeemed", await _consultation(visit), actor_role="client"
+            )
             return render(
                 request,
                 visit,
@@ -119,6 +122,15 @@ async def meeting_answer(request: Request, visit: Visit) -> Response:
         answer,
         visit.field("reason") or None,
     )
+    if changed:
+        await audit.record(
+            svc.db,
+            svc.clock,
+            "client_answered",
+            await _consultation(visit),
+            actor_role="client",
+            detail=answer,
+        )
     return redirect(f"/meeting?done={answer}" if changed else "/meeting")
 
 

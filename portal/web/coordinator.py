@@ -6,13 +6,22 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from portal.domain import accounts, bookings, invitations, places, visibility
+from portal.domain import (
+    accounts,
+    audit,
+    bookings,
+    invitations,
+    outcomes,
+    places,
+    visibility,
+)
 from portal.domain.errors import InputRejected
 from portal.domain.needs import STAFF_GENDER
 from portal.domain.organisations import create_organisation
 from portal.domain.places import PLACE_KINDS
 from portal.domain.roles import COORDINATOR, ORGANISATION_KIND_LABELS, ROLE_LABELS
 from portal.storage import accounts as account_store
+from portal.storage import consent as consent_store
 from portal.storage import consultations as consultation_store
 from portal.storage import invitations as invitation_store
 from portal.storage import places as place_store
@@ -187,6 +196,7 @@ async def schedule_page(
         meetings=Page.of(meetings, number),
         slots=Page.of(free, number),
         investigators=investigators,
+        reflection_ends=await consultation_store.reflection_ends(svc.db, svc.clock.now(), None),
         form=form or FormState(),
     )
 
@@ -201,12 +211,39 @@ async def meeting_reassign(request: Request, visit: Visit) -> Response:
         await bookings.reassign_meeting(
             svc.db, svc.clock, meeting.id, consultation.id, visit.field("investigator_id")
         )
+        await audit.record(svc.db, svc.clock, "meeting_reassigned", consultation, actor=visit.staff)
     except InputRejected as exc:
         return await schedule_page(request, visit, FormState().error(exc.field, exc.message), 400)
     return redirect("/coordinator/schedule")
 
 
+async def consent_page(
+    request: Request, visit: Visit, form: FormState | None = None, status: int = 200
+) -> Response:
+    return render(
+        request,
+        visit,
+        "coordinator/consent.html",
+        status,
+        texts=await consent_store.all_texts(visit.services.db),
+        form=form or FormState(),
+    )
+
+
+async def consent_publish(request: Request, visit: Visit) -> Response:
+    svc = visit.services
+    try:
+        await outcomes.publish_consent_text(svc.db, svc.clock, visit.staff, visit.field("text"))
+    except InputRejected as exc:
+        return await consent_page(
+            request, visit, FormState.typed(visit).error(exc.field, exc.message), 400
+        )
+    return redirect("/coordinator/consent")
+
+
 ROUTES: list[GuardedRoute] = [
+    route("/coordinator/consent", consent_page, roles=ROLES),
+    route("/coordinator/consent", consent_publish, roles=ROLES, methods=["POST"]),
     route("/coordinator/places", places_page, roles=ROLES),
     route("/coordinator/places", place_create, roles=ROLES, methods=["POST"]),
     route("/coordinator/places/{id}/archive", place_archive, roles=ROLES, methods=["POST"]),

@@ -26,6 +26,7 @@ MESSAGES = {
     403: N_("This request was refused. Go back, reload the page and try again."),
     404: N_("This page does not exist."),
     405: N_("This page does not exist."),
+    409: N_("This cannot be done now. Go back and reload the page to see why."),
     413: N_("What you sent is too large."),
     429: N_("Too many attempts. Wait a minute and try again."),
     500: N_("Something went wrong on our side. Try again in a moment."),

@@ -3,25 +3,29 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from portal.domain import bookings, slots, visibility
+from portal.domain import audit, bookings, outcomes, slots, visibility
 from portal.domain.bookings import SlotTaken
 from portal.domain.errors import InputRejected
 from portal.domain.needs import LANGUAGES, describe
-from portal.domain.notes import SECTIONS
+from portal.domain.notes import KINDS
 from portal.domain.roles import INVESTIGATOR
 from portal.domain.slots import DURATIONS, SlotInput, SlotNotFree
 from portal.i18n import N_
+from portal.storage import accounts as account_store
+from portal.storage import consent as consent_store
 from portal.storage import consultations as store
 from portal.storage import keys as key_store
 from portal.storage import notes as note_store
 from portal.storage import places as place_store
 from portal.storage import slots as slot_store
+from portal.storage.consultations import Consultation
 from portal.storage.slots import Slot
 from portal.web.forms import FormState
 from portal.web.paging import Page, page_number, window
@@ -29,6 +33,14 @@ from portal.web.routing import GuardedRoute, Visit, redirect, render, route
 
 ROLES = {INVESTIGATOR}
 NOT_FREE = N_("This time is booked or withdrawn, so it cannot be changed.")
+DONE = {
+    "meeting": N_("The meeting's outcome is saved."),
+    "outcome": N_("The outcome is saved."),
+    "consent": N_("The referral consent is recorded."),
+    "reflection": N_("The reflection period is saved."),
+    "reported": N_("The decision to report is recorded: this consultation is now a case."),
+    "identity": N_("The identity record is sealed."),
+}
 
 
 async def dashboard(request: Request, visit: Visit) -> Response:
@@ -58,6 +70,7 @@ async def _meetings(request: Request, visit: Visit, *, upcoming: bool) -> Respon
         page=Page.of(rows, number),
         upcoming=upcoming,
         languages=LANGUAGES,
+        reflection_ends=await store.reflection_ends(svc.db, svc.clock.now(), visit.staff.id),
     )
 
 
@@ -200,8 +213,27 @@ async def consultation_page(
         form=form or FormState(),
         notes=await note_store.consultation_notes(svc.db, consultation.id),
         key=await key_store.current_key(svc.db, visit.staff.id),
-        note_sections=SECTIONS,
+        note_kinds=KINDS,
+        done=DONE.get(request.query_params.get("done", "")),
+        **await _after_meeting_context(visit, consultation),
     )
+
+
+async def _after_meeting_context(visit: Visit, consultation: Consultation) -> dict[str, Any]:
+    """What the outcome, consent, reflection and report forms need."""
+    db = visit.services.db
+    return {
+        "meeting_outcomes": outcomes.MEETING_OUTCOMES,
+        "consultation_outcomes": outcomes.CONSULTATION_OUTCOMES,
+        "reflection_choices": outcomes.REFLECTION,
+        "consent_text": await consent_store.latest_text(db),
+        "consents": await consent_store.consultation_consents(db, consultation.id),
+        "investigators": [
+            a
+            for a in await account_store.list_accounts(db)
+            if a.role == INVESTIGATOR and a.is_active
+        ],
+    }
 
 
 async def follow_up(request: Request, visit: Visit) -> Response:
@@ -220,6 +252,7 @@ async def follow_up(request: Request, visit: Visit) -> Response:
             follow_up=True,
             investigator_id=visit.staff.id,
         )
+        await audit.record(svc.db, svc.clock, "follow_up_booked", consultation, actor=visit.staff)
     except SlotTaken:
         form = FormState().error("slot_id", N_("Choose one of your free times."))
         return await consultation_page(request, visit, form, 400)

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from portal.crypto.envelopes import fingerprint
-from portal.domain import keys, notes, visibility
+from portal.domain import audit, keys, notes, visibility
 from portal.domain.errors import InputRejected
 from portal.domain.roles import INVESTIGATOR
 from portal.i18n import N_
@@ -114,11 +114,19 @@ async def reseal_submit(request: Request, visit: Visit) -> Response:
             isinstance(k, str) and isinstance(v, str) for k, v in resealed.items()
         ):
             raise ValueError
-        await notes.reseal_notes(
+        count = await notes.reseal_notes(
             visit.services.db, visit.staff.id, resealed, visit.field("target_key_id")
         )
     except (ValueError, InputRejected):
         raise HTTPException(400) from None
+    await audit.record(
+        visit.services.db,
+        visit.services.clock,
+        "notes_resealed",
+        None,
+        actor=visit.staff,
+        detail=f"count-{count}",
+    )
     return redirect("/investigator/key?done=resealed")
 
 
@@ -152,6 +160,7 @@ async def export(request: Request, visit: Visit) -> Response:
             if note.key_id == key.id
         ],
     }
+    await audit.record(db, visit.services.clock, "notes_exported", consultation, actor=visit.staff)
     filename = f"notes-{consultation.pseudonym.replace(' ', '-').lower()}.json"
     return Response(
         json.dumps(document, indent=2),

@@ -8,7 +8,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from portal.domain import bookings, codes, visibility
+from portal.domain import audit, bookings, codes, visibility
 from portal.domain.bookings import Booking, SlotTaken
 from portal.domain.client_access import CHANGE_REASONS
 from portal.domain.errors import InputRejected
@@ -123,6 +123,8 @@ async def book_submit(request: Request, visit: Visit) -> Response:
     except InputRejected as exc:
         form.error(exc.field, exc.message)
         return _book_page(request, visit, form, await _matching_slots(visit, needs), True, 400)
+    booked = await store.consultation_by_id(svc.db, booking.consultation_id)
+    await audit.record(svc.db, svc.clock, "booked", booked, actor=visit.staff)
     return _slip_page(request, visit, booking)
 
 
@@ -197,6 +199,7 @@ async def new_code(request: Request, visit: Visit) -> Response:
     booking = await bookings.reissue_one_time_code(
         svc.db, svc.clock, svc.codes, consultation, svc.settings.one_time_code_ttl
     )
+    await audit.record(svc.db, svc.clock, "code_reissued", consultation, actor=visit.staff)
     return _slip_page(request, visit, booking)
 
 
@@ -206,7 +209,8 @@ async def cancel_meeting(request: Request, visit: Visit) -> Response:
     if found is None:
         raise HTTPException(404)
     meeting, consultation = found
-    await bookings.cancel_meeting(svc.db, svc.clock, meeting.id, meeting.slot_id)
+    if await bookings.cancel_meeting(svc.db, svc.clock, meeting.id, meeting.slot_id):
+        await audit.record(svc.db, svc.clock, "meeting_cancelled", consultation, actor=visit.staff)
     return redirect(f"/ngo/consultations/{consultation.id}")
 
 
@@ -234,6 +238,7 @@ async def rebook_submit(request: Request, visit: Visit) -> Response:
         return await rebook_page(request, visit, FormState().error("slot_id", CHOOSE_TIME), 400)
     try:
         await bookings.rebook(svc.db, svc.clock, consultation, slot_id, follow_up=False)
+        await audit.record(svc.db, svc.clock, "meeting_rebooked", consultation, actor=visit.staff)
     except SlotTaken:
         return await rebook_page(request, visit, FormState().error("slot_id", SLOT_TAKEN), 409)
     return redirect(f"/ngo/consultations/{consultation.id}")

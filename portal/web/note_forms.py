@@ -12,7 +12,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from portal.domain import notes
+from portal.domain import audit, notes
 from portal.domain.errors import InputRejected
 from portal.domain.keys import NoKeyYet
 from portal.i18n import N_
@@ -68,11 +68,11 @@ async def note_form_context(
     }
 
 
-def note_input(visit: Visit) -> notes.NoteInput:
+def note_input(visit: Visit, sections: dict[str, str] | None = None) -> notes.NoteInput:
     return notes.NoteInput(
         envelope=visit.field("envelope"),
         key_id=visit.field("key_id"),
-        sections={name: visit.field(name) for name in notes.SECTIONS},
+        sections={name: visit.field(name) for name in (sections or notes.SECTIONS)},
     )
 
 
@@ -94,4 +94,13 @@ async def submit_note(
         return FormState.typed(visit).error(exc.field, exc.message)
     except NoKeyYet:
         return FormState.typed(visit).error("other", NO_KEY)
+    await audit.record(
+        svc.db,
+        svc.clock,
+        "note_added",
+        consultation,
+        actor=visit.account,
+        actor_role=author_role,
+        detail=f"sealed-in-{sealed_in}",
+    )
     return redirect(f"{back_to}?noted={sealed_in}")

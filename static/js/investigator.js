@@ -6,6 +6,7 @@ import {
   fingerprint, fromBase64, newKeyPair, newRecoveryKey, normaliseRecoveryKey, openJson,
   sealJson, toBase64, unwrapSecretKey, wrapSecretKey,
 } from "./sealing.js";
+import "./notes.js"; // the outcome and identity forms seal like any note form
 
 let secretKey = null;
 

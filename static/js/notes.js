@@ -11,6 +11,11 @@ for (const form of document.querySelectorAll("form[data-seal-to]")) {
     const areas = Array.from(form.querySelectorAll("textarea"));
     const status = form.querySelector(".seal-status");
     if (!areas.some((area) => area.value.trim())) {
+      if (form.hasAttribute("data-optional")) { // nothing to seal: send the rest
+        for (const area of areas) { area.removeAttribute("name"); }
+        form.submit();
+        return;
+      }
       status.textContent = form.dataset.empty;
       return;
     }

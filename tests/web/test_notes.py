@@ -8,20 +8,16 @@ import json
 import re
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from nacl.public import PrivateKey
 from starlette.testclient import TestClient
 
 from portal.crypto.envelopes import open_json, seal_json
 from portal.crypto.wrapped_keys import wrap
 from tests.factories import (
-    CANARIES,
     Actor,
     FakeClock,
-    Person,
     World,
     book,
     in_app,
@@ -32,68 +28,7 @@ from tests.factories import (
     slip_code,
 )
 from tests.test_privacy import database_text
-
-PASSPHRASE = "canary-decryption-passphrase-5521"
-RECOVERY = "ABCD-EFGH-IJKL-MNOP-QRST-UVWX-YZ23-4567"
-FEARS = "canary-note-fears-that-he-will-find-me-8812"
-WISHES = "canary-note-wishes-a-woman-interpreter-4410"
-
-
-@dataclass
-class Keyholder:
-    actor: Actor
-    secret_key: bytes
-    key_id: str
-
-
-def create_key(client: TestClient, clock: FakeClock, person: Person) -> Keyholder:
-    """What the browser does on the key page, done in Python with the same formats."""
-    actor = Actor(client)
-    actor.log_in(person, clock)
-    private = PrivateKey.generate()
-    sk = bytes(private)
-    response = actor.submit(
-        "/investigator/key",
-        public_key=base64.b64encode(bytes(private.public_key)).decode(),
-        wrapped_key=base64.b64encode(wrap(sk, PASSPHRASE, 1, 8192)).decode(),
-        recovery_wrapped_key=base64.b64encode(
-            wrap(sk, RECOVERY.replace("-", ""), 1, 8192)
-        ).decode(),
-    )
-    assert response.status_code == 303, response.text
-    page = actor.get("/investigator/key").text
-    assert 'class="fingerprint"' in page
-    key_id = in_app(
-        client,
-        services_of(client).db.fetch_value,
-        "SELECT id FROM investigator_keys WHERE account_id = :a AND retired_at IS NULL",
-        a=person.id,
-    )
-    CANARIES.update({PASSPHRASE, RECOVERY})
-    return Keyholder(actor, sk, key_id)
-
-
-@dataclass
-class Case:
-    consultation: str
-    ngo: Actor
-    client: Actor
-    investigator: Keyholder
-
-
-@pytest.fixture
-def case(client: TestClient, clock: FakeClock, world: World) -> Case:
-    svc = services_of(client)
-    investigator = create_key(client, clock, world.investigator)
-    place = in_app(client, make_place, svc)
-    slot = in_app(client, make_slot, svc, world.investigator, place)
-    ngo = Actor(client)
-    ngo.log_in(world.ngo_worker, clock)
-    person, _code = redeem(client, slip_code(book(ngo, slot)))
-    found = re.search(r'href="/ngo/consultations/([^"]+)"', ngo.get("/ngo").text)
-    assert found
-    CANARIES.update({FEARS, WISHES})
-    return Case(found.group(1), ngo, person, investigator)
+from tests.web.sealed import FEARS, PASSPHRASE, RECOVERY, WISHES, Case, create_key
 
 
 def stored_envelopes(client: TestClient, consultation: str) -> list[tuple[bytes, str, str]]:

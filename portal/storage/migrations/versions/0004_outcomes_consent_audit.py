@@ -112,9 +112,13 @@ def upgrade() -> None:
             ["first_interview_investigator_id"],
             ["id"],
         )
+    with op.batch_alter_table("sessions", schema=None) as batch_op:
+        batch_op.create_index("ix_sessions_consultation_id", ["consultation_id"], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("sessions", schema=None) as batch_op:
+        batch_op.drop_index("ix_sessions_consultation_id")
     with op.batch_alter_table("consultations", schema=None) as batch_op:
         batch_op.drop_constraint(
             batch_op.f("fk_consultations_first_interview_investigator_id_accounts"),

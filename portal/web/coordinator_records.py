@@ -1,0 +1,248 @@
+"""Coordinator pages for records: what is due for purge, and the audit log.
+
+Only coordinators reach these routes (anyone else gets 404 from the guard). Nothing
+here shows or exports content: the audit log holds fixed codes, pseudonyms and staff
+names, and its CSV carries exactly the columns of the page.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from portal.domain import retention, visibility
+from portal.domain.audit import ACTIONS
+from portal.domain.errors import InputRejected
+from portal.domain.roles import COORDINATOR, ROLE_LABELS
+from portal.i18n import N_
+from portal.storage import audit as audit_store
+from portal.storage.audit import AuditEvent
+from portal.web.forms import FormState
+from portal.web.paging import Page, page_number, window
+from portal.web.routing import GuardedRoute, Visit, redirect, render, route
+
+ROLES = {COORDINATOR}
+ACTOR_ROLE_LABELS = {**ROLE_LABELS, "client": N_("Client"), "system": N_("The portal")}
+CSV_COLUMNS = (
+    "time",
+    "actor_name",
+    "actor_role",
+    "action",
+    "pseudonym",
+    "consultation_id",
+    "detail",
+)
+CSV_BATCH = 500
+FOREVER = 2**62
+
+
+def _day_start(value: str, zone: ZoneInfo) -> int | None:
+    """Midnight at the start of an ``<input type="date">`` day in the portal's zone."""
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        return None
+    return int(datetime(day.year, day.month, day.day, tzinfo=zone).timestamp())
+
+
+# --- due for purge ------------------------------------------------------------------
+
+
+async def retention_page(
+    request: Request,
+    visit: Visit,
+    form: FormState | None = None,
+    status: int = 200,
+    failed_id: str = "",
+) -> Response:
+    svc = visit.services
+    number = page_number(request)
+    limit, offset = window(number)
+    due = await retention.due_for_purge(svc.db, svc.clock, svc.settings, limit, offset)
+    return render(
+        request,
+        visit,
+        "coordinator/retention.html",
+        status,
+        due=Page.of(due, number),
+        form=form or FormState(),
+        failed_id=failed_id,
+        extended=request.query_params.get("extended") == "1",
+        reasons=retention.REASONS,
+        retention_days=svc.settings.retention_days,
+        within_days=retention.DUE_WITHIN_DAYS,
+        tomorrow=(datetime.fromtimestamp(svc.clock.now(), svc.templates.zone) + timedelta(days=1))
+        .date()
+        .isoformat(),
+    )
+
+
+async def retention_extend(request: Request, visit: Visit) -> Response:
+    svc = visit.services
+    consultation = await visibility.visible_consultation(
+        svc.db, visit.staff, request.path_params["id"]
+    )
+    if consultation is None or consultation.is_case:
+        raise HTTPException(404)
+    form = FormState.typed(visit)
+    # Kept through the whole chosen day: the purge may come at the next midnight.
+    start = _day_start(visit.field("until"), svc.templates.zone)
+    try:
+        if start is None:
+            raise InputRejected("until", N_("Enter a date."))
+        until = start + 24 * 60 * 60
+        await retention.extend(
+            svc.db, svc.clock, consultation, until, visit.field("reason"), visit.staff
+        )
+    except InputRejected as exc:
+        form.error(exc.field, exc.message)
+        return await retention_page(request, visit, form, 400, failed_id=consultation.id)
+    except retention.NotSubjectToRetention:
+        raise HTTPException(404) from None
+    return redirect("/coordinator/retention?extended=1")
+
+
+# --- audit log ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    action: str = ""
+    pseudonym: str = ""
+    since: int = 0
+    until: int = FOREVER
+
+
+def _audit_filter(request: Request, zone: ZoneInfo) -> tuple[AuditFilter, FormState]:
+    """The GET filters, typed values kept for the form; a bad date is an error."""
+    params = request.query_params
+    form = FormState(values={k: params.get(k, "") for k in ("action", "pseudonym", "from", "to")})
+    action = params.get("action", "")
+    if action and action not in ACTIONS:
+        form.error("action", N_("Choose one of the options."))
+    since = until = None
+    if params.get("from"):
+        since = _day_start(params["from"], zone)
+        if since is None:
+            form.error("from", N_("Enter a date."))
+    if params.get("to"):
+        until = _day_start(params["to"], zone)
+        if until is None:
+            form.error("to", N_("Enter a date."))
+    return (
+        AuditFilter(
+            action=action if action in ACTIONS else "",
+            pseudonym=" ".join(params.get("pseudonym", "").split())[:64],
+            since=since or 0,
+            # "To" includes the whole day.
+            until=until + 24 * 60 * 60 if until is not None else FOREVER,
+        ),
+        form,
+    )
+
+
+async def audit_page(request: Request, visit: Visit) -> Response:
+    svc = visit.services
+    chosen, form = _audit_filter(request, svc.templates.zone)
+    number = page_number(request)
+    limit, offset = window(number)
+    events: list[AuditEvent] = []
+    if form.ok:
+        events = list(
+            await audit_store.list_events(
+                svc.db,
+                action=chosen.action,
+                pseudonym=chosen.pseudonym,
+                since=chosen.since,
+                until=chosen.until,
+                limit=limit,
+                offset=offset,
+            )
+        )
+    query = urlencode({k: v for k, v in form.values.items() if v})
+    return render(
+        request,
+        visit,
+        "coordinator/audit.html",
+        200 if form.ok else 400,
+        events=Page.of(events, number),
+        form=form,
+        query=query,
+        actions=ACTIONS,
+        role_labels=ACTOR_ROLE_LABELS,
+        reasons=retention.REASONS,
+    )
+
+
+def _spreadsheet_safe(value: str) -> str:
+    """Threat: CSV formula injection through a staff name ("=HYPERLINK(...)") when the
+    file is opened in a spreadsheet. A leading apostrophe makes the cell plain text."""
+    return "'" + value if value[:1] in {"=", "+", "-", "@", "\t", "\r"} else value
+
+
+def _csv_line(values: list[str]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerow(values)
+    return buffer.getvalue()
+
+
+async def audit_csv(request: Request, visit: Visit) -> Response:
+    svc = visit.services
+    chosen, form = _audit_filter(request, svc.templates.zone)
+    if not form.ok:
+        return await audit_page(request, visit)
+    # Events of this second may still be written: stopping before it keeps the offsets
+    # of the batches stable while the log grows during the download.
+    until = min(chosen.until, svc.clock.now())
+
+    async def rows() -> AsyncIterator[str]:
+        yield _csv_line(list(CSV_COLUMNS))
+        offset = 0
+        while True:
+            batch = await audit_store.list_events(
+                svc.db,
+                action=chosen.action,
+                pseudonym=chosen.pseudonym,
+                since=chosen.since,
+                until=until,
+                limit=CSV_BATCH,
+                offset=offset,
+            )
+            for event in batch:
+                yield _csv_line(
+                    [
+                        datetime.fromtimestamp(event.at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                        _spreadsheet_safe(event.actor_name or ""),
+                        event.actor_role,
+                        event.action,
+                        _spreadsheet_safe(event.pseudonym or ""),
+                        event.consultation_id or "",
+                        event.detail or "",
+                    ]
+                )
+            if len(batch) < CSV_BATCH:
+                return
+            offset += CSV_BATCH
+
+    return StreamingResponse(
+        rows(),
+        media_type="text/csv; charset=utf-8",
+        headers={"content-disposition": 'attachment; filename="audit-log.csv"'},
+    )
+
+
+ROUTES: list[GuardedRoute] = [
+    route("/coordinator/retention", retention_page, roles=ROLES),
+    route("/coordinator/retention/{id}/extend", retention_extend, roles=ROLES, methods=["POST"]),
+    route("/coordinator/audit", audit_page, roles=ROLES),
+    route("/coordinator/audit.csv", audit_csv, roles=ROLES),
+]

@@ -1,0 +1,266 @@
+"""Investigator actions after a meeting: outcomes, consent, reflection period, the
+decision to report, the sealed identity record, and the case bundle for export."""
+
+from __future__ import annotations
+
+import json
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from portal.domain import audit, notes, outcomes, visibility
+from portal.domain.errors import InputRejected
+from portal.domain.keys import NoKeyYet
+from portal.domain.roles import INVESTIGATOR
+from portal.storage import consent as consent_store
+from portal.storage import consultations as store
+from portal.storage import keys as key_store
+from portal.storage import notes as note_store
+from portal.storage.consultations import Consultation
+from portal.web.forms import FormState
+from portal.web.investigator import consultation_page, parse_local_time
+from portal.web.investigator_notes import EXPORT_FORMAT, b64
+from portal.web.note_forms import note_input
+from portal.web.routing import GuardedRoute, Visit, redirect, route
+
+ROLES = {INVESTIGATOR}
+
+
+async def _assigned(request: Request, visit: Visit) -> Consultation:
+    found = await visibility.visible_consultation(
+        visit.services.db, visit.staff, request.path_params["id"]
+    )
+    if found is None:
+        raise HTTPException(404)
+    return found
+
+
+def _back(consultation: Consultation, done: str) -> Response:
+    return redirect(f"/investigator/consultations/{consultation.id}?done={done}#after")
+
+
+async def _again(request: Request, visit: Visit, exc: InputRejected) -> Response:
+    form = FormState.typed(visit).error(exc.field, exc.message)
+    return await consultation_page(request, visit, form, 400)
+
+
+async def meeting_outcome(request: Request, visit: Visit) -> Response:
+    svc = visit.services
+    found = await visibility.visible_meeting(svc.db, visit.staff, request.path_params["id"])
+    if found is None or found[0].investigator_id != visit.staff.id:
+        raise HTTPException(404)
+    meeting, consultation = found
+    try:
+        await outcomes.record_meeting_outcome(svc.db, svc.clock, meeting, visit.field("outcome"))
+    except InputRejected:
+        raise HTTPException(400) from None
+    await audit.record(
+        svc.db,
+        svc.clock,
+        "meeting_outcome",
+        consultation,
+        actor=visit.staff,
+        detail=visit.field("outcome"),
+    )
+    return _back(consultation, "meeting")
+
+
+async def consultation_outcome(request: Request, visit: Visit) -> Response:
+    svc = visit.services
+    consultation = await _assigned(request, visit)
+    given = note_input(visit, notes.KINDS["outcome"].sections)
+    try:
+        await outcomes.record_consultation_outcome(
+            svc.db, svc.clock, consultation, visit.field("outcome")
+        )
+        if given.envelope or any(given.sections.values()):
+            await notes.add_note(
+                svc.db,
+                svc.clock,
+                consultation,
+                author_role="investigator",
+                author_account_id=visit.staff.id,
+                given=given,
+                kind="outcome",
+            )
+    except InputRejected as exc:
+        return await _again(request, visit, exc)
+    except NoKeyYet:
+        raise HTTPException(409) from None
+    await audit.record(
+        svc.db,
+        svc.clock,
+        "consultation_outcome",
+        consultation,
+        actor=visit.staff,
+        detail=visit.field("outcome"),
+    )
+    return _back(consultation, "outcome")
+
+
+async def consent(request: Request, visit: Visit) -> Response:
+    svc = visit.services
+    consultation = await _assigned(request, visit)
+    try:
+        version = await outcomes.record_consent(
+            svc.db,
+            svc.clock,
+            consultation,
+            visit.staff,
+            explained=visit.field("explained") == "yes",
+            consents=visit.field("consents") == "yes",
+        )
+    except InputRejected as exc:
+        return await _again(request, visit, exc)
+    except outcomes.NoConsentText:
+        raise HTTPException(409) from None
+    await audit.record(
+        svc.db,
+        svc.clock,
+        "consent_recorded",
+        consultation,
+        actor=visit.staff,
+        detail=f"version-{version}",
+    )
+    return _back(consultation, "consent")
+
+
+async def reflection(request: Request, visit: Visit) -> Response:
+    svc = visit.services
+    consultation = await _assigned(request, visit)
+    ends_on = parse_local_time(visit.field("reflection_ends_on") + "T12:00", svc.templates.zone)
+    try:
+        await outcomes.record_reflection(
+            svc.db, svc.clock, consultation, visit.field("reflection_status"), ends_on
+        )
+    except InputRejected as exc:
+        return await _again(request, visit, exc)
+    await audit.record(
+        svc.db,
+        svc.clock,
+        "reflection_recorded",
+        consultation,
+        actor=visit.staff,
+        detail=visit.field("reflection_status"),
+    )
+    return _back(consultation, "reflection")
+
+
+async def report(request: Request, visit: Visit) -> Response:
+    svc = visit.services
+    consultation = await _assigned(request, visit)
+    try:
+        await outcomes.decide_to_report(
+            svc.db,
+            svc.clock,
+            consultation,
+            case_reference=visit.field("case_reference"),
+            first_interview_at=parse_local_time(
+                visit.field("first_interview_at"), svc.templates.zone
+            ),
+            interviewer_id=visit.field("interviewer_id") or visit.staff.id,
+        )
+    except InputRejected as exc:
+        return await _again(request, visit, exc)
+    await audit.record(svc.db, svc.clock, "reported", consultation, actor=visit.staff)
+    return _back(consultation, "reported")
+
+
+async def identity(request: Request, visit: Visit) -> Response:
+    svc = visit.services
+    consultation = await _assigned(request, visit)
+    try:
+        await notes.add_note(
+            svc.db,
+            svc.clock,
+            consultation,
+            author_role="investigator",
+            author_account_id=visit.staff.id,
+            given=note_input(visit, notes.KINDS["identity"].sections),
+            kind="identity",
+        )
+    except InputRejected as exc:
+        return await _again(request, visit, exc)
+    except (notes.NotAllowed, NoKeyYet):
+        raise HTTPException(409) from None
+    await audit.record(svc.db, svc.clock, "identity_sealed", consultation, actor=visit.staff)
+    return _back(consultation, "identity")
+
+
+async def case_export(request: Request, visit: Visit) -> Response:
+    """The case bundle: plain metadata plus every sealed part, for ``portal decrypt`` and
+    for transfer to the police case-management system."""
+    svc = visit.services
+    consultation = await _assigned(request, visit)
+    key = await key_store.current_key(svc.db, visit.staff.id)
+    if not consultation.is_case or key is None:
+        raise HTTPException(404)
+    meetings = await store.consultation_meetings(svc.db, consultation.id)
+    consents = await consent_store.consultation_consents(svc.db, consultation.id)
+    document = {
+        "format": EXPORT_FORMAT,
+        "version": 1,
+        "consultation": {"id": consultation.id, "pseudonym": consultation.pseudonym},
+        "case": {
+            "case_reference": consultation.case_reference,
+            "reported_at": consultation.reported_at,
+            "first_interview_at": consultation.first_interview_at,
+            "first_interview_investigator": consultation.first_interview_investigator_id,
+            "outcome": consultation.outcome,
+            "reflection_status": consultation.reflection_status,
+            "reflection_ends_on": consultation.reflection_ends_on,
+            "needs": consultation.needs,
+            "meetings": [
+                {"starts_at": m.starts_at, "status": m.status, "place": m.place_name}
+                for m in meetings
+            ],
+            "referral_consents": [
+                {
+                    "consent_text_version": c.version,
+                    "explained": c.explained,
+                    "consents": c.consents,
+                    "recorded_at": c.recorded_at,
+                }
+                for c in consents
+            ],
+        },
+        "public_key": b64(key.public_key),
+        "wrapped_key": b64(key.wrapped_key),
+        "recovery_wrapped_key": b64(key.recovery_wrapped_key),
+        "notes": [
+            {
+                "id": n.id,
+                "kind": n.kind,
+                "author_role": n.author_role,
+                "created_at": n.created_at,
+                "sealed_in": n.sealed_in,
+                "envelope": b64(n.envelope),
+            }
+            for n in await note_store.consultation_notes(svc.db, consultation.id)
+            if n.key_id == key.id
+        ],
+    }
+    await audit.record(svc.db, svc.clock, "case_exported", consultation, actor=visit.staff)
+    filename = f"case-{(consultation.case_reference or consultation.id).replace('/', '-')}.json"
+    return Response(
+        json.dumps(document, indent=2),
+        media_type="application/json",
+        headers={"content-disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+ROUTES: list[GuardedRoute] = [
+    route("/investigator/meetings/{id}/outcome", meeting_outcome, roles=ROLES, methods=["POST"]),
+    route(
+        "/investigator/consultations/{id}/outcome",
+        consultation_outcome,
+        roles=ROLES,
+        methods=["POST"],
+    ),
+    route("/investigator/consultations/{id}/consent", consent, roles=ROLES, methods=["POST"]),
+    route("/investigator/consultations/{id}/reflection", reflection, roles=ROLES, methods=["POST"]),
+    route("/investigator/consultations/{id}/report", report, roles=ROLES, methods=["POST"]),
+    route("/investigator/consultations/{id}/identity", identity, roles=ROLES, methods=["POST"]),
+    route("/investigator/consultations/{id}/case", case_export, roles=ROLES),
+]

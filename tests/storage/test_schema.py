@@ -1,0 +1,174 @@
+"""The schema cannot hold a client's identity or story outside sealed envelopes.
+
+Every text column is listed here with why it is safe; a new text column fails this test
+until someone decides, in review, that it cannot carry identity or free text about a
+client. Identity is recorded only after a decision to report, and then only sealed.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import LargeBinary, String
+
+from portal.storage.tables import metadata
+
+ALLOWED_TEXT = {
+    # Staff, organisations and places: about staff and premises, never about clients.
+    "organisations": {"id": "id", "name": "staff-entered organisation name", "kind": "code"},
+    "accounts": {
+        "id": "id",
+        "organisation_id": "id",
+        "username": "staff",
+        "display_name": "staff",
+        "role": "code",
+        "gender": "code",
+        "password_hash": "hash",
+        "totp_secret": "staff second factor",
+    },
+    "invitations": {
+        "id": "id",
+        "organisation_id": "id",
+        "role": "code",
+        "display_name": "staff",
+        "gender": "code",
+        "created_by": "id",
+    },
+    "sessions": {"account_id": "id", "consultation_id": "id", "locale": "code"},
+    "places": {
+        "id": "id",
+        "name": "premises",
+        "kind": "code",
+        "address": "premises",
+        "directions": "premises",
+    },
+    "slots": {
+        "id": "id",
+        "investigator_id": "id",
+        "place_id": "id",
+        "languages": "codes",
+        "status": "code",
+    },
+    # Consultations: ids, codes from fixed lists, a generated pseudonym, and (only after
+    # the decision to report) the police case reference.
+    "consultations": {
+        "id": "id",
+        "pseudonym": "generated label",
+        "organisation_id": "id",
+        "booked_by": "id",
+        "first_investigator_id": "id",
+        "investigator_id": "id",
+        "client_locale": "code",
+        "language": "code",
+        "interpreter_gender": "code",
+        "investigator_gender": "code",
+        "accessibility": "code",
+        "venue_preference": "code",
+        "urgency": "code",
+        "reflection_period": "code",
+        "safe_contact": "code",
+        "client_code_hash": "hash",
+        "outcome": "code",
+        "reflection_status": "code",
+        "case_reference": "after report",
+        "first_interview_investigator_id": "id",
+        "retention_extension_reason": "code",
+    },
+    "meetings": {
+        "id": "id",
+        "consultation_id": "id",
+        "slot_id": "id",
+        "investigator_id": "id",
+        "place_id": "id",
+        "status": "code",
+        "change_reason": "code",
+    },
+    "one_time_codes": {"id": "id", "consultation_id": "id", "code_hash": "hash"},
+    "investigator_keys": {"id": "id", "account_id": "id"},
+    "notes": {
+        "id": "id",
+        "consultation_id": "id",
+        "kind": "code",
+        "author_role": "code",
+        "author_account_id": "id",
+        "key_id": "id",
+        "sealed_in": "code",
+    },
+    "consent_texts": {
+        "id": "id",
+        "text": "the consent text read to clients (not about one)",
+        "created_by": "id",
+    },
+    "referral_consents": {
+        "id": "id",
+        "consultation_id": "id",
+        "consent_text_id": "id",
+        "recorded_by": "id",
+    },
+    "audit_events": {
+        "actor_account_id": "id",
+        "actor_role": "code",
+        "action": "code",
+        "consultation_id": "id",
+        "pseudonym": "generated label",
+        "detail": "code",
+    },
+    "job_runs": {"name": "code"},
+}
+IDENTITY_WORDS = ("name", "birth", "phone", "email", "address", "nationality", "passport")
+CLIENT_TABLES = {
+    "consultations",
+    "meetings",
+    "one_time_codes",
+    "notes",
+    "referral_consents",
+    "sessions",
+    "audit_events",
+}
+
+
+def test_every_text_column_is_accounted_for() -> None:
+    unexplained = [
+        f"{table.name}.{column.name}"
+        for table in metadata.sorted_tables
+        for column in table.columns
+        if isinstance(column.type, String) and column.name not in ALLOWED_TEXT.get(table.name, {})
+    ]
+    assert not unexplained, f"new text columns need a decision: {unexplained}"
+
+
+def test_no_identity_column_in_any_table_about_clients() -> None:
+    for table in metadata.sorted_tables:
+        if table.name not in CLIENT_TABLES:
+            continue
+        for column in table.columns:
+            assert not any(word in column.name for word in IDENTITY_WORDS) or (
+                column.name == "pseudonym"
+            ), f"{table.name}.{column.name} looks like identity"
+
+
+def test_note_text_lives_only_in_envelopes() -> None:
+    notes = metadata.tables["notes"]
+    binary = [c.name for c in notes.columns if isinstance(c.type, LargeBinary)]
+    assert binary == ["envelope"]
+    # Nothing in the notes table can hold words: every text column is an id or a code.
+    assert set(ALLOWED_TEXT["notes"].values()) <= {"id", "code"}
+
+
+def test_free_text_columns_belong_to_staff_or_premises() -> None:
+    free = {
+        f"{table}.{column}"
+        for table, columns in ALLOWED_TEXT.items()
+        for column, why in columns.items()
+        if why not in {"id", "code", "codes", "hash", "generated label"}
+    }
+    assert free == {
+        "organisations.name",
+        "accounts.username",
+        "accounts.display_name",
+        "accounts.totp_secret",
+        "invitations.display_name",
+        "places.name",
+        "places.address",
+        "places.directions",
+        "consultations.case_reference",
+        "consent_texts.text",
+    }

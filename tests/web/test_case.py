@@ -1,0 +1,210 @@
+"""After the meeting: outcomes, consent against a versioned text, reflection period,
+the decision to report, the sealed identity record, and the case bundle."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from starlette.testclient import TestClient
+
+from portal.crypto.envelopes import open_json
+from tests.factories import CANARIES, Actor, FakeClock, World, in_app, services_of
+from tests.test_privacy import database_text
+from tests.web.sealed import PASSPHRASE, Case
+
+IDENTITY_NAME = "canary-identity-Maria-Example-1990"
+SUMMARY = "canary-outcome-summary-wants-time-6060"
+
+
+def local(clock: FakeClock, days: int, *, date_only: bool = False) -> str:
+    moment = datetime.fromtimestamp(clock.now(), ZoneInfo("Europe/Helsinki")) + timedelta(days=days)
+    return moment.strftime("%Y-%m-%d" if date_only else "%Y-%m-%dT10:00")
+
+
+def page_of(case: Case) -> str:
+    return f"/investigator/consultations/{case.consultation}"
+
+
+def test_meeting_outcome_shows_on_the_ngo_dashboard(client: TestClient, case: Case) -> None:
+    meeting = in_app(
+        client,
+        services_of(client).db.fetch_value,
+        "SELECT id FROM meetings WHERE consultation_id = :c",
+        c=case.consultation,
+    )
+    actor = case.investigator.actor
+    done = actor.submit(page_of(case), f"/investigator/meetings/{meeting}/outcome", outcome="held")
+    assert done.status_code == 303
+    assert "Held" in case.ngo.get("/ngo").text
+    bad = actor.submit(page_of(case), f"/investigator/meetings/{meeting}/outcome", outcome="party")
+    assert bad.status_code == 400
+
+
+def test_consultation_outcome_with_a_sealed_summary(client: TestClient, case: Case) -> None:
+    CANARIES.add(SUMMARY)
+    actor = case.investigator.actor
+    response = actor.submit(
+        page_of(case), page_of(case) + "/outcome", outcome="needs_time", summary=SUMMARY
+    )
+    assert response.status_code == 303
+    envelope = in_app(
+        client,
+        services_of(client).db.fetch_value,
+        "SELECT envelope FROM notes WHERE kind = 'outcome'",
+    )
+    note = open_json(
+        case.investigator.secret_key,
+        bytes(envelope),
+        {"consultation": case.consultation, "kind": "outcome", "author": "investigator"},
+    )
+    assert note["summary"] == SUMMARY
+    assert SUMMARY not in database_text(client)
+    assert (
+        "Needs time" in actor.get(page_of(case)).text
+        or 'value="needs_time" selected' in actor.get(page_of(case)).text
+    )
+
+
+def test_consent_is_recorded_against_the_text_version(
+    client: TestClient, clock: FakeClock, world: World, case: Case
+) -> None:
+    actor = case.investigator.actor
+    assert (
+        actor.submit(
+            page_of(case), page_of(case) + "/consent", explained="yes", consents="yes"
+        ).status_code
+        == 409
+    ), "no text published yet"
+    coordinator = Actor(client)
+    coordinator.log_in(world.coordinator, clock)
+    text = "The assistance system offers safe housing, health care and legal advice."
+    assert coordinator.submit("/coordinator/consent", text=text).status_code == 303
+    assert (
+        actor.submit(
+            page_of(case), page_of(case) + "/consent", explained="yes", consents="yes"
+        ).status_code
+        == 303
+    )
+    coordinator.submit("/coordinator/consent", text=text + " Version two.")
+    refused = actor.submit(
+        page_of(case), page_of(case) + "/consent", explained="no", consents="yes"
+    )
+    assert refused.status_code == 400 and "explained" in refused.text
+    actor.submit(page_of(case), page_of(case) + "/consent", explained="yes", consents="no")
+    versions = in_app(
+        client,
+        services_of(client).db.fetch_all,
+        "SELECT t.version, r.consents FROM referral_consents r"
+        " JOIN consent_texts t ON t.id = r.consent_text_id ORDER BY r.recorded_at, t.version",
+    )
+    assert [(v["version"], v["consents"]) for v in versions] == [(1, 1), (2, 0)]
+    assert "Version 2" in coordinator.get("/coordinator/consent").text
+
+
+def test_reflection_period_needs_a_plausible_end_date(
+    client: TestClient, clock: FakeClock, world: World, case: Case
+) -> None:
+    actor = case.investigator.actor
+    too_soon = actor.submit(
+        page_of(case),
+        page_of(case) + "/reflection",
+        reflection_status="granted",
+        reflection_ends_on=local(clock, 5, date_only=True),
+    )
+    assert too_soon.status_code == 400
+    ok = actor.submit(
+        page_of(case),
+        page_of(case) + "/reflection",
+        reflection_status="granted",
+        reflection_ends_on=local(clock, 60, date_only=True),
+    )
+    assert ok.status_code == 303
+    assert "Reflection periods ending" in actor.get("/investigator").text
+    coordinator = Actor(client)
+    coordinator.log_in(world.coordinator, clock)
+    assert "Reflection periods ending" in coordinator.get("/coordinator/schedule").text
+
+
+def test_identity_only_after_the_decision_to_report(
+    client: TestClient, clock: FakeClock, case: Case, tmp_path: Path
+) -> None:
+    CANARIES.add(IDENTITY_NAME)
+    actor = case.investigator.actor
+    early = actor.submit(page_of(case), page_of(case) + "/identity", name=IDENTITY_NAME)
+    assert early.status_code == 409
+    bad = actor.submit(
+        page_of(case),
+        page_of(case) + "/report",
+        case_reference="x",
+        first_interview_at=local(clock, 7),
+    )
+    assert bad.status_code == 400 and 'value="x"' in bad.text
+    reported = actor.submit(
+        page_of(case),
+        page_of(case) + "/report",
+        case_reference="HEL/2026/1234",
+        first_interview_at=local(clock, 7),
+    )
+    assert reported.status_code == 303
+    again = actor.submit(
+        page_of(case),
+        page_of(case) + "/report",
+        case_reference="HEL/2026/9999",
+        first_interview_at=local(clock, 8),
+    )
+    assert again.status_code == 400
+    sealed = actor.submit(
+        page_of(case), page_of(case) + "/identity", name=IDENTITY_NAME, birth_date="1990-01-01"
+    )
+    assert sealed.status_code == 303
+    assert IDENTITY_NAME not in database_text(client)
+
+    bundle = actor.get(page_of(case) + "/case")
+    assert bundle.status_code == 200 and IDENTITY_NAME not in bundle.text
+    document = json.loads(bundle.text)
+    assert document["case"]["case_reference"] == "HEL/2026/1234"
+    kinds = sorted(note["kind"] for note in document["notes"])
+    assert kinds == ["identity"]
+    path = tmp_path / "case.json"
+    path.write_text(bundle.text)
+    secret = tmp_path / "secret"
+    secret.write_text(PASSPHRASE)
+    result = subprocess.run(
+        [sys.executable, "-m", "portal", "decrypt", str(path), "--secret-file", str(secret)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert IDENTITY_NAME in result.stdout and "HEL/2026/1234" in result.stdout
+
+
+def test_the_case_is_kept_out_of_other_hands(
+    client: TestClient, clock: FakeClock, world: World, case: Case
+) -> None:
+    other = Actor(client)
+    other.log_in(world.other_investigator, clock)
+    ngo = case.ngo
+    token = other.csrf_from("/investigator")
+    ngo_token = ngo.csrf_from("/ngo")
+    meeting = in_app(
+        client,
+        services_of(client).db.fetch_value,
+        "SELECT id FROM meetings WHERE consultation_id = :c",
+        c=case.consultation,
+    )
+    paths = [f"/investigator/meetings/{meeting}/outcome"] + [
+        page_of(case) + suffix
+        for suffix in ("/outcome", "/consent", "/reflection", "/report", "/identity")
+    ]
+    for path in paths:
+        assert other.request("POST", path, data={"csrf_token": token}).status_code == 404, path
+        assert ngo.request("POST", path, data={"csrf_token": ngo_token}).status_code == 404, path
+    assert other.get(page_of(case) + "/case").status_code == 404
+    assert ngo.get(page_of(case) + "/case").status_code == 404
