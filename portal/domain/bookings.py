@@ -210,3 +210,41 @@ async def reassign_meeting(
             raise InputRejected("investigator_id", N_("Choose an active investigator."))
         await store.reassign_meeting(tx, meeting_id, investigator_id, clock.now())
         await store.assign_investigator(tx, consultation_id, investigator_id)
+
+
+# Continuity: a follow-up is held by the same investigator unless there is a reason.
+OTHER_INVESTIGATOR_REASONS = {
+    "client_asked": N_("The client asked for someone else"),
+    "language": N_("Language or interpreter"),
+    "availability": N_("I cannot meet the client soon enough"),
+    "gender": N_("The client wishes for an investigator of another gender"),
+    "conflict": N_("A conflict of interest"),
+}
+
+
+async def book_follow_up(
+    db: Database,
+    clock: Clock,
+    consultation: Consultation,
+    slot_id: str,
+    *,
+    investigator_id: str,
+    reason: str,
+) -> str:
+    """Book a follow-up; another investigator's time needs a reason from the fixed list.
+
+    Returns the audit detail: "same-investigator" or the reason code.
+    """
+    slot = await slot_store.slot_by_id(db, slot_id)
+    if slot is None or slot.status != "free":
+        raise SlotTaken
+    if slot.investigator_id == investigator_id:
+        detail = "same-investigator"
+    elif reason in OTHER_INVESTIGATOR_REASONS:
+        detail = reason
+    else:
+        raise InputRejected(
+            "reason", N_("Say why another investigator should hold the follow-up meeting.")
+        )
+    await rebook(db, clock, consultation, slot_id, follow_up=True)
+    return detail

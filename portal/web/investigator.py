@@ -194,13 +194,11 @@ async def consultation_page(
     )
     if consultation is None:
         raise HTTPException(404)
-    own_free = [
-        slot
-        for slot in await slot_store.investigator_slots(
-            svc.db, visit.staff.id, svc.clock.now(), limit=50, offset=0
-        )
-        if slot.status == "free"
+    free = [
+        s for s in await slot_store.all_slots(svc.db, svc.clock.now(), 200, 0) if s.status == "free"
     ]
+    own_free = [s for s in free if s.investigator_id == visit.staff.id]
+    others_free = [s for s in free if s.investigator_id != visit.staff.id][:50]
     return render(
         request,
         visit,
@@ -210,6 +208,8 @@ async def consultation_page(
         meetings=await store.consultation_meetings(svc.db, consultation.id),
         needs=describe(consultation.needs),
         free_slots=own_free,
+        others_free=others_free,
+        other_reasons=bookings.OTHER_INVESTIGATOR_REASONS,
         form=form or FormState(),
         notes=await note_store.consultation_notes(svc.db, consultation.id),
         key=await key_store.current_key(svc.db, visit.staff.id),
@@ -244,18 +244,24 @@ async def follow_up(request: Request, visit: Visit) -> Response:
     if consultation is None:
         raise HTTPException(404)
     try:
-        await bookings.rebook(
+        detail = await bookings.book_follow_up(
             svc.db,
             svc.clock,
             consultation,
             visit.field("slot_id"),
-            follow_up=True,
             investigator_id=visit.staff.id,
+            reason=visit.field("reason"),
         )
-        await audit.record(svc.db, svc.clock, "follow_up_booked", consultation, actor=visit.staff)
     except SlotTaken:
-        form = FormState().error("slot_id", N_("Choose one of your free times."))
-        return await consultation_page(request, visit, form, 400)
+        form = FormState().error("slot_id", N_("That time is no longer free. Choose another."))
+        return await consultation_page(request, visit, form, 409)
+    except InputRejected as exc:
+        return await consultation_page(
+            request, visit, FormState.typed(visit).error(exc.field, exc.message), 400
+        )
+    await audit.record(
+        svc.db, svc.clock, "follow_up_booked", consultation, actor=visit.staff, detail=detail
+    )
     return redirect(f"/investigator/consultations/{consultation.id}")
 
 

@@ -208,3 +208,34 @@ def test_the_case_is_kept_out_of_other_hands(
         assert ngo.request("POST", path, data={"csrf_token": ngo_token}).status_code == 404, path
     assert other.get(page_of(case) + "/case").status_code == 404
     assert ngo.get(page_of(case) + "/case").status_code == 404
+
+
+def test_a_follow_up_with_another_investigator_asks_why(
+    client: TestClient, clock: FakeClock, world: World, case: Case
+) -> None:
+    from tests.factories import make_place, make_slot
+
+    svc = services_of(client)
+    place = in_app(client, make_place, svc, "Second room")
+    theirs = in_app(client, make_slot, svc, world.other_investigator, place, hours_ahead=100)
+    actor = case.investigator.actor
+    unexplained = actor.submit(page_of(case), page_of(case) + "/follow-up", slot_id=theirs)
+    assert unexplained.status_code == 400 and "Say why" in unexplained.text
+    assert f'value="{theirs}" selected' in unexplained.text  # the choice is kept
+    explained = actor.submit(
+        page_of(case), page_of(case) + "/follow-up", slot_id=theirs, reason="language"
+    )
+    assert explained.status_code == 303
+    detail = in_app(
+        client,
+        svc.db.fetch_value,
+        "SELECT detail FROM audit_events WHERE action = 'follow_up_booked'",
+    )
+    assert detail == "language"
+    first = in_app(
+        client,
+        svc.db.fetch_value,
+        "SELECT first_investigator_id FROM consultations WHERE id = :c",
+        c=case.consultation,
+    )
+    assert first == world.investigator.id  # who held the first meeting is kept
