@@ -3,8 +3,6 @@ decision to report, the sealed identity record, and the case bundle for export."
 
 from __future__ import annotations
 
-import json
-
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -16,11 +14,10 @@ from portal.domain.roles import INVESTIGATOR
 from portal.storage import consent as consent_store
 from portal.storage import consultations as store
 from portal.storage import keys as key_store
-from portal.storage import notes as note_store
 from portal.storage.consultations import Consultation
 from portal.web.forms import FormState
 from portal.web.investigator import consultation_page, parse_local_time
-from portal.web.investigator_notes import EXPORT_FORMAT, b64
+from portal.web.investigator_notes import download, export_document
 from portal.web.note_forms import note_input
 from portal.web.routing import GuardedRoute, Visit, redirect, route
 
@@ -198,56 +195,32 @@ async def case_export(request: Request, visit: Visit) -> Response:
         raise HTTPException(404)
     meetings = await store.consultation_meetings(svc.db, consultation.id)
     consents = await consent_store.consultation_consents(svc.db, consultation.id)
-    document = {
-        "format": EXPORT_FORMAT,
-        "version": 1,
-        "consultation": {"id": consultation.id, "pseudonym": consultation.pseudonym},
-        "case": {
-            "case_reference": consultation.case_reference,
-            "reported_at": consultation.reported_at,
-            "first_interview_at": consultation.first_interview_at,
-            "first_interview_investigator": consultation.first_interview_investigator_id,
-            "outcome": consultation.outcome,
-            "reflection_status": consultation.reflection_status,
-            "reflection_ends_on": consultation.reflection_ends_on,
-            "needs": consultation.needs,
-            "meetings": [
-                {"starts_at": m.starts_at, "status": m.status, "place": m.place_name}
-                for m in meetings
-            ],
-            "referral_consents": [
-                {
-                    "consent_text_version": c.version,
-                    "explained": c.explained,
-                    "consents": c.consents,
-                    "recorded_at": c.recorded_at,
-                }
-                for c in consents
-            ],
-        },
-        "public_key": b64(key.public_key),
-        "wrapped_key": b64(key.wrapped_key),
-        "recovery_wrapped_key": b64(key.recovery_wrapped_key),
-        "notes": [
+    document = await export_document(svc.db, consultation, key)
+    document["case"] = {
+        "case_reference": consultation.case_reference,
+        "reported_at": consultation.reported_at,
+        "first_interview_at": consultation.first_interview_at,
+        "first_interview_investigator": consultation.first_interview_investigator_id,
+        "outcome": consultation.outcome,
+        "reflection_status": consultation.reflection_status,
+        "reflection_ends_on": consultation.reflection_ends_on,
+        "needs": consultation.needs,
+        "meetings": [
+            {"starts_at": m.starts_at, "status": m.status, "place": m.place_name} for m in meetings
+        ],
+        "referral_consents": [
             {
-                "id": n.id,
-                "kind": n.kind,
-                "author_role": n.author_role,
-                "created_at": n.created_at,
-                "sealed_in": n.sealed_in,
-                "envelope": b64(n.envelope),
+                "consent_text_version": c.version,
+                "explained": c.explained,
+                "consents": c.consents,
+                "recorded_at": c.recorded_at,
             }
-            for n in await note_store.consultation_notes(svc.db, consultation.id)
-            if n.key_id == key.id
+            for c in consents
         ],
     }
     await audit.record(svc.db, svc.clock, "case_exported", consultation, actor=visit.staff)
-    filename = f"case-{(consultation.case_reference or consultation.id).replace('/', '-')}.json"
-    return Response(
-        json.dumps(document, indent=2),
-        media_type="application/json",
-        headers={"content-disposition": f'attachment; filename="{filename}"'},
-    )
+    reference = (consultation.case_reference or consultation.id).replace("/", "-")
+    return download(document, f"case-{reference}.json")
 
 
 ROUTES: list[GuardedRoute] = [

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass, field
+from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -22,6 +23,8 @@ from portal.domain.roles import INVESTIGATOR
 from portal.i18n import N_
 from portal.storage import keys as key_store
 from portal.storage import notes as note_store
+from portal.storage.consultations import Consultation
+from portal.storage.database import Database
 from portal.storage.keys import InvestigatorKey
 from portal.storage.notes import Note
 from portal.web.forms import FormState
@@ -130,17 +133,12 @@ async def reseal_submit(request: Request, visit: Visit) -> Response:
     return redirect("/investigator/key?done=resealed")
 
 
-async def export(request: Request, visit: Visit) -> Response:
-    """The consultation's sealed notes and the wrapped keys, for ``portal decrypt``.
-
-    Nothing in it is readable without the passphrase or the recovery key.
-    """
-    db = visit.services.db
-    consultation = await visibility.visible_consultation(db, visit.staff, request.path_params["id"])
-    key = await key_store.current_key(db, visit.staff.id)
-    if consultation is None or key is None:
-        raise HTTPException(404)
-    document = {
+async def export_document(
+    db: Database, consultation: Consultation, key: InvestigatorKey
+) -> dict[str, Any]:
+    """The export format of docs/exports.md: the notes sealed to ``key`` and the key
+    itself, wrapped. Nothing in it is readable without the passphrase or recovery key."""
+    return {
         "format": EXPORT_FORMAT,
         "version": 1,
         "consultation": {"id": consultation.id, "pseudonym": consultation.pseudonym},
@@ -160,13 +158,26 @@ async def export(request: Request, visit: Visit) -> Response:
             if note.key_id == key.id
         ],
     }
-    await audit.record(db, visit.services.clock, "notes_exported", consultation, actor=visit.staff)
-    filename = f"notes-{consultation.pseudonym.replace(' ', '-').lower()}.json"
+
+
+def download(document: dict[str, Any], filename: str) -> Response:
     return Response(
         json.dumps(document, indent=2),
         media_type="application/json",
         headers={"content-disposition": f'attachment; filename="{filename}"'},
     )
+
+
+async def export(request: Request, visit: Visit) -> Response:
+    """The consultation's sealed notes and the wrapped keys, for ``portal decrypt``."""
+    db = visit.services.db
+    consultation = await visibility.visible_consultation(db, visit.staff, request.path_params["id"])
+    key = await key_store.current_key(db, visit.staff.id)
+    if consultation is None or key is None:
+        raise HTTPException(404)
+    document = await export_document(db, consultation, key)
+    await audit.record(db, visit.services.clock, "notes_exported", consultation, actor=visit.staff)
+    return download(document, f"notes-{consultation.pseudonym.replace(' ', '-').lower()}.json")
 
 
 ROUTES: list[GuardedRoute] = [
