@@ -19,6 +19,7 @@ from portal.domain import retention
 from portal.settings import Settings
 from portal.storage.database import Database
 from portal.storage.jobs import claim
+from portal.storage.sessions import delete_stale_sessions
 
 DAY = 24 * 60 * 60
 PURGE_JOB = "purge"
@@ -31,7 +32,15 @@ async def run_purge_if_due(db: Database, clock: Clock, settings: Settings) -> in
     if not await claim(db, PURGE_JOB, clock.now(), DAY):
         return None
     purged = await retention.purge(db, clock, settings, dry_run=False)
-    logger.info("purged %d consultations", len(purged))
+    # Expired sessions too: their rows are already refused at login time, this only
+    # stops the table from growing (anonymous language choices, abandoned clients).
+    now = clock.now()
+    stale = await delete_stale_sessions(
+        db,
+        idle_before=now - max(settings.staff_idle_timeout, settings.client_idle_timeout),
+        created_before=now - max(settings.staff_absolute_timeout, settings.client_absolute_timeout),
+    )
+    logger.info("purged %d consultations and %d expired sessions", len(purged), stale)
     return len(purged)
 
 

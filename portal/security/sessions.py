@@ -125,15 +125,6 @@ class SessionStore:
             await rows.set_session_locale(self._db, current.row.id_hash, locale)
         return await self._reload(current.sid, is_new_cookie=current.is_new_cookie)
 
-    async def delete_stale(self) -> int:
-        now = self._clock.now()
-        s = self._settings
-        return await rows.delete_stale_sessions(
-            self._db,
-            idle_before=now - max(s.staff_idle_timeout, s.client_idle_timeout),
-            created_before=now - max(s.staff_absolute_timeout, s.client_absolute_timeout),
-        )
-
     async def _reload(self, sid: str, is_new_cookie: bool = True) -> CurrentSession:
         row = await rows.session_by_hash(self._db, sha256(sid))
         return CurrentSession(sid, row, is_new_cookie=is_new_cookie)

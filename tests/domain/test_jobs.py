@@ -69,3 +69,18 @@ def test_the_daily_job_purges_in_the_background_and_logs_counts_only(
     log = "\n".join(logs_hold_no_secrets)
     assert "purged 1 consultations" in log
     assert booked.pseudonym not in log and booked.id not in log
+
+
+def test_the_daily_run_also_clears_expired_sessions(
+    client: TestClient, clock: FakeClock, settings: Settings
+) -> None:
+    from tests.factories import Actor
+
+    svc = services_of(client)
+    visitor = Actor(client)
+    visitor.submit("/", "/language", locale="fi", next="/")  # an anonymous session row
+    count = "SELECT count(*) FROM sessions"
+    assert in_app(client, svc.db.fetch_value, count) == 1
+    clock.advance(2 * DAY)
+    assert in_app(client, jobs.run_purge_if_due, svc.db, svc.clock, settings) == 0
+    assert in_app(client, svc.db.fetch_value, count) == 0
