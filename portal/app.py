@@ -16,6 +16,7 @@ from portal.security.headers import SecurityHeadersMiddleware
 from portal.services import build_services
 from portal.settings import Settings
 from portal.web import (
+    calendar,
     client,
     coordinator,
     coordinator_records,
@@ -60,12 +61,17 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
             *investigator_notes.ROUTES,
             *investigator_case.ROUTES,
             *coordinator.ROUTES,
+            *calendar.ROUTES,
             *coordinator_records.ROUTES,
             StaticMount("/static", str(STATIC)),
         ],
         middleware=[
             Middleware(SecurityHeadersMiddleware, force_tls=settings.uses_tls),
-            Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
+            Middleware(
+                BodyLimitMiddleware,
+                max_bytes=settings.max_body_bytes,
+                timeout_seconds=settings.body_timeout_seconds,
+            ),
         ],
         exception_handlers=errors.HANDLERS,
         lifespan=lifespan,

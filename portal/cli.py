@@ -1,4 +1,4 @@
-"""The ``portal`` command: serve, init, migrate, demo, purge."""
+"""The ``portal`` command: serve, init, migrate, demo, purge, backup, restore."""
 
 from __future__ import annotations
 
@@ -133,6 +133,47 @@ def cmd_purge(args: argparse.Namespace) -> None:
         print(f"  {pseudonym}")
 
 
+def _backup_key(args: argparse.Namespace, settings: Settings) -> bytes:
+    from portal.backup import read_key_file
+
+    return read_key_file(args.key_file or settings.backup_key_file)
+
+
+def cmd_backup(args: argparse.Namespace) -> None:
+    from portal.backup import BackupError, backup
+
+    settings = _settings()
+    try:
+        kind = backup(settings.database_url, args.file, _backup_key(args, settings))
+    except BackupError as exc:
+        sys.exit(f"portal backup: {exc}")
+    print(f"encrypted {kind} backup written to {args.file}")
+
+
+def cmd_restore(args: argparse.Namespace) -> None:
+    from portal.backup import BackupError, restore
+
+    settings = _settings()
+    try:
+        kind = restore(
+            settings.database_url, args.file, _backup_key(args, settings), force=args.force
+        )
+    except BackupError as exc:
+        sys.exit(f"portal restore: {exc}")
+    print(f"{kind} backup {args.file} restored; run `portal migrate` before starting the portal")
+
+
+def cmd_backup_key(args: argparse.Namespace) -> None:
+    from portal.backup import BackupError, generate_key_file, key_id, read_key_file
+
+    try:
+        generate_key_file(args.file)
+        ident = key_id(read_key_file(args.file)).hex()
+        print(f"backup key written to {args.file} (mode 600); key id {ident}")
+    except BackupError as exc:
+        sys.exit(f"portal backup-key: {exc}")
+
+
 def cmd_totp(args: argparse.Namespace) -> None:
     import time
 
@@ -185,6 +226,24 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     purge.add_argument("--dry-run", action="store_true", help="only list what would be purged")
     purge.set_defaults(run=cmd_purge)
+
+    key_help = "the backup key file (default: PORTAL_BACKUP_KEY_FILE)"
+    backup = commands.add_parser("backup", help="write an encrypted backup of the database")
+    backup.add_argument("file", help="the encrypted backup file to write")
+    backup.add_argument("--key-file", default="", help=key_help)
+    backup.set_defaults(run=cmd_backup)
+
+    restore = commands.add_parser("restore", help="restore an encrypted backup (empty database)")
+    restore.add_argument("file", help="the encrypted backup file to read")
+    restore.add_argument("--key-file", default="", help=key_help)
+    restore.add_argument(
+        "--force", action="store_true", help="replace the contents of a non-empty database"
+    )
+    restore.set_defaults(run=cmd_restore)
+
+    backup_key = commands.add_parser("backup-key", help="make a new random backup key file")
+    backup_key.add_argument("file", help="the key file to create (mode 600, never overwritten)")
+    backup_key.set_defaults(run=cmd_backup_key)
 
     totp = commands.add_parser("totp", help="print the current TOTP code for a key (demo use)")
     totp.add_argument("key")

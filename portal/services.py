@@ -40,7 +40,7 @@ class Services:
 
 async def build_services(settings: Settings, clock: Clock) -> Services:
     db = await connect(settings.database_url)
-    keys = Keys(settings.secret_key)
+    keys = Keys(settings.secret_key, settings.previous_secrets)
     catalogues = Catalogues(CLIENT_LOCALES)
     hasher = PasswordHasher(
         settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism
@@ -57,7 +57,9 @@ async def build_services(settings: Settings, clock: Clock) -> Services:
         sessions=SessionStore(db, clock, settings),
         catalogues=catalogues,
         templates=Templates(catalogues, settings.timezone),
-        codes=CodeHashing(hasher, hashing, keys.derive("code-pepper")),
+        codes=CodeHashing(
+            hasher, hashing, keys.derive("code-pepper"), keys.derive_previous("code-pepper")
+        ),
     )
 
 

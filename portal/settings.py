@@ -36,6 +36,9 @@ class SettingsError(Exception):
 class Settings:
     environment: str = "development"
     secret_key: str = ""
+    # During a rotation: the old secret(s), comma-separated, still accepted (never used
+    # to make anything new). See docs/operations.md, "Rotating the secret key".
+    previous_secret_keys: str = ""
     database_url: str = "sqlite:///portal.sqlite3"
     redis_url: str = ""
     public_url: str = "http://127.0.0.1:8000"
@@ -55,6 +58,8 @@ class Settings:
     timezone: str = "Europe/Helsinki"
     # Request limits.
     max_body_bytes: int = 256 * 1024
+    # Seconds for a whole request body to arrive (security/bodylimit.py: slow bodies).
+    body_timeout_seconds: int = 30
     max_fields: int = 100
     max_field_bytes: int = 64 * 1024
     # Login throttling.
@@ -68,6 +73,12 @@ class Settings:
     # how often each process asks whether today's purge is due (0: never, e.g. in tests).
     retention_days: int = 180
     purge_interval_seconds: int = 60 * 60
+    # portal backup / restore: a file holding the 32-byte backup key (base64 or raw).
+    backup_key_file: str = ""
+
+    @property
+    def previous_secrets(self) -> tuple[str, ...]:
+        return tuple(s.strip() for s in self.previous_secret_keys.split(",") if s.strip())
 
     @property
     def is_production(self) -> bool:

@@ -20,18 +20,38 @@ class InvalidToken(Exception):
 
 
 class Keys:
-    def __init__(self, secret_key: str) -> None:
+    """Keys derived from the current secret, and from previous secrets during a rotation.
+
+    New values are always made with the current secret; the previous ones are only
+    accepted (docs/operations.md, "Rotating the secret key").
+    """
+
+    def __init__(self, secret_key: str, previous: tuple[str, ...] = ()) -> None:
         self._secret = secret_key.encode()
+        self._previous = tuple(p.encode() for p in previous if p)
 
     def derive(self, purpose: str) -> bytes:
         return hmac.new(self._secret, purpose.encode(), hashlib.sha256).digest()
+
+    def derive_previous(self, purpose: str) -> tuple[bytes, ...]:
+        return tuple(hmac.new(s, purpose.encode(), hashlib.sha256).digest() for s in self._previous)
 
     def mac(self, purpose: str, value: bytes | str) -> str:
         data = value.encode() if isinstance(value, str) else value
         return hmac.new(self.derive(purpose), data, hashlib.sha256).hexdigest()
 
+    def accepted_macs(self, purpose: str, value: bytes | str) -> list[str]:
+        """The MAC under the current key and under each previous one."""
+        data = value.encode() if isinstance(value, str) else value
+        keys = (self.derive(purpose), *self.derive_previous(purpose))
+        return [hmac.new(key, data, hashlib.sha256).hexdigest() for key in keys]
+
     def serializer(self, purpose: str) -> URLSafeTimedSerializer:
-        return URLSafeTimedSerializer(self.derive(purpose).hex(), salt=purpose)
+        # itsdangerous signs with the last key and accepts any of them.
+        keys = [
+            key.hex() for key in (*reversed(self.derive_previous(purpose)), self.derive(purpose))
+        ]
+        return URLSafeTimedSerializer(keys, salt=purpose)
 
     def sign(self, purpose: str, payload: Any) -> str:
         return self.serializer(purpose).dumps(payload)

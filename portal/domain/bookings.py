@@ -36,11 +36,17 @@ class SlotTaken(Exception):
 
 @dataclass(frozen=True)
 class CodeHashing:
-    """What making and checking codes needs: the hasher, its pool and the pepper."""
+    """What making and checking codes needs: the hasher, its pool and the pepper (plus
+    the peppers of previous secrets, still accepted during a key rotation)."""
 
     hasher: PasswordHasher
     pool: HashingPool
     pepper: bytes
+    previous_peppers: tuple[bytes, ...] = ()
+
+    def lookups(self, kind: str, code: str) -> list[bytes]:
+        """Lookup keys to try, the current one first."""
+        return [codes.lookup_key(p, kind, code) for p in (self.pepper, *self.previous_peppers)]
 
 
 @dataclass(frozen=True)

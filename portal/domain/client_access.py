@@ -43,9 +43,11 @@ async def redeem_one_time_code(
     code = codes.normalise(typed)
     if len(code) != codes.ONE_TIME_DIGITS:
         raise CodeRejected
-    row = await store.one_time_code_by_lookup(
-        db, codes.lookup_key(hashing.pepper, "one-time", code)
-    )
+    row = None
+    for lookup in hashing.lookups("one-time", code):
+        row = await store.one_time_code_by_lookup(db, lookup)
+        if row is not None:
+            break
     stored_hash = row.code_hash if row is not None else None
     # The same argon2 work whether or not the code exists.
     if not await hashing.pool.run(lambda: hashing.hasher.verify_or_dummy(stored_hash, code)):
@@ -73,12 +75,21 @@ async def open_with_client_code(db: Database, hashing: CodeHashing, typed: str) 
     code = codes.normalise(typed)
     if len(code) != codes.CLIENT_DIGITS:
         raise CodeRejected
-    found = await store.client_code_by_lookup(db, codes.lookup_key(hashing.pepper, "client", code))
+    lookups = hashing.lookups("client", code)
+    found = None
+    for lookup in lookups:
+        found = await store.client_code_by_lookup(db, lookup)
+        if found is not None:
+            break
     stored_hash = found[1] if found is not None else None
     if not await hashing.pool.run(lambda: hashing.hasher.verify_or_dummy(stored_hash, code)):
         raise CodeRejected
     if found is None:
         raise CodeRejected
+    if lookup != lookups[0]:
+        # Found under a previous secret's pepper: move it to the current one, so the
+        # old secret can be dropped without locking this client out.
+        await store.rekey_client_code(db, found[0], lookups[0])
     return found[0]
 
 

@@ -29,6 +29,7 @@ def is_cross_site(sec_fetch_site: str | None) -> bool:
 
 
 def token_matches(keys: Keys, sid: str, presented: str | None) -> bool:
+    """The current token, or one made under a previous secret during a key rotation."""
     if not presented:
         return False
-    return hmac.compare_digest(csrf_token(keys, sid), presented)
+    return any(hmac.compare_digest(token, presented) for token in keys.accepted_macs("csrf", sid))

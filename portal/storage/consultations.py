@@ -238,6 +238,14 @@ async def set_client_code(
     )
 
 
+async def rekey_client_code(db: Queryable, consultation_id: str, lookup: bytes) -> None:
+    await db.execute(
+        "UPDATE consultations SET client_code_lookup = :l WHERE id = :id",
+        id=consultation_id,
+        l=lookup,
+    )
+
+
 async def client_code_by_lookup(db: Queryable, lookup: bytes) -> tuple[str, str] | None:
     """(consultation id, argon2 hash) for a client code's lookup key."""
     row = await db.fetch_one(
@@ -567,3 +575,17 @@ async def reflection_ends(
         ReflectionEnd(r["id"], r["pseudonym"], r["display_name"], r["reflection_ends_on"])
         for r in rows
     ]
+
+
+async def meetings_between(
+    db: Queryable, start: int, end: int, investigator_id: str | None
+) -> Sequence[Meeting]:
+    """Meetings starting in [start, end): one investigator's or the whole unit's."""
+    rows = await db.fetch_all(
+        _MEETING + "WHERE m.starts_at >= :start AND m.starts_at < :end"
+        " AND (:inv = '' OR m.investigator_id = :inv) ORDER BY m.starts_at LIMIT 2000",
+        start=start,
+        end=end,
+        inv=investigator_id or "",
+    )
+    return [_meeting(row) for row in rows]

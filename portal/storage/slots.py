@@ -192,3 +192,17 @@ async def withdraw_free_slot(db: Queryable, slot_id: str) -> bool:
         "UPDATE slots SET status = 'withdrawn' WHERE id = :id AND status = 'free'", id=slot_id
     )
     return changed == 1
+
+
+async def slots_between(
+    db: Queryable, start: int, end: int, investigator_id: str | None
+) -> Sequence[Slot]:
+    """Published (not withdrawn) slots starting in [start, end): one investigator's or all."""
+    rows = await db.fetch_all(
+        _SELECT + "WHERE s.starts_at >= :start AND s.starts_at < :end AND s.status != 'withdrawn'"
+        " AND (:inv = '' OR s.investigator_id = :inv) ORDER BY s.starts_at LIMIT 2000",
+        start=start,
+        end=end,
+        inv=investigator_id or "",
+    )
+    return [_slot(row) for row in rows]

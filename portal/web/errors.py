@@ -15,7 +15,7 @@ from starlette.responses import Response
 
 from portal.crypto.hashing import Overloaded
 from portal.i18n import N_, negotiate
-from portal.security.bodylimit import BodyTooLarge
+from portal.security.bodylimit import BodyTimeout, BodyTooLarge
 from portal.security.headers import apply_security_headers
 from portal.services import services
 
@@ -62,7 +62,23 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 
 async def too_large(request: Request, exc: Exception) -> Response:
-    return error_page(request, 413)
+    return _closing(error_page(request, 413))
+
+
+async def too_slow(request: Request, exc: Exception) -> Response:
+    # 408 has no sentence of its own: the 400 one ("could not be understood") fits.
+    return _closing(error_page(request, 408))
+
+
+def _closing(response: Response) -> Response:
+    """Ask the server to close the connection after a refused body.
+
+    The rest of the body is never read, so the connection cannot carry another request;
+    left open, a client that keeps sending resets uvicorn's keep-alive timer with every
+    byte and holds the connection for ever (tests/reliability/test_slow_requests.py).
+    """
+    response.headers["connection"] = "close"
+    return response
 
 
 async def overloaded(request: Request, exc: Exception) -> Response:
@@ -83,6 +99,7 @@ async def server_error(request: Request, exc: Exception) -> Response:
 HANDLERS = {
     HTTPException: http_error,
     BodyTooLarge: too_large,
+    BodyTimeout: too_slow,
     Overloaded: overloaded,
     Exception: server_error,
 }

@@ -21,6 +21,15 @@ async def healthz(request: Request, visit: Visit) -> Response:
     return PlainTextResponse("ok")
 
 
+async def readyz(request: Request, visit: Visit) -> Response:
+    """Ready when the database answers; says nothing else (no versions, no errors)."""
+    try:
+        await visit.services.db.fetch_value("SELECT 1")
+    except Exception:
+        return PlainTextResponse("not ready", status_code=503)
+    return PlainTextResponse("ready")
+
+
 async def front_page(request: Request, visit: Visit) -> Response:
     return render(request, visit, "public/index.html")
 
@@ -156,6 +165,7 @@ def _enrol_page(
 
 ROUTES: list[GuardedRoute] = [
     route("/healthz", healthz, roles={PUBLIC}),
+    route("/readyz", readyz, roles={PUBLIC}),
     route("/", front_page, roles={PUBLIC}),
     route("/language", choose_language, roles={PUBLIC}, methods=["POST"]),
     route("/bye", quick_exit, roles={PUBLIC}),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -65,6 +65,12 @@ def _short_datetime(context: Context, timestamp: int) -> str:
     return format_datetime(_moment(context, timestamp), "short", locale=context["locale"])
 
 
+@pass_context
+def _weekday(context: Context, day: date) -> str:
+    """``Mon 30.11.`` in the page's language, for calendar columns."""
+    return format_date(day, "EEE d.M.", locale=context["locale"])
+
+
 def _input_datetime(timestamp: int, zone: ZoneInfo) -> str:
     """The value for an ``<input type="datetime-local">``."""
     return datetime.fromtimestamp(timestamp, zone).strftime("%Y-%m-%dT%H:%M")
@@ -92,6 +98,7 @@ class Templates:
         self.env.filters["date"] = _date
         self.env.filters["time"] = _time
         self.env.filters["short_datetime"] = _short_datetime
+        self.env.filters["weekday"] = _weekday
         self.env.filters["input_datetime"] = lambda ts: _input_datetime(ts, self.zone)
 
     def _context(self, context: dict[str, Any], locale: str) -> dict[str, Any]:

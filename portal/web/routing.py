@@ -110,9 +110,18 @@ async def _read_form(request: Request, svc: Services) -> FormData:
     s = svc.settings
     form = await request.form(max_files=0, max_fields=s.max_fields, max_part_size=s.max_field_bytes)
     for _key, value in form.multi_items():
-        if not isinstance(value, str) or len(value) > s.max_field_bytes:
+        if not isinstance(value, str) or len(value) > s.max_field_bytes or "\x00" in value:
             raise HTTPException(400)
     return form
+
+
+def _refuse_nul(request: Request) -> None:
+    """NUL is never valid input, and PostgreSQL text cannot hold it: a path or query value
+    with one would fail in the driver as a 500; it is a 400 here (form fields: _read_form).
+    """
+    values = [*request.path_params.values(), *(v for _k, v in request.query_params.multi_items())]
+    if any(isinstance(value, str) and "\x00" in value for value in values):
+        raise HTTPException(400)
 
 
 def _language(request: Request, session: CurrentSession, svc: Services) -> str:
@@ -126,6 +135,7 @@ def _language(request: Request, session: CurrentSession, svc: Services) -> str:
 def _guarded(endpoint: Endpoint, roles: frozenset[str]) -> Callable[[Request], Awaitable[Response]]:
     @functools.wraps(endpoint)
     async def guard(request: Request) -> Response:
+        _refuse_nul(request)
         svc = services(request)
         session = await svc.sessions.load(request.cookies.get(COOKIE_NAME))
         form = FormData()

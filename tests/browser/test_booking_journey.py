@@ -17,7 +17,9 @@ def book_a_meeting(context: BrowserContext, javascript: bool) -> str:
     page.get_by_label("Language or dialect for the meeting").select_option("fi")
     page.get_by_label("Support person comes along").select_option("yes")
     if javascript:
-        # htmx refreshes the matching times as the needs change; no button needed.
+        # htmx refreshes the matching times as the needs change; no button needed. Wait
+        # for the last refresh, or it could replace the list after a time is ticked.
+        page.wait_for_load_state("networkidle")
         expect(page.locator("#slot-results input[type=radio]").first).to_be_visible()
     else:
         page.get_by_role("button", name="Search for times").click()

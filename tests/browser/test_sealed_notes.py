@@ -43,6 +43,7 @@ def book_with_note(context: BrowserContext) -> tuple[str, str]:
     page.get_by_label("Language or dialect for the meeting").select_option("fi")
     page.get_by_label("Investigator's gender").select_option("male")  # Mikko, who has the key
     page.get_by_label("Support person comes along").select_option("yes")
+    page.wait_for_load_state("networkidle")  # htmx's refresh of the times, before ticking one
     page.locator("#slot-results input[type=radio]").first.check()
     page.get_by_role("button", name="Book the chosen time").click()
     code = page.locator(".slip-code").inner_text()

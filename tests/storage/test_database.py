@@ -6,9 +6,10 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
 from starlette.testclient import TestClient
 
-from portal.storage.database import SQLiteDatabase, StorageError, _numbered
+from portal.storage.database import SQLiteDatabase, StorageError, _numbered, sqlalchemy_url
 from portal.storage.migrate import check, upgrade
 from tests.factories import in_app, services_of
 
@@ -71,3 +72,47 @@ def test_a_failed_transaction_leaves_nothing_behind(client: TestClient) -> None:
     with pytest.raises(RuntimeError):
         in_app(client, half_done)
     assert in_app(client, svc.db.fetch_value, "SELECT count(*) FROM organisations") == 0
+
+
+def test_upgrade_from_an_earlier_schema_keeps_the_data(tmp_path: Path) -> None:
+    """The first release's schema (0001) with data in it, upgraded to today's."""
+    import os
+
+    url = os.environ.get("PORTAL_TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'old.sqlite3'}"
+    if url.startswith("postgresql"):
+        import psycopg
+
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("DROP DATABASE IF EXISTS upgrade_check")
+            conn.execute("CREATE DATABASE upgrade_check")
+        url = url.rsplit("/", 1)[0] + "/upgrade_check"
+    try:
+        upgrade(url, "0001")
+        engine = create_engine(sqlalchemy_url(url))
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO organisations (id, name, kind, created_at)"
+                    " VALUES ('o1', 'Unit', 'police', 1)"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO accounts (id, organisation_id, username, display_name, role,"
+                    " password_hash, totp_secret, totp_last_step, created_at)"
+                    " VALUES ('a1', 'o1', 'aino', 'Aino', 'coordinator', 'h', 's', 0, 1)"
+                )
+            )
+        upgrade(url)
+        check(url)
+        with engine.begin() as conn:
+            row = conn.execute(text("SELECT username, gender FROM accounts")).one()
+        engine.dispose()
+        assert tuple(row) == ("aino", "unspecified")
+    finally:
+        if "upgrade_check" in url:
+            import psycopg
+
+            admin = os.environ["PORTAL_TEST_DATABASE_URL"]
+            with psycopg.connect(admin, autocommit=True) as conn:
+                conn.execute("DROP DATABASE IF EXISTS upgrade_check WITH (FORCE)")

@@ -1,0 +1,83 @@
+"""Week calendars of slots and meetings (investigator: their own; coordinator: the
+unit's) and an investigator's printable day sheet. Server-rendered; htmx only swaps
+the week when moving between weeks."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from portal.domain.calendar import ROWS, lay_out, monday_of, parse_day, week_bounds
+from portal.domain.needs import ACCESSIBILITY, LANGUAGES
+from portal.domain.roles import COORDINATOR, INVESTIGATOR
+from portal.storage import consultations as store
+from portal.storage import slots as slot_store
+from portal.web.routing import GuardedRoute, Visit, render, route
+
+
+async def _week(request: Request, visit: Visit, investigator_id: str | None, path: str) -> Response:
+    svc = visit.services
+    zone = svc.templates.zone
+    today = datetime.fromtimestamp(svc.clock.now(), zone).date()
+    monday = monday_of(parse_day(request.query_params.get("start", ""), today))
+    start, end = week_bounds(monday, zone)
+    week = lay_out(
+        monday,
+        zone,
+        list(await slot_store.slots_between(svc.db, start, end, investigator_id)),
+        list(await store.meetings_between(svc.db, start, end, investigator_id)),
+    )
+    return render(
+        request,
+        visit,
+        "staff/week.html",
+        partial="main",
+        week=week,
+        path=path,
+        rows=ROWS,
+        today=today,
+        show_investigator=investigator_id is None,
+    )
+
+
+async def investigator_week(request: Request, visit: Visit) -> Response:
+    return await _week(request, visit, visit.staff.id, "/investigator/week")
+
+
+async def coordinator_week(request: Request, visit: Visit) -> Response:
+    return await _week(request, visit, None, "/coordinator/week")
+
+
+async def day_sheet(request: Request, visit: Visit) -> Response:
+    """A printable list of the day's meetings: needs and places, never sealed content."""
+    svc = visit.services
+    zone = svc.templates.zone
+    today = datetime.fromtimestamp(svc.clock.now(), zone).date()
+    day = parse_day(request.query_params.get("date", ""), today)
+    start = int(datetime.combine(day, datetime.min.time(), zone).timestamp())
+    end = int(datetime.combine(day + timedelta(days=1), datetime.min.time(), zone).timestamp())
+    meetings = [
+        m
+        for m in await store.meetings_between(svc.db, start, end, visit.staff.id)
+        if m.status != "cancelled"
+    ]
+    return render(
+        request,
+        visit,
+        "investigator/day.html",
+        day=day,
+        meetings=meetings,
+        languages=LANGUAGES,
+        accessibility=ACCESSIBILITY,
+        previous=day - timedelta(days=1),
+        next=day + timedelta(days=1),
+    )
+
+
+ROUTES: list[GuardedRoute] = [
+    route("/investigator/week", investigator_week, roles={INVESTIGATOR}),
+    route("/investigator/day", day_sheet, roles={INVESTIGATOR}),
+    route("/coordinator/week", coordinator_week, roles={COORDINATOR}),
+]

@@ -1,0 +1,160 @@
+"""The container and proxy files in deploy/, checked offline.
+
+No container engine runs here, so the image is never built and the compose file never
+started: the Containerfile is linted with hadolint, the Caddyfile validated by Caddy
+itself, the compose file parsed as YAML, and the properties that matter (non-root, no
+build tools in the final image, no secrets, internal networks, the same body limit as
+the portal) are checked in the text.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from portal.settings import Settings
+
+REPO = Path(__file__).resolve().parents[2]
+DEPLOY = REPO / "deploy"
+SYSTEM_PYTHON = "/usr/bin/python3"
+
+
+def _tool(name: str) -> str:
+    local = REPO / ".venv" / "tools" / "bin" / name
+    return str(local) if local.exists() else (shutil.which(name) or "")
+
+
+def _without_comments(text: str) -> str:
+    return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
+
+
+def _final_stage(text: str) -> str:
+    return text.rsplit("\nFROM ", 1)[1]
+
+
+def test_containerfile_passes_hadolint() -> None:
+    hadolint = _tool("hadolint")
+    if not hadolint:
+        pytest.skip("hadolint not installed (.ci/run installs deploy/tools.lock)")
+    result = subprocess.run(
+        [hadolint, "--failure-threshold", "info", str(DEPLOY / "container" / "Containerfile")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_final_image_is_non_root_without_build_tools() -> None:
+    text = (DEPLOY / "container" / "Containerfile").read_text()
+    assert text.count("\nFROM ") == 2  # multi-stage
+    final = _final_stage(_without_comments(text))
+    users = re.findall(r"^USER\s+(\S+)", final, re.MULTILINE)
+    assert users and users[-1].split(":")[0] not in {"0", "root"}
+    for tool in ("gcc", "build-essential", "apt-get", "pip install", "make "):
+        assert tool not in final, tool
+    build = text.rsplit("\nFROM ", 1)[0]
+    assert "--require-hashes" in build and "--only-binary=:all:" in build
+    assert "pip uninstall --yes pip setuptools" in build
+    assert "--proxy-headers" not in final.split("CMD", 1)[1]
+
+
+def _compose() -> dict[str, object]:
+    if not os.path.exists(SYSTEM_PYTHON):
+        pytest.skip("no system python3 to parse YAML with")
+    result = subprocess.run(
+        [
+            SYSTEM_PYTHON,
+            "-c",
+            "import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))",
+            str(DEPLOY / "compose.yaml"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if "No module named 'yaml'" in result.stderr:
+        pytest.skip("python3-yaml (Debian) not installed")
+    assert result.returncode == 0, result.stderr
+    parsed: dict[str, object] = json.loads(result.stdout)
+    return parsed
+
+
+def test_compose_file_parses_and_exposes_only_the_proxy() -> None:
+    compose = _compose()
+    services = compose["services"]
+    assert isinstance(services, dict)
+    assert set(services) == {"portal", "postgres", "caddy"}
+    assert "ports" not in services["portal"] and "ports" not in services["postgres"]
+    assert services["portal"]["read_only"] is True
+    assert services["portal"]["cap_drop"] == ["ALL"]
+    assert services["caddy"]["read_only"] is True
+    networks = compose["networks"]
+    assert isinstance(networks, dict)
+    assert networks["proxy"]["internal"] is True and networks["backend"]["internal"] is True
+    assert set(services["portal"]["networks"]) == {"proxy", "backend"}
+    assert services["postgres"]["networks"] == ["backend"]
+    # No secret in the file: the database password comes from a secret file.
+    environment = services["postgres"]["environment"]
+    assert "POSTGRES_PASSWORD" not in environment
+    assert environment["POSTGRES_PASSWORD_FILE"].startswith("/run/secrets/")
+    text = _without_comments((DEPLOY / "compose.yaml").read_text())
+    assert not re.search(r"://[^/\s@]*:[^/\s@]+@", text)  # no URL with a password
+    portal_env = services["portal"].get("environment", {})
+    assert not {"PORTAL_SECRET_KEY", "PORTAL_DATABASE_URL"} & set(portal_env)
+
+
+def test_caddyfile_is_valid_and_keeps_the_portal_policy(tmp_path: Path) -> None:
+    text = (DEPLOY / "caddy" / "Caddyfile").read_text()
+    lines = [line.split("#", 1)[0].strip() for line in text.splitlines()]
+    assert not any(line.startswith("log ") and "default" not in line for line in lines)
+    for line in ("header_up -X-Forwarded-For", "header_up -X-Real-IP", "header_up -Forwarded"):
+        assert line in lines
+    assert 'Strict-Transport-Security "max-age=31536000; includeSubDomains"' in lines
+    assert f"max_size {Settings().max_body_bytes // 1024}KiB" in lines
+    assert not any(line.startswith("encode") for line in lines)  # BREACH
+    caddy = _tool("caddy")
+    if not caddy:
+        pytest.skip("caddy not installed (Debian package caddy) for `caddy validate`")
+    home = str(tmp_path)
+    result = subprocess.run(
+        [caddy, "validate", "--adapter", "caddyfile", "--config", str(DEPLOY / "caddy/Caddyfile")],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "HOME": home, "XDG_DATA_HOME": home, "XDG_CONFIG_HOME": home},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Valid configuration" in result.stderr + result.stdout
+
+
+def test_nginx_body_limit_matches_the_portal() -> None:
+    text = (DEPLOY / "nginx" / "portal.conf").read_text()
+    assert f"client_max_body_size {Settings().max_body_bytes // 1024}k;" in text
+
+
+def test_systemd_units_verify() -> None:
+    analyze = shutil.which("systemd-analyze")
+    if not analyze:
+        pytest.skip("systemd-analyze not installed")
+    units = ["portal.service", "portal-backup.service", "portal-backup.timer"]
+    result = subprocess.run(
+        [analyze, "verify", "--man=no", *units],
+        cwd=DEPLOY / "systemd",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    # The portal is not installed in /opt/portal on a test machine; nothing else may fail.
+    problems = [
+        line
+        for line in (result.stdout + result.stderr).splitlines()
+        if line.strip() and "/opt/portal/venv/bin/portal is not executable" not in line
+    ]
+    assert not problems, problems
