@@ -67,6 +67,20 @@ class PageWatch:
         self.origin = origin
         self.problems: list[str] = []
 
+    def attach_no_js(self, page: Page) -> Page:
+        """For a context with JavaScript off: Chromium then refuses every script fetch,
+        module preloads included, and reports it as a CSP failure. That is the browser
+        honouring the switch, not a fault of the page."""
+        page.on("console", self._console)
+        page.on(
+            "requestfailed",
+            lambda r: (
+                None if r.resource_type == "script" and r.failure == "csp" else self._failed(r)
+            ),
+        )
+        page.on("request", self._request)
+        return page
+
     def attach(self, page: Page) -> Page:
         page.on("console", self._console)
         page.on("requestfailed", self._failed)
@@ -110,7 +124,7 @@ def watched_no_js(
 ) -> Iterator[tuple[BrowserContext, PageWatch]]:
     context = browser.new_context(base_url=demo_server.url, java_script_enabled=False)
     watch = PageWatch(demo_server.url)
-    context.on("page", watch.attach)
+    context.on("page", watch.attach_no_js)
     yield context, watch
     context.close()
     watch.assert_clean()
