@@ -266,7 +266,8 @@ def _backup_postgres(url: str, out_path: str, key: bytes) -> None:
     command = [_tool("pg_dump"), "--format=custom", "--no-owner", "--no-privileges", target]
     with tempfile.TemporaryFile() as errors:
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, env=env)  # noqa: S603
-        assert process.stdout is not None  # noqa: S101 - Popen with PIPE
+        if process.stdout is None:  # cannot happen with PIPE; a named error all the same
+            raise BackupError("pg_dump gave no output stream")
         try:
             _write_atomically(out_path, lambda out: _encrypt_checked(process, out, key, errors))
         finally:
@@ -279,7 +280,8 @@ def _backup_postgres(url: str, out_path: str, key: bytes) -> None:
 def _encrypt_checked(
     process: subprocess.Popen[bytes], out: IO[bytes], key: bytes, errors: IO[bytes]
 ) -> None:
-    assert process.stdout is not None  # noqa: S101 - Popen with PIPE
+    if process.stdout is None:
+        raise BackupError("pg_dump gave no output stream")
     encrypt_stream(process.stdout, out, key, KIND_PG_CUSTOM)
     if process.wait() != 0:
         errors.seek(0)
@@ -398,7 +400,8 @@ def _restore_postgres(url: str, chunks: Iterator[bytes], force: bool) -> None:
     ]
     with tempfile.TemporaryFile() as errors:
         process = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=errors, env=env)  # noqa: S603
-        assert process.stdin is not None  # noqa: S101 - Popen with PIPE
+        if process.stdin is None:
+            raise BackupError("pg_restore gave no input stream")
         try:
             try:
                 for chunk in chunks:
