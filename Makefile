@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo run test test-postgres lint fmt messages lock
+.PHONY: install demo run test test-postgres lint fmt messages lock bench
 
 $(STAMP): requirements-dev.lock pyproject.toml
 	python3 -m venv $(VENV)
@@ -28,6 +28,9 @@ test-postgres: install  ## the suite again on PostgreSQL and Redis on this machi
 	PORTAL_TEST_DATABASE_URL=$${PORTAL_TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/test} \
 	PORTAL_TEST_REDIS_URL=$${PORTAL_TEST_REDIS_URL:-redis://127.0.0.1:6379/15} \
 	$(BIN)/pytest -m "not browser"
+
+bench: install  ## benchmarks of DESIGN.md section 7 (needs wrk); BENCH_ARGS="--quick --postgres URL"
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 lint: install
 	$(BIN)/ruff check portal tests tools
