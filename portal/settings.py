@@ -46,7 +46,8 @@ class Settings:
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
     argon2_parallelism: int = 1
-    hashing_threads: int = 2
+    # One argon2 thread leaves the other core(s) to pages during a flood (bench/).
+    hashing_threads: int = 1
     hashing_queue: int = 16
     # Sessions, in seconds.
     staff_idle_timeout: int = 30 * 60

@@ -48,8 +48,8 @@ class RateLimits:
         """Count one attempt; False when the limit was already reached (refuse it)."""
         return bool(await self._limiter.hit(item, *key))
 
-    async def exhausted(self, item: RateLimitItem, *key: str) -> bool:
-        return not await self._limiter.test(item, *key)
+    async def clear(self, item: RateLimitItem, *key: str) -> None:
+        await self._limiter.clear(item, *key)
 
     def source_hash(self, scope: Scope) -> str:
         """The caller's address as a daily-keyed hash; the address itself goes nowhere."""

@@ -198,9 +198,12 @@ async def slots_between(
     db: Queryable, start: int, end: int, investigator_id: str | None
 ) -> Sequence[Slot]:
     """Published (not withdrawn) slots starting in [start, end): one investigator's or all."""
+    whose = " AND s.investigator_id = :inv" if investigator_id else ""
     rows = await db.fetch_all(
-        _SELECT + "WHERE s.starts_at >= :start AND s.starts_at < :end AND s.status != 'withdrawn'"
-        " AND (:inv = '' OR s.investigator_id = :inv) ORDER BY s.starts_at LIMIT 2000",
+        _SELECT
+        + "WHERE s.starts_at >= :start AND s.starts_at < :end AND s.status != 'withdrawn'"
+        + whose
+        + " ORDER BY s.starts_at LIMIT 2000",
         start=start,
         end=end,
         inv=investigator_id or "",

@@ -127,6 +127,7 @@ slots = Table(
     CheckConstraint("status IN ('free', 'booked', 'withdrawn')", name="status"),
     Index("ix_slots_status_starts_at", "status", "starts_at"),
     Index("ix_slots_investigator_id_starts_at", "investigator_id", "starts_at"),
+    Index("ix_slots_starts_at", "starts_at"),
 )
 
 consultations = Table(
@@ -173,6 +174,11 @@ consultations = Table(
     Column("retention_extension_reason", String(32)),
     Index("ix_consultations_organisation_id_created_at", "organisation_id", "created_at"),
     Index("ix_consultations_reported_at_last_activity_at", "reported_at", "last_activity_at"),
+    Index(
+        "ix_consultations_reflection_status_reflection_ends_on",
+        "reflection_status",
+        "reflection_ends_on",
+    ),
     Index("ix_consultations_investigator_id", "investigator_id"),
 )
 
@@ -200,6 +206,7 @@ meetings = Table(
     Index("ix_meetings_consultation_id", "consultation_id"),
     Index("ix_meetings_investigator_id_starts_at", "investigator_id", "starts_at"),
     Index("ix_meetings_slot_id", "slot_id"),
+    Index("ix_meetings_starts_at", "starts_at"),
 )
 
 one_time_codes = Table(

@@ -73,10 +73,12 @@ async def login_submit(request: Request, visit: Visit) -> Response:
     account_key = svc.keys.mac("login-account", username)
     per_account = svc.limits.per_minute(svc.settings.login_failures_per_account_per_minute)
     per_source = svc.limits.per_minute(svc.settings.login_attempts_per_source_per_minute)
-    # Both limits are checked before any hashing: a flood costs no argon2 work.
+    # Both limits count the attempt before any hashing: a flood costs no argon2 work,
+    # and attempts made at the same moment cannot all slip past a check-then-count.
+    # A successful login clears the account's count, so only failures add up.
     if not await svc.limits.hit(
         per_source, "login-source", svc.limits.source_hash(request.scope)
-    ) or (await svc.limits.exhausted(per_account, "login-account", account_key)):
+    ) or not await svc.limits.hit(per_account, "login-account", account_key):
         form.error("password", TOO_MANY_ATTEMPTS)
         return render(request, visit, "public/login.html", 429, form=form, expired=False)
     credentials = accounts.Credentials(username, visit.field("password"), visit.field("totp_code"))
@@ -85,9 +87,9 @@ async def login_submit(request: Request, visit: Visit) -> Response:
             svc.db, svc.hasher, svc.hashing, svc.clock, credentials
         )
     except accounts.LoginFailed:
-        await svc.limits.hit(per_account, "login-account", account_key)
         form.error("password", accounts.LOGIN_FAILED)
         return render(request, visit, "public/login.html", 400, form=form, expired=False)
+    await svc.limits.clear(per_account, "login-account", account_key)
     visit.session = await svc.sessions.begin(visit.session, account.id)
     return redirect("/staff")
 

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import base64
 import json
+from functools import cache
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel.core import Locale
 from babel.dates import format_date, format_datetime, format_time
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
 from jinja2.runtime import Context
@@ -44,6 +46,12 @@ def subresource_integrity() -> dict[str, str]:
     return {path: entry["sri"] for path, entry in files.items() if path.startswith("static/")}
 
 
+@cache
+def _babel_locale(code: str) -> Locale:
+    """Parsed once per language: Babel re-parses a locale string on every call."""
+    return Locale.parse(code)
+
+
 def _moment(context: Context, timestamp: int) -> datetime:
     zone: ZoneInfo = context["timezone"]
     return datetime.fromtimestamp(timestamp, zone)
@@ -52,23 +60,27 @@ def _moment(context: Context, timestamp: int) -> datetime:
 @pass_context
 def _date(context: Context, timestamp: int) -> str:
     """``Tuesday, 1 December 2026`` in the page's language and the portal's time zone."""
-    return format_date(_moment(context, timestamp), "full", locale=context["locale"])
+    return format_date(_moment(context, timestamp), "full", locale=_babel_locale(context["locale"]))
 
 
 @pass_context
 def _time(context: Context, timestamp: int) -> str:
-    return format_time(_moment(context, timestamp), "short", locale=context["locale"])
+    return format_time(
+        _moment(context, timestamp), "short", locale=_babel_locale(context["locale"])
+    )
 
 
 @pass_context
 def _short_datetime(context: Context, timestamp: int) -> str:
-    return format_datetime(_moment(context, timestamp), "short", locale=context["locale"])
+    return format_datetime(
+        _moment(context, timestamp), "short", locale=_babel_locale(context["locale"])
+    )
 
 
 @pass_context
 def _weekday(context: Context, day: date) -> str:
     """``Mon 30.11.`` in the page's language, for calendar columns."""
-    return format_date(day, "EEE d.M.", locale=context["locale"])
+    return format_date(day, "EEE d.M.", locale=_babel_locale(context["locale"]))
 
 
 def _input_datetime(timestamp: int, zone: ZoneInfo) -> str:

@@ -154,3 +154,50 @@ def test_login_form_keeps_the_username_but_never_echoes_the_password(
     )
     assert 'value="coord"' in response.text
     assert "canary-typed-secret-77" not in response.text
+
+
+def test_simultaneous_guesses_cannot_slip_past_the_account_limit(
+    client: TestClient, clock: FakeClock, world: World
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    person = world.ngo_worker
+    sessions = []
+    for _ in range(12):
+        actor = Actor(client)
+        token = actor.csrf_from("/login")
+        sessions.append((actor.session_id(), token))
+    client.cookies.clear()
+
+    def guess(session: tuple[str, str]) -> int:
+        sid, token = session
+        response = client.post(
+            "/login",
+            headers={"cookie": f"__Host-sid={sid}"},
+            data={
+                "csrf_token": token,
+                "username": person.username,
+                "password": "wrong-password-123",
+                "totp_code": "000000",
+            },
+        )
+        return response.status_code
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        statuses = list(pool.map(guess, sessions))
+    assert statuses.count(400) <= 5, statuses
+    assert set(statuses) <= {400, 429, 503}, statuses
+
+
+def test_a_successful_login_clears_earlier_failures(
+    client: TestClient, clock: FakeClock, world: World
+) -> None:
+    person = world.ngo_worker
+    for _ in range(4):
+        _attempt(Actor(client), clock, person.username, "wrong-password-123", person.totp_secret)
+    Actor(client).log_in(person, clock)
+    for _ in range(4):
+        failed = _attempt(
+            Actor(client), clock, person.username, "wrong-password-1", person.totp_secret
+        )
+        assert failed.status_code == 400  # type: ignore[attr-defined]

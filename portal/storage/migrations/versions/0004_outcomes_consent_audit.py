@@ -114,9 +114,20 @@ def upgrade() -> None:
         )
     with op.batch_alter_table("sessions", schema=None) as batch_op:
         batch_op.create_index("ix_sessions_consultation_id", ["consultation_id"], unique=False)
+    # Calendars and dashboards (measured in bench/: without these they scan).
+    op.create_index(
+        "ix_consultations_reflection_status_reflection_ends_on",
+        "consultations",
+        ["reflection_status", "reflection_ends_on"],
+    )
+    op.create_index("ix_meetings_starts_at", "meetings", ["starts_at"])
+    op.create_index("ix_slots_starts_at", "slots", ["starts_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_slots_starts_at", "slots")
+    op.drop_index("ix_meetings_starts_at", "meetings")
+    op.drop_index("ix_consultations_reflection_status_reflection_ends_on", "consultations")
     with op.batch_alter_table("sessions", schema=None) as batch_op:
         batch_op.drop_index("ix_sessions_consultation_id")
     with op.batch_alter_table("consultations", schema=None) as batch_op:
