@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import base64
 import json
-from functools import cache
 from datetime import date, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
