@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
@@ -16,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from babel.core import Locale
 from babel.dates import format_date, format_datetime, format_time
+from babel.support import NullTranslations
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
@@ -30,14 +32,22 @@ STATIC = ROOT / "static"
 VENDOR_LOCK = STATIC / "vendor" / "lock.json"
 
 
-@pass_context
-def _gettext(context: Context, message: str) -> str:
-    return str(context["translations"].gettext(message))
+def translators(translations: NullTranslations) -> dict[str, Callable[..., Markup]]:
+    """``_``, ``gettext`` and ``ngettext`` bound to one language, passed into every render.
 
+    The same behaviour as Jinja's new-style gettext (the translation is trusted markup,
+    the variables are escaped into it with ``%``), without its per-call context lookup,
+    which bench/ measured at about 5.6 us per call: most of a page's rendering time.
+    """
 
-@pass_context
-def _ngettext(context: Context, singular: str, plural: str, n: int) -> str:
-    return str(context["translations"].ngettext(singular, plural, n))
+    def gettext(message: str, **variables: Any) -> Markup:
+        return Markup(translations.gettext(message)) % variables  # noqa: S704 - our catalogue
+
+    def ngettext(singular: str, plural: str, n: int, **variables: Any) -> Markup:
+        variables.setdefault("num", n)
+        return Markup(translations.ngettext(singular, plural, n)) % variables  # noqa: S704
+
+    return {"_": gettext, "gettext": gettext, "ngettext": ngettext}
 
 
 def subresource_integrity() -> dict[str, str]:
@@ -96,10 +106,11 @@ class Templates:
             loader=FileSystemLoader(TEMPLATES),
             autoescape=True,
             undefined=StrictUndefined,
-            extensions=["jinja2.ext.i18n"],
             auto_reload=False,
         )
-        self.env.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
+        self._translators = {
+            locale: translators(catalogues.get(locale)) for locale in catalogues.locales
+        }
         integrity = subresource_integrity()
         self.env.globals["integrity"] = integrity.__getitem__
         self.env.globals["locale_names"] = LOCALE_NAMES
@@ -118,7 +129,7 @@ class Templates:
             **context,
             "locale": locale,
             "text_direction": "rtl" if locale in RIGHT_TO_LEFT else "ltr",
-            "translations": self.catalogues.get(locale),
+            **(self._translators.get(locale) or translators(self.catalogues.get(locale))),
         }
 
     def render(
