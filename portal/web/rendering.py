@@ -10,7 +10,7 @@ import base64
 import json
 from collections.abc import Callable
 from datetime import date, datetime
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -62,29 +62,33 @@ def _babel_locale(code: str) -> Locale:
     return Locale.parse(code)
 
 
-def _moment(context: Context, timestamp: int) -> datetime:
-    zone: ZoneInfo = context["timezone"]
-    return datetime.fromtimestamp(timestamp, zone)
+@lru_cache(maxsize=16384)
+def _formatted(kind: str, timestamp: int, locale: str, zone: ZoneInfo) -> str:
+    """Babel's formatting costs tens of microseconds a call and the same slot times are
+    shown again and again (bench/): remember recent answers."""
+    moment = datetime.fromtimestamp(timestamp, zone)
+    babel_locale = _babel_locale(locale)
+    if kind == "date":
+        return format_date(moment, "full", locale=babel_locale)
+    if kind == "time":
+        return format_time(moment, "short", locale=babel_locale)
+    return format_datetime(moment, "short", locale=babel_locale)
 
 
 @pass_context
 def _date(context: Context, timestamp: int) -> str:
     """``Tuesday, 1 December 2026`` in the page's language and the portal's time zone."""
-    return format_date(_moment(context, timestamp), "full", locale=_babel_locale(context["locale"]))
+    return _formatted("date", timestamp, context["locale"], context["timezone"])
 
 
 @pass_context
 def _time(context: Context, timestamp: int) -> str:
-    return format_time(
-        _moment(context, timestamp), "short", locale=_babel_locale(context["locale"])
-    )
+    return _formatted("time", timestamp, context["locale"], context["timezone"])
 
 
 @pass_context
 def _short_datetime(context: Context, timestamp: int) -> str:
-    return format_datetime(
-        _moment(context, timestamp), "short", locale=_babel_locale(context["locale"])
-    )
+    return _formatted("datetime", timestamp, context["locale"], context["timezone"])
 
 
 @pass_context
