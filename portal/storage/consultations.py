@@ -398,14 +398,12 @@ async def insert_one_time_code(
     )
 
 
-async def one_time_code_by_lookup(db: Queryable, lookup: bytes) -> OneTimeCode | None:
-    row = await db.fetch_one(
-        "SELECT id, consultation_id, code_hash, expires_at, used_at, revoked_at"
-        " FROM one_time_codes WHERE lookup = :l",
-        l=lookup,
-    )
-    if row is None:
-        return None
+_ONE_TIME_CODE = (
+    "SELECT id, consultation_id, code_hash, expires_at, used_at, revoked_at FROM one_time_codes "
+)
+
+
+def _one_time_code(row: Row) -> OneTimeCode:
     return OneTimeCode(
         row["id"],
         row["consultation_id"],
@@ -414,6 +412,14 @@ async def one_time_code_by_lookup(db: Queryable, lookup: bytes) -> OneTimeCode |
         row["used_at"],
         row["revoked_at"],
     )
+
+
+async def one_time_code_by_lookup(db: Queryable, lookup: bytes) -> OneTimeCode | None:
+    row = await db.fetch_one(
+        _ONE_TIME_CODE + "WHERE lookup = :l",
+        l=lookup,
+    )
+    return None if row is None else _one_time_code(row)
 
 
 async def burn_one_time_code(db: Queryable, code_id: str, now: int) -> bool:
@@ -437,21 +443,11 @@ async def revoke_one_time_codes(db: Queryable, consultation_id: str, now: int) -
 
 async def latest_code_state(db: Queryable, consultation_id: str) -> OneTimeCode | None:
     row = await db.fetch_one(
-        "SELECT id, consultation_id, code_hash, expires_at, used_at, revoked_at"
-        " FROM one_time_codes WHERE consultation_id = :c"
+        _ONE_TIME_CODE + "WHERE consultation_id = :c"
         " ORDER BY (revoked_at IS NULL) DESC, created_at DESC LIMIT 1",
         c=consultation_id,
     )
-    if row is None:
-        return None
-    return OneTimeCode(
-        row["id"],
-        row["consultation_id"],
-        row["code_hash"],
-        row["expires_at"],
-        row["used_at"],
-        row["revoked_at"],
-    )
+    return None if row is None else _one_time_code(row)
 
 
 @dataclass(frozen=True)

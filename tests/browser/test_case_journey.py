@@ -8,7 +8,7 @@ import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from playwright.sync_api import Browser, BrowserContext, expect
+from playwright.sync_api import Browser, BrowserContext, Download, expect
 
 from tests.browser.conftest import PageWatch
 from tests.browser.test_sealed_notes import PASSPHRASE, book_with_note, create_key
@@ -16,6 +16,28 @@ from tests.browser.test_staff_login import sign_in
 from tests.live import LiveServer, portal_env
 
 IDENTITY = "canary-browser-identity-Ana-Example-1234"
+
+
+def decrypt_download(download: Download, folder: Path, passphrase: str) -> str:
+    """Save a downloaded export and open it with ``portal decrypt``, as an investigator
+    would offline; returns what it printed. The file itself holds no plaintext."""
+    bundle = folder / "case.json"
+    download.save_as(bundle)
+    secret = folder / "passphrase"
+    secret.write_text(passphrase)
+    result = subprocess.run(
+        [sys.executable, "-m", "portal", "decrypt", str(bundle), "--secret-file", str(secret)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        env=portal_env(folder),
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() and "could not be opened" not in result.stdout
+    return result.stdout
+
+
 SUMMARY = "canary-browser-outcome-summary-5678"
 
 
@@ -73,18 +95,6 @@ def test_from_meeting_to_case_bundle(
 
     with page.expect_download() as download:
         page.get_by_role("link", name="Download the case bundle").click()
-    bundle = tmp_path / "case.json"
-    download.value.save_as(bundle)
-    assert IDENTITY not in bundle.read_text()
-    secret = tmp_path / "passphrase"
-    secret.write_text(PASSPHRASE)
-    result = subprocess.run(
-        [sys.executable, "-m", "portal", "decrypt", str(bundle), "--secret-file", str(secret)],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-        env=portal_env(tmp_path),
-    )
-    assert result.returncode == 0, result.stderr
-    assert IDENTITY in result.stdout and SUMMARY in result.stdout
+    opened = decrypt_download(download.value, tmp_path, PASSPHRASE)
+    assert IDENTITY in opened and SUMMARY in opened
+    assert IDENTITY not in (tmp_path / "case.json").read_text()  # only sealed in the file

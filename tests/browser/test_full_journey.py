@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -24,7 +22,8 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from portal.crypto.totp import code_at
 from tests.browser.conftest import PageWatch
 from tests.browser.test_booking_journey import client_confirms
-from tests.live import LiveServer, live_server, portal_env, run_portal
+from tests.browser.test_case_journey import decrypt_download
+from tests.live import LiveServer, live_server, run_portal
 
 PASSWORD = "canary journey password 4242"
 PASSPHRASE = "canary journey passphrase 9191"
@@ -221,20 +220,9 @@ def test_the_whole_story(
     expect(investigator.get_by_text("The identity record is sealed.")).to_be_visible()
     with investigator.expect_download() as download:
         investigator.get_by_role("link", name="Download the case bundle").click()
-    bundle = tmp_path / "case.json"
-    download.value.save_as(bundle)
-    secret = tmp_path / "passphrase"
-    secret.write_text(PASSPHRASE)
-    opened = subprocess.run(
-        [sys.executable, "-m", "portal", "decrypt", str(bundle), "--secret-file", str(secret)],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-        env=portal_env(tmp_path),
-    )
-    assert opened.returncode == 0, opened.stderr
-    assert IDENTITY in opened.stdout and NGO_NOTE in opened.stdout
+    opened = decrypt_download(download.value, tmp_path, PASSPHRASE)
+    assert IDENTITY in opened and NGO_NOTE in opened
+    assert IDENTITY not in (tmp_path / "case.json").read_text()  # only sealed in the file
 
     coordinator.goto("/coordinator/week?start=" + tomorrow(10)[:10])
     story.shot(coordinator, "coordinator-week")
