@@ -33,14 +33,14 @@ bench: install  ## benchmarks of DESIGN.md section 7 (needs wrk); BENCH_ARGS="--
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 lint: install
-	$(BIN)/ruff check portal tests tools
-	$(BIN)/ruff format --check portal tests tools
+	$(BIN)/ruff check portal tests tools bench
+	$(BIN)/ruff format --check portal tests tools bench
 	$(BIN)/mypy
 	$(BIN)/python tools/vendor_js.py --check
 
 fmt: install
-	$(BIN)/ruff format portal tests tools
-	$(BIN)/ruff check --fix portal tests tools
+	$(BIN)/ruff format portal tests tools bench
+	$(BIN)/ruff check --fix portal tests tools bench
 
 messages: install  ## extract messages and merge them into every catalogue
 	$(BIN)/pybabel -q extract -F babel.cfg -k N_ --no-location --sort-output \

@@ -50,6 +50,7 @@ class Visit:
     # A new visitor gets a cookie only once a page hands out a CSRF token (a form) or the
     # session changes, so /healthz and the quick-exit page leave no cookie behind.
     token_issued: bool = False
+    _token: tuple[str, str] | None = None  # (session id, its token): pages print it often
 
     @property
     def account(self) -> Account | None:
@@ -64,7 +65,10 @@ class Visit:
     @property
     def csrf_token(self) -> str:
         self.token_issued = True
-        return csrf.csrf_token(self.services.keys, self.session.sid)
+        sid = self.session.sid
+        if self._token is None or self._token[0] != sid:
+            self._token = (sid, csrf.csrf_token(self.services.keys, sid))
+        return self._token[1]
 
     def field(self, name: str) -> str:
         value = self.form.get(name)
