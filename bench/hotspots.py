@@ -32,6 +32,9 @@ def main() -> None:
     parser.add_argument(
         "--top", type=int, default=40, help="how many functions to print (0: no profiler)"
     )
+    parser.add_argument(
+        "--instructions", action="store_true", help="count instructions (valgrind), no timing"
+    )
     args = parser.parse_args()
     backend = "postgresql" if args.postgres else "sqlite"
     if args.postgres:
@@ -51,11 +54,32 @@ def main() -> None:
                       if args.page in (p.name, "all")]  # fmt: skip
             if not chosen:
                 sys.exit(f"no page {args.page!r}: " + ", ".join(p.name for p in pages))
-            subprocess.run(
-                [str(BIN / "python"), str(HERE / "inprocess.py"), url, env["PORTAL_SECRET_KEY"],
-                 json.dumps(chosen), *(["--profile", str(args.top)] if args.top else [])],
-                env=env, cwd=work, check=True,
-            )  # fmt: skip
+            command = [str(BIN / "python"), str(HERE / "inprocess.py"), url,
+                       env["PORTAL_SECRET_KEY"], json.dumps(chosen)]  # fmt: skip
+            if args.instructions:
+                for name, *request in chosen:
+                    print(f"{name}: {instructions(command[:-1], [name, *request], env, work)}")
+                return
+            if args.top:
+                command += ["--profile", str(args.top)]
+            subprocess.run(command, env=env, cwd=work, check=True)
+
+
+def instructions(command: list[str], request: list[str], env: dict[str, str], work: Path) -> str:
+    """Instructions per request, counted by callgrind: 1 and 101 requests, the difference
+    over 100. Repeatable whatever else the machine is doing (wall time here is not)."""
+    counts = []
+    for rounds in (1, 101):
+        out = work / f"callgrind.{rounds}"
+        subprocess.run(
+            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", *command,
+             json.dumps([request])],
+            env={**env, "BENCH_ROUNDS": str(rounds), "BENCH_REPEATS": "1", "PYTHONHASHSEED": "0"},
+            cwd=work, check=True, capture_output=True,
+        )  # fmt: skip
+        summary = next(line for line in out.read_text().splitlines() if line.startswith("summary:"))
+        counts.append(int(summary.split()[1]))
+    return f"{(counts[1] - counts[0]) / 100 / 1e6:.3f} M instructions per request"
 
 
 if __name__ == "__main__":

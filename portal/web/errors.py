@@ -44,6 +44,7 @@ def error_page(request: Request, status: int) -> Response:
         "message": MESSAGES.get(status, MESSAGES[400]),
         "account": None,
         "csrf_token": "",
+        "csrf_field": "",
     }
     response = svc.templates.render(
         request, "error.html", context, locale=locale, status_code=status

@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
+from markupsafe import Markup
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -196,6 +197,17 @@ class _LazyToken:
     __html__ = __str__
 
 
+class _LazyField(_LazyToken):
+    """The hidden form field that carries the CSRF token (``{{ csrf_field }}``)."""
+
+    def __str__(self) -> str:
+        return Markup('<input type="hidden" name="csrf_token" value="{}">').format(
+            self._visit.csrf_token
+        )
+
+    __html__ = __str__
+
+
 def redirect(path: str) -> Response:
     """Post/redirect/get: 303 to ``path`` (the guard adds any new session cookie)."""
     return RedirectResponse(path, status_code=303)
@@ -215,6 +227,7 @@ def render(
         "client": visit.session.consultation_id is not None,
         "current_path": request.url.path,
         "csrf_token": _LazyToken(visit),
+        "csrf_field": _LazyField(visit),
         **context,
     }
     return visit.services.templates.render(
