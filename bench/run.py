@@ -298,10 +298,13 @@ def measure_pages(
     hello: Server,
     work: Path,
     seconds: int,
+    only: str | None = None,
 ) -> tuple[list[Row], list[Page]]:
     """Each page under wrk, right after the hello app under wrk (the machine may be shared:
     a baseline taken just before each page keeps the ratio honest)."""
     pages = pages_for(portal.base, prepared)
+    if only:
+        pages = [page for page in pages if page.name in only.split(",")]
     sizes = {page.name: check_page(portal.base, page) for page in pages}
     hello_script = wrk_script(work, "hello")
     rows = []
@@ -716,6 +719,11 @@ def main() -> None:
         default=10_000,
         help="the dataset size the flood runs on (one of --sizes)",
     )
+    parser.add_argument(
+        "--pages",
+        help="only these pages, comma-separated (meeting,ngo_search,investigator,login);"
+        " skips the flood, bytes and unlock",
+    )
     parser.add_argument("--json", metavar="PATH", help="also write every figure as JSON")
     args = parser.parse_args()  # fmt: skip
 
@@ -755,17 +763,18 @@ def main() -> None:
                         portal = start_portal(env, work)
                         try:
                             measured, pages = measure_pages(
-                                backend, prepared, portal, hello, work, seconds
+                                backend, prepared, portal, hello, work, seconds, args.pages
                             )
-                            if not byte_results:
+                            if not byte_results and not args.pages:
                                 byte_results = measure_bytes(portal.base, prepared)
                                 unlock = measure_unlock(portal.base, prepared)
                         finally:
                             portal.stop()
                         breakdown(measured, pages, env, work)
                         rows += measured
-                        if size == args.flood_size or (
-                            args.flood_size not in sizes and size == sizes[-1]
+                        if not args.pages and (
+                            size == args.flood_size
+                            or (args.flood_size not in sizes and size == sizes[-1])
                         ):
                             floods.append(measure_flood(backend, prepared, env, work, seconds))
                             print_flood(floods[-1])

@@ -46,23 +46,39 @@ class BodyLimitMiddleware:
         deadline = asyncio.get_running_loop().time() + self.timeout_seconds
         received = 0
         complete = False
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        async def refuse(error: Exception) -> Message:
+            if not started:
+                raise error
+            # The answer is already on its way: too late for a 413 or 408 page, and the
+            # app only waits for the client to leave (a streamed download). Drop what
+            # else arrives of the body, unread, until then.
+            while (message := await receive())["type"] == "http.request":
+                pass
+            return message
 
         async def counting_receive() -> Message:
             nonlocal received, complete
-            if oversize:
-                raise BodyTooLarge
             if complete:
                 return await receive()
+            if oversize:
+                return await refuse(BodyTooLarge())
             try:
-                async with asyncio.timeout_at(deadline):
+                async with asyncio.timeout_at(None if started else deadline):
                     message = await receive()
             except TimeoutError:
-                raise BodyTimeout from None
+                return await refuse(BodyTimeout())
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise BodyTooLarge
+                    return await refuse(BodyTooLarge())
                 complete = not message.get("more_body", False)
             return message
 
-        await self.app(scope, counting_receive, send)
+        await self.app(scope, counting_receive, tracking_send)

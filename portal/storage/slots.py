@@ -163,6 +163,7 @@ async def matching_free_slots(
     investigator_gender: str,
     place_kind: str,
     limit: int,
+    offset: int = 0,
 ) -> Sequence[Slot]:
     """Free future slots that fit the needs, soonest first (ix_slots_status_starts_at).
 
@@ -176,13 +177,14 @@ async def matching_free_slots(
         AND (:gender = 'any' OR a.gender = :gender)
         AND (:kind = 'any' OR p.kind = :kind)
         AND a.disabled_at IS NULL
-        ORDER BY s.starts_at LIMIT :limit""",
+        ORDER BY s.starts_at, s.id LIMIT :limit OFFSET :offset""",
         after=after,
         language=f"%,{language},%",
         interp=int(needs_interpreter),
         gender=investigator_gender,
         kind=place_kind,
         limit=limit,
+        offset=offset,
     )
     return [_slot(row) for row in rows]
 

@@ -7,6 +7,7 @@ page; everything else is, so nothing the user typed is lost.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 from portal.web.routing import Visit
@@ -33,6 +34,15 @@ class FormState:
     def error(self, name: str, message: str) -> FormState:
         self.errors[name] = message
         return self
+
+    def select_state(self, selects: Mapping[str, Collection[str]]) -> tuple[tuple[str, str], ...]:
+        """Per select field, what is validly chosen ("" if nothing) and its error: all that
+        these fields' markup depends on, so a fragment-cache key for it."""
+        return tuple(
+            (value if (value := self.values.get(name, "")) in options else "",
+             self.errors.get(name, ""))
+            for name, options in selects.items()
+        )  # fmt: skip
 
     @property
     def ok(self) -> bool:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -22,7 +20,7 @@ from portal.storage.consultations import Consultation
 from portal.storage.slots import Slot
 from portal.web.forms import FormState
 from portal.web.note_forms import NOTED, note_form_context, submit_note
-from portal.web.paging import Page, page_number, window
+from portal.web.paging import Page, number_from, page_number, window
 from portal.web.qrcode import qr_svg
 from portal.web.routing import GuardedRoute, Visit, redirect, render, route
 
@@ -32,7 +30,11 @@ SLOT_TAKEN = N_(
     "Choose another time: everything else you entered is kept."
 )
 CHOOSE_TIME = N_("Choose a time for the meeting.")
-SEARCH_LIMIT = 30
+# Matching times per page: the soonest first, then "Later times" (bench/: each time shown
+# costs a row and its markup; 30 on one page made the search several times slower).
+SEARCH_PAGE = 10
+# The booking form's select fields and their options (the needs' markup is cached by them).
+SELECTS = {"client_locale": CLIENT_LOCALES, **CHOICES}
 
 
 async def bookings_page(request: Request, visit: Visit) -> Response:
@@ -44,25 +46,37 @@ async def bookings_page(request: Request, visit: Visit) -> Response:
     return render(request, visit, "ngo/bookings.html", page=Page.of(rows, number))
 
 
-async def _matching_slots(visit: Visit, needs: Needs | None) -> Sequence[Slot]:
+async def _matching_slots(visit: Visit, needs: Needs | None, number: int = 1) -> Page[Slot]:
     if needs is None:
-        return []
-    return await slot_store.matching_free_slots(
+        return Page((), 1, has_next=False)
+    limit, offset = window(number, SEARCH_PAGE)
+    found = await slot_store.matching_free_slots(
         visit.services.db,
         after=visit.services.clock.now(),
         language=needs.language,
         needs_interpreter=needs.interpreter_needed,
         investigator_gender=needs.investigator_gender,
         place_kind=needs.venue_preference,
-        limit=SEARCH_LIMIT,
+        limit=limit,
+        offset=offset,
     )
+    return Page.of(found, number, SEARCH_PAGE)
+
+
+def _slots_page(visit: Visit) -> int:
+    """The page of times to show: the one a "Later/Earlier times" button asks for; after a
+    failed booking, the one the time was chosen from; for a new search, the first."""
+    asked = visit.field("slots_page")
+    if not asked and visit.field("action") == "book":
+        asked = visit.field("slots_shown")
+    return number_from(asked)
 
 
 def _book_page(
     request: Request,
     visit: Visit,
     form: FormState,
-    slots: Sequence[Slot],
+    slots: Page[Slot],
     searched: bool,
     status: int = 200,
 ) -> Response:
@@ -77,13 +91,13 @@ def _book_page(
         searched=searched,
         choices=CHOICES,
         needs_labels=LABELS,
-        client_locales=CLIENT_LOCALES,
+        selects=SELECTS,
     )
 
 
 async def book_form(request: Request, visit: Visit) -> Response:
     form = FormState(values={**DEFAULTS, "client_locale": visit.locale})
-    return _book_page(request, visit, form, [], searched=False)
+    return _book_page(request, visit, form, Page((), 1, has_next=False), searched=False)
 
 
 async def book_submit(request: Request, visit: Visit) -> Response:
@@ -95,15 +109,18 @@ async def book_submit(request: Request, visit: Visit) -> Response:
     svc = visit.services
     form = FormState.typed(visit)
     needs, problems = parse_needs(form.values)
+    number = _slots_page(visit)
     if visit.field("action") != "book":
-        return _book_page(request, visit, form, await _matching_slots(visit, needs), True)
+        return _book_page(request, visit, form, await _matching_slots(visit, needs, number), True)
     for problem in problems:
         form.error(problem.field, problem.message)
     slot_id = visit.field("slot_id")
     if needs is None or not slot_id:
         if not slot_id:
             form.error("slot_id", CHOOSE_TIME)
-        return _book_page(request, visit, form, await _matching_slots(visit, needs), True, 400)
+        return _book_page(
+            request, visit, form, await _matching_slots(visit, needs, number), True, 400
+        )
     try:
         booking = await bookings.book_meeting(
             svc.db,
@@ -119,10 +136,14 @@ async def book_submit(request: Request, visit: Visit) -> Response:
     except SlotTaken:
         form.values.pop("slot_id", None)
         form.error("slot_id", SLOT_TAKEN)
-        return _book_page(request, visit, form, await _matching_slots(visit, needs), True, 409)
+        return _book_page(
+            request, visit, form, await _matching_slots(visit, needs, number), True, 409
+        )
     except InputRejected as exc:
         form.error(exc.field, exc.message)
-        return _book_page(request, visit, form, await _matching_slots(visit, needs), True, 400)
+        return _book_page(
+            request, visit, form, await _matching_slots(visit, needs, number), True, 400
+        )
     booked = await store.consultation_by_id(svc.db, booking.consultation_id)
     await audit.record(svc.db, svc.clock, "booked", booked, actor=visit.staff)
     return _slip_page(request, visit, booking)
@@ -215,7 +236,11 @@ async def cancel_meeting(request: Request, visit: Visit) -> Response:
 
 
 async def rebook_page(
-    request: Request, visit: Visit, form: FormState | None = None, status: int = 200
+    request: Request,
+    visit: Visit,
+    form: FormState | None = None,
+    status: int = 200,
+    number: int = 1,
 ) -> Response:
     consultation = await _own_consultation(visit, request.path_params["id"])
     needs = Needs.from_row(consultation.needs)
@@ -225,7 +250,7 @@ async def rebook_page(
         "ngo/rebook.html",
         status,
         consultation=consultation,
-        slots=await _matching_slots(visit, needs),
+        slots=await _matching_slots(visit, needs, number),
         form=form or FormState(),
     )
 
@@ -233,14 +258,18 @@ async def rebook_page(
 async def rebook_submit(request: Request, visit: Visit) -> Response:
     svc = visit.services
     consultation = await _own_consultation(visit, request.path_params["id"])
+    if visit.field("slots_page"):  # "Later times" or "Earlier times"
+        return await rebook_page(request, visit, number=_slots_page(visit))
     slot_id = visit.field("slot_id")
     if not slot_id:
-        return await rebook_page(request, visit, FormState().error("slot_id", CHOOSE_TIME), 400)
+        form = FormState().error("slot_id", CHOOSE_TIME)
+        return await rebook_page(request, visit, form, 400, number_from(visit.field("slots_shown")))
     try:
         await bookings.rebook(svc.db, svc.clock, consultation, slot_id, follow_up=False)
         await audit.record(svc.db, svc.clock, "meeting_rebooked", consultation, actor=visit.staff)
     except SlotTaken:
-        return await rebook_page(request, visit, FormState().error("slot_id", SLOT_TAKEN), 409)
+        form = FormState().error("slot_id", SLOT_TAKEN)
+        return await rebook_page(request, visit, form, 409, number_from(visit.field("slots_shown")))
     return redirect(f"/ngo/consultations/{consultation.id}")
 
 

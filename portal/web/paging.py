@@ -14,7 +14,11 @@ MAX_PAGE = 10_000
 
 
 def page_number(request: Request) -> int:
-    raw = request.query_params.get("page", "1")
+    return number_from(request.query_params.get("page", "1"))
+
+
+def number_from(raw: str) -> int:
+    """A page number as typed (query string or form field); 1 for anything else."""
     return min(int(raw), MAX_PAGE) if raw.isdigit() and int(raw) > 0 else 1
 
 
@@ -25,11 +29,11 @@ class Page(Generic[T]):
     has_next: bool
 
     @classmethod
-    def of(cls, fetched: Sequence[T], number: int) -> Page[T]:
-        """``fetched`` holds up to PAGE_SIZE + 1 rows (see ``window``)."""
-        return cls(fetched[:PAGE_SIZE], number, len(fetched) > PAGE_SIZE)
+    def of(cls, fetched: Sequence[T], number: int, size: int = PAGE_SIZE) -> Page[T]:
+        """``fetched`` holds up to ``size`` + 1 rows (see ``window``)."""
+        return cls(fetched[:size], number, len(fetched) > size)
 
 
-def window(number: int) -> tuple[int, int]:
+def window(number: int, size: int = PAGE_SIZE) -> tuple[int, int]:
     """(limit, offset) for page ``number``, asking for one extra row."""
-    return PAGE_SIZE + 1, (number - 1) * PAGE_SIZE
+    return size + 1, (number - 1) * size

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import json
-from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from functools import cache, lru_cache
@@ -80,16 +79,16 @@ class FragmentCache(Extension):
     key and language, then reused (the fragment-cache extension of Jinja's documentation).
 
     Only for markup that depends on nothing but the key: never a CSRF token, a person's
-    data or anything typed that is not in the key. At most ``SIZE`` fragments per
-    language are kept, the least recently used dropped first.
+    data or anything typed that is not in the key. When ``SIZE`` fragments are kept in
+    a language, they are all dropped and the cache fills again.
     """
 
     tags = {"cache"}  # noqa: RUF012 - the type Jinja declares
-    SIZE = 2048
+    SIZE = 4096
 
     def __init__(self, environment: Environment) -> None:
         super().__init__(environment)
-        self.fragments: OrderedDict[tuple[Any, ...], Markup] = OrderedDict()
+        self.fragments: dict[tuple[Any, ...], Markup] = {}
 
     def parse(self, parser: Parser) -> nodes.Node:
         lineno = next(parser.stream).lineno
@@ -103,11 +102,9 @@ class FragmentCache(Extension):
     def _fragment(self, key: tuple[Any, ...], caller: Callable[[], Markup]) -> Markup:
         fragment = self.fragments.get(key)
         if fragment is None:
+            if len(self.fragments) >= self.SIZE:
+                self.fragments.clear()
             fragment = self.fragments[key] = caller()
-            if len(self.fragments) > self.SIZE:
-                self.fragments.popitem(last=False)
-        else:
-            self.fragments.move_to_end(key)
         return fragment
 
 

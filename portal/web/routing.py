@@ -19,9 +19,10 @@ import functools
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl
 
 from markupsafe import Markup
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -112,8 +113,24 @@ class StaticMount(Mount):
 
 
 async def _read_form(request: Request, svc: Services) -> FormData:
+    """The form, within the field limits. Every form here is URL-encoded: read with the
+    standard library, which bench/ measured several times faster than the multipart
+    parser Starlette uses (kept for any other content type)."""
     s = svc.settings
-    form = await request.form(max_files=0, max_fields=s.max_fields, max_part_size=s.max_field_bytes)
+    content_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if content_type == "application/x-www-form-urlencoded":
+        try:
+            text = (await request.body()).decode("latin-1")
+            pairs: list[tuple[str, str | UploadFile]] = list(
+                parse_qsl(text, keep_blank_values=True, max_num_fields=s.max_fields)
+            )
+        except ValueError as exc:  # too many fields
+            raise HTTPException(400) from exc
+        form = FormData(pairs)
+    else:
+        form = await request.form(
+            max_files=0, max_fields=s.max_fields, max_part_size=s.max_field_bytes
+        )
     for _key, value in form.multi_items():
         if not isinstance(value, str) or len(value) > s.max_field_bytes or "\x00" in value:
             raise HTTPException(400)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from starlette.types import Message, Receive, Scope, Send
+
 from tests.factories import Actor
 
 
@@ -67,3 +69,36 @@ def test_overlong_field_gets_400(actor: Actor) -> None:
         "POST", "/login", data={"csrf_token": token, "username": "u" * 100_000}
     )
     assert response.status_code == 400
+
+
+def test_a_big_body_during_a_streamed_answer_does_not_break_the_download() -> None:
+    """The fuzz found it: a GET with an oversize body to a CSV download. Starlette's
+    streaming response listens for the client leaving while it sends; the limit must
+    not raise into a response already under way."""
+    import asyncio
+
+    from portal.security.bodylimit import BodyLimitMiddleware
+
+    async def download(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        while (await receive())["type"] != "http.disconnect":  # as Starlette listens
+            pass
+        await send({"type": "http.response.body", "body": b"a,b\n", "more_body": False})
+
+    arriving = [
+        {"type": "http.request", "body": b"x" * 600, "more_body": True},
+        {"type": "http.request", "body": b"x" * 600, "more_body": False},
+        {"type": "http.disconnect"},
+    ]
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return arriving.pop(0)
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    app = BodyLimitMiddleware(download, max_bytes=1000)
+    asyncio.run(app({"type": "http", "headers": []}, receive, send))
+    assert [m["type"] for m in sent] == ["http.response.start", "http.response.body"]
+    assert not arriving

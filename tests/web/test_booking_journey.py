@@ -277,3 +277,54 @@ def test_bad_needs_are_refused_without_losing_the_form(ngo: Actor, slot_ids: lis
     assert re.search(r'<option value="urgent" selected>', response.text)
     none_chosen = ngo.submit("/ngo/book", action="book", language="fi")
     assert none_chosen.status_code == 400 and "Choose a time for the meeting." in none_chosen.text
+
+
+def test_matching_times_come_a_page_at_a_time_and_the_form_is_kept(
+    client: TestClient, world: World, ngo: Actor, slot_ids: list[str]
+) -> None:
+    svc = services_of(client)
+    place = in_app(client, make_place, svc)
+    later = [
+        in_app(client, make_slot, svc, world.investigator, place, hours_ahead=24 * (day + 4))
+        for day in range(9)
+    ]  # 12 matching times in all, the fixture's three soonest
+    needs = {"language": "fi", "urgency": "urgent"}
+    first = ngo.submit("/ngo/book", action="search", **needs)
+    assert all(slot in first.text for slot in slot_ids + later[:7])
+    assert later[7] not in first.text and later[8] not in first.text
+    assert "Later times" in first.text and "Earlier times" not in first.text
+
+    second = ngo.submit("/ngo/book", slots_page="2", **needs)
+    assert later[7] in second.text and later[8] in second.text and slot_ids[0] not in second.text
+    assert "Earlier times" in second.text and "Later times" not in second.text
+    assert '<option value="urgent" selected>' in second.text
+
+    # A booking refused for another field comes back on the page its time was chosen from.
+    refused = book(ngo, later[8], slots_shown="2", client_locale="tlh")
+    assert refused.status_code == 400
+    assert re.search(rf'value="{later[8]}" checked', refused.text)
+    assert book(ngo, later[8], slots_shown="2").status_code == 200  # the slip
+
+    # A new search starts again from the soonest times.
+    again = ngo.submit("/ngo/book", action="search", slots_shown="2", **needs)
+    assert slot_ids[0] in again.text and later[8] not in again.text
+
+
+def test_rebooking_offers_later_times_too(
+    client: TestClient, world: World, ngo: Actor, slot_ids: list[str]
+) -> None:
+    svc = services_of(client)
+    place = in_app(client, make_place, svc)
+    later = [
+        in_app(client, make_slot, svc, world.investigator, place, hours_ahead=24 * (day + 4))
+        for day in range(10)
+    ]
+    book(ngo, slot_ids[0])
+    consultation = re.search(r'href="(/ngo/consultations/[^"]+)"', ngo.get("/ngo").text)
+    assert consultation
+    rebook = consultation.group(1) + "/rebook"
+    assert later[8] not in ngo.get(rebook).text
+    second = ngo.submit(rebook, slots_page="2")
+    assert second.status_code == 200 and later[8] in second.text
+    assert ngo.submit(rebook, slot_id=later[8]).status_code == 303
+    assert "Choose a time" in ngo.submit(rebook, slots_shown="2").text
