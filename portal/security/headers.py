@@ -7,7 +7,8 @@ origin window and resource access, and a browser or proxy caching a client's pag
 
 from __future__ import annotations
 
-from starlette.datastructures import MutableHeaders
+from collections.abc import Iterable
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CONTENT_SECURITY_POLICY = (
@@ -33,16 +34,31 @@ HSTS = "max-age=31536000; includeSubDomains"
 STATIC_CACHE = "public, max-age=3600"
 
 
-def apply_security_headers(headers: MutableHeaders, *, tls: bool, static: bool) -> None:
-    for name, value in BASE_HEADERS.items():
-        headers[name] = value
-    if tls:
-        headers["strict-transport-security"] = HSTS
-    # Static assets are public and integrity-checked; everything else may show a
-    # client's meeting and must never be kept by a browser or proxy.
-    headers["cache-control"] = STATIC_CACHE if static else "no-store"
-    if "server" in headers:
-        del headers["server"]
+def _encoded(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
+    return [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
+
+
+# Per (TLS, static file): the raw header pairs added to every response, encoded once.
+_ADDED = {
+    (tls, static): _encoded({
+        **BASE_HEADERS,
+        **({"strict-transport-security": HSTS} if tls else {}),
+        # Static assets are public and integrity-checked; everything else may show a
+        # client's meeting and must never be kept by a browser or proxy.
+        "cache-control": STATIC_CACHE if static else "no-store",
+    })
+    for tls in (False, True)
+    for static in (False, True)
+}  # fmt: skip
+_REPLACED = frozenset(name for name, _value in _ADDED[True, True]) | {b"server"}
+
+
+def secured(
+    headers: Iterable[tuple[bytes, bytes]], *, tls: bool, static: bool
+) -> list[tuple[bytes, bytes]]:
+    """Raw response headers with ours set (replacing any the app set, and ``server``)."""
+    kept = [pair for pair in headers if pair[0].lower() not in _REPLACED]
+    return kept + _ADDED[tls, static]
 
 
 class SecurityHeadersMiddleware:
@@ -59,7 +75,7 @@ class SecurityHeadersMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                apply_security_headers(MutableHeaders(scope=message), tls=tls, static=static)
+                message["headers"] = secured(message.get("headers", ()), tls=tls, static=static)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

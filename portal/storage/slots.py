@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from portal.storage.database import Queryable, Row
+from portal.storage.database import Database, Queryable, Row
 
 
 @dataclass(frozen=True)
@@ -24,15 +24,17 @@ class Slot:
     status: str
 
 
-_SELECT = """
+_COLUMNS = """
 SELECT s.id, s.investigator_id, a.display_name AS investigator_name,
        a.gender AS investigator_gender, s.place_id, p.name AS place_name,
        p.kind AS place_kind, s.starts_at, s.duration_minutes, s.languages,
        s.interpreter_available, s.status
-FROM slots s
+"""
+_NAMES = """
 JOIN accounts a ON a.id = s.investigator_id
 JOIN places p ON p.id = s.place_id
 """
+_SELECT = _COLUMNS + "FROM slots s" + _NAMES
 
 
 def _slot(row: Row) -> Slot:
@@ -154,8 +156,37 @@ async def all_slots(db: Queryable, after: int, limit: int, offset: int) -> Seque
     return [_slot(row) for row in rows]
 
 
+# Free future slots that fit the needs, soonest first, in the shape each planner runs
+# best (bench/). PostgreSQL plans a prepared statement generically after five runs, and
+# for the joined form below that plan compares every free slot with every account
+# (1.3 ms in the database); here each list of eligible investigators and places is
+# computed once (`= ANY(ARRAY(...))`) and names are joined to the page of slots only
+# (0.35 ms). SQLite runs the joined form in a third of the time of this one.
+_MATCHING = {
+    "sqlite": _SELECT
+    + """WHERE s.status = 'free' AND s.starts_at >= :after
+    AND (s.languages LIKE :language OR (:interp = 1 AND s.interpreter_available = 1))
+    AND (:gender = 'any' OR a.gender = :gender)
+    AND (:kind = 'any' OR p.kind = :kind)
+    AND a.disabled_at IS NULL
+    ORDER BY s.starts_at, s.id LIMIT :limit OFFSET :offset""",
+    "postgresql": _COLUMNS  # noqa: S608 - constant fragments; values are parameters
+    + """FROM (
+        SELECT * FROM slots
+        WHERE status = 'free' AND starts_at >= :after
+        AND (languages LIKE :language OR (:interp = 1 AND interpreter_available = 1))
+        AND investigator_id = ANY(ARRAY(SELECT id FROM accounts
+            WHERE disabled_at IS NULL AND (:gender = 'any' OR gender = :gender)))
+        AND place_id = ANY(ARRAY(SELECT id FROM places WHERE :kind = 'any' OR kind = :kind))
+        ORDER BY starts_at, id LIMIT :limit OFFSET :offset
+    ) s"""
+    + _NAMES
+    + "ORDER BY s.starts_at, s.id",
+}
+
+
 async def matching_free_slots(
-    db: Queryable,
+    db: Database,
     *,
     after: int,
     language: str,
@@ -171,13 +202,7 @@ async def matching_free_slots(
     needed and can be arranged for that slot.
     """
     rows = await db.fetch_all(
-        _SELECT
-        + """WHERE s.status = 'free' AND s.starts_at >= :after
-        AND (s.languages LIKE :language OR (:interp = 1 AND s.interpreter_available = 1))
-        AND (:gender = 'any' OR a.gender = :gender)
-        AND (:kind = 'any' OR p.kind = :kind)
-        AND a.disabled_at IS NULL
-        ORDER BY s.starts_at, s.id LIMIT :limit OFFSET :offset""",
+        _MATCHING[db.dialect],
         after=after,
         language=f"%,{language},%",
         interp=int(needs_interpreter),

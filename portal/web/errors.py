@@ -16,7 +16,7 @@ from starlette.responses import Response
 from portal.crypto.hashing import Overloaded
 from portal.i18n import N_, negotiate
 from portal.security.bodylimit import BodyTimeout, BodyTooLarge
-from portal.security.headers import apply_security_headers
+from portal.security.headers import secured
 from portal.services import services
 
 log = logging.getLogger("portal.errors")
@@ -93,7 +93,7 @@ async def server_error(request: Request, exc: Exception) -> Response:
     log.error("unhandled %s in %s %s", type(exc).__name__, request.method, endpoint)
     response = error_page(request, 500)
     tls = services(request).settings.uses_tls or request.url.scheme == "https"
-    apply_security_headers(response.headers, tls=tls, static=False)
+    response.raw_headers = secured(response.raw_headers, tls=tls, static=False)
     return response
 
 

@@ -141,8 +141,11 @@ def _refuse_nul(request: Request) -> None:
     """NUL is never valid input, and PostgreSQL text cannot hold it: a path or query value
     with one would fail in the driver as a 500; it is a 400 here (form fields: _read_form).
     """
-    values = [*request.path_params.values(), *(v for _k, v in request.query_params.multi_items())]
-    if any(isinstance(value, str) and "\x00" in value for value in values):
+    if any(isinstance(value, str) and "\x00" in value for value in request.path_params.values()):
+        raise HTTPException(400)
+    if request.scope["query_string"] and any(
+        "\x00" in value for _key, value in request.query_params.multi_items()
+    ):
         raise HTTPException(400)
 
 
@@ -242,7 +245,7 @@ def render(
         "visit": visit,
         "account": visit.account,
         "client": visit.session.consultation_id is not None,
-        "current_path": request.url.path,
+        "current_path": request.scope["path"],
         "csrf_token": _LazyToken(visit),
         "csrf_field": _LazyField(visit),
         **context,

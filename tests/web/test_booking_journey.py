@@ -328,3 +328,18 @@ def test_rebooking_offers_later_times_too(
     assert second.status_code == 200 and later[8] in second.text
     assert ngo.submit(rebook, slot_id=later[8]).status_code == 303
     assert "Choose a time" in ngo.submit(rebook, slots_shown="2").text
+
+
+def test_a_disabled_investigators_times_are_not_offered(
+    client: TestClient, world: World, ngo: Actor, slot_ids: list[str]
+) -> None:
+    assert slot_ids[0] in ngo.submit("/ngo/book", action="search", language="fi").text
+    svc = services_of(client)
+    in_app(
+        client,
+        svc.db.execute,
+        "UPDATE accounts SET disabled_at = 1 WHERE id = :id",
+        id=world.investigator.id,
+    )
+    found = ngo.submit("/ngo/book", action="search", language="fi")
+    assert found.status_code == 200 and slot_ids[0] not in found.text
