@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
 from functools import lru_cache
 from typing import Any, Protocol
@@ -42,6 +42,8 @@ class StorageError(Exception):
 
 class Row(Protocol):
     def __getitem__(self, key: str) -> Any: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
 
 
 class Queryable(Protocol):

@@ -38,19 +38,35 @@ _SELECT = _COLUMNS + "FROM slots s" + _NAMES
 
 
 def _slot(row: Row) -> Slot:
+    """A row of ``_COLUMNS``, unpacked in their order (a driver's look-up by column name
+    costs several times more, and the slot search maps a page of rows per request)."""
+    (
+        id_,
+        investigator_id,
+        investigator_name,
+        investigator_gender,
+        place_id,
+        place_name,
+        place_kind,
+        starts_at,
+        duration_minutes,
+        languages,
+        interpreter_available,
+        status,
+    ) = row
     return Slot(
-        id=row["id"],
-        investigator_id=row["investigator_id"],
-        investigator_name=row["investigator_name"],
-        investigator_gender=row["investigator_gender"],
-        place_id=row["place_id"],
-        place_name=row["place_name"],
-        place_kind=row["place_kind"],
-        starts_at=row["starts_at"],
-        duration_minutes=row["duration_minutes"],
-        languages=tuple(code for code in row["languages"].split(",") if code),
-        interpreter_available=bool(row["interpreter_available"]),
-        status=row["status"],
+        id=id_,
+        investigator_id=investigator_id,
+        investigator_name=investigator_name,
+        investigator_gender=investigator_gender,
+        place_id=place_id,
+        place_name=place_name,
+        place_kind=place_kind,
+        starts_at=starts_at,
+        duration_minutes=duration_minutes,
+        languages=tuple(code for code in languages.split(",") if code),
+        interpreter_available=bool(interpreter_available),
+        status=status,
     )
 
 
