@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from portal.storage.database import Queryable, Row
+from portal.storage.keys import KEY_COLUMNS, InvestigatorKey, key_from_join
 
 
 @dataclass(frozen=True)
@@ -84,12 +85,15 @@ NEEDS_COLUMNS = (
     "safe_contact",
 )
 
-_CONSULTATION = """
-SELECT c.*, o.name AS organisation_name, a.display_name AS investigator_name
+_CONSULTATION_COLUMNS = (
+    "SELECT c.*, o.name AS organisation_name, a.display_name AS investigator_name"
+)
+_CONSULTATION_FROM = """
 FROM consultations c
 JOIN organisations o ON o.id = c.organisation_id
 JOIN accounts a ON a.id = c.investigator_id
 """
+_CONSULTATION = _CONSULTATION_COLUMNS + _CONSULTATION_FROM
 
 _MEETING = """
 SELECT m.id, m.consultation_id, c.pseudonym, m.slot_id, m.investigator_id,
@@ -195,6 +199,21 @@ async def insert_consultation(
 async def consultation_by_id(db: Queryable, consultation_id: str) -> Consultation | None:
     row = await db.fetch_one(_CONSULTATION + "WHERE c.id = :id", id=consultation_id)
     return None if row is None else _consultation(row)
+
+
+async def consultation_and_key(
+    db: Queryable, consultation_id: str
+) -> tuple[Consultation, InvestigatorKey | None] | None:
+    """The consultation and its investigator's current key (notes are sealed to it), in one
+    round trip: the client's page shows both on every view."""
+    row = await db.fetch_one(
+        f"{_CONSULTATION_COLUMNS}, {KEY_COLUMNS}{_CONSULTATION_FROM}"
+        "LEFT JOIN investigator_keys k"
+        " ON k.account_id = c.investigator_id AND k.retired_at IS NULL "
+        "WHERE c.id = :id",
+        id=consultation_id,
+    )
+    return None if row is None else (_consultation(row), key_from_join(row))
 
 
 async def organisation_consultations(

@@ -18,16 +18,29 @@ class InvestigatorKey:
     retired_at: int | None
 
 
-def _key(row: Row) -> InvestigatorKey:
+def _key(row: Row, prefix: str = "") -> InvestigatorKey:
+    """From a row of investigator_keys, or of a join that names its columns ``prefix...``."""
     return InvestigatorKey(
-        id=row["id"],
-        account_id=row["account_id"],
-        public_key=bytes(row["public_key"]),
-        wrapped_key=bytes(row["wrapped_key"]),
-        recovery_wrapped_key=bytes(row["recovery_wrapped_key"]),
-        created_at=row["created_at"],
-        retired_at=row["retired_at"],
+        id=row[prefix + "id"],
+        account_id=row[prefix + "account_id"],
+        public_key=bytes(row[prefix + "public_key"]),
+        wrapped_key=bytes(row[prefix + "wrapped_key"]),
+        recovery_wrapped_key=bytes(row[prefix + "recovery_wrapped_key"]),
+        created_at=row[prefix + "created_at"],
+        retired_at=row[prefix + "retired_at"],
     )
+
+
+# The current key's columns for a join on investigator_keys k (see ``_key``'s prefix).
+KEY_COLUMNS = ", ".join(
+    f"k.{name} AS key_{name}"
+    for name in ("id", "account_id", "public_key", "wrapped_key", "recovery_wrapped_key",
+                 "created_at", "retired_at")
+)  # fmt: skip
+
+
+def key_from_join(row: Row) -> InvestigatorKey | None:
+    return None if row["key_id"] is None else _key(row, "key_")
 
 
 async def current_key(db: Queryable, account_id: str) -> InvestigatorKey | None:

@@ -86,7 +86,10 @@ async def meeting_page(
     request: Request, visit: Visit, form: FormState | None = None, status: int = 200
 ) -> Response:
     db = visit.services.db
-    consultation = await _consultation(visit)
+    found = await store.consultation_and_key(db, visit.session.consultation_id or "")
+    if found is None:  # purged while the client was looking
+        raise HTTPException(404)
+    consultation, key = found
     meetings = await store.consultation_meetings(db, consultation.id)
     done = request.query_params.get("done", "")
     return render(
@@ -100,7 +103,7 @@ async def meeting_page(
         reasons=CHANGE_REASONS,
         message=DONE_MESSAGES.get(done) or NOTED.get(request.query_params.get("noted", "")),
         form=form or FormState(),
-        **await note_form_context(visit, consultation, "client", "/meeting/notes"),
+        **note_form_context(key, "client", "/meeting/notes"),
     )
 
 

@@ -14,6 +14,7 @@ from portal.domain.needs import CHOICES, DEFAULTS, LABELS, Needs, describe, pars
 from portal.domain.roles import NGO_WORKER
 from portal.i18n import CLIENT_LOCALES, N_
 from portal.storage import consultations as store
+from portal.storage import keys as key_store
 from portal.storage import notes as note_store
 from portal.storage import slots as slot_store
 from portal.storage.consultations import Consultation
@@ -179,10 +180,7 @@ async def consultation_page(
     consultation = await _own_consultation(visit, request.path_params["id"])
     db = visit.services.db
     written = await note_store.consultation_notes(db, consultation.id)
-    context = await note_form_context(
-        visit, consultation, "ngo_worker", f"/ngo/consultations/{consultation.id}/notes"
-    )
-    key = context["note_key"]
+    key = await key_store.current_key(db, consultation.investigator_id)
     return render(
         request,
         visit,
@@ -200,7 +198,7 @@ async def consultation_page(
         noted=NOTED.get(request.query_params.get("noted", "")),
         now=visit.services.clock.now(),
         form=form or FormState(),
-        **context,
+        **note_form_context(key, "ngo_worker", f"/ngo/consultations/{consultation.id}/notes"),
     )
 
 

@@ -16,8 +16,8 @@ from portal.domain import audit, notes
 from portal.domain.errors import InputRejected
 from portal.domain.keys import NoKeyYet
 from portal.i18n import N_
-from portal.storage import keys as key_store
 from portal.storage.consultations import Consultation
+from portal.storage.keys import InvestigatorKey
 from portal.web.forms import FormState
 from portal.web.routing import Visit, redirect
 
@@ -51,11 +51,9 @@ WORDING = {
 }
 
 
-async def note_form_context(
-    visit: Visit, consultation: Consultation, author_role: str, action: str
-) -> dict[str, Any]:
-    """What the note form needs: the key to seal to (or None), the prompts, the words."""
-    key = await key_store.current_key(visit.services.db, consultation.investigator_id)
+def note_form_context(key: InvestigatorKey | None, author_role: str, action: str) -> dict[str, Any]:
+    """What the note form needs: the key to seal to (the investigator's current one, or
+    None), the prompts, the words."""
     heading, hint = WORDING[author_role]
     return {
         "note_key": key,

@@ -326,3 +326,14 @@ def test_the_ngo_page_before_the_client_used_the_slip(
     assert found
     page = ngo.get(found.group(1))
     assert page.status_code == 200 and "has not been used yet" in page.text
+
+
+def test_the_client_page_seals_to_the_investigators_current_key(
+    client: TestClient, clock: FakeClock, world: World, case: Case
+) -> None:
+    page = case.client.get("/meeting").text
+    assert f'name="key_id" value="{case.investigator.key_id}"' in page
+    replaced = create_key(client, clock, world.investigator)  # the old key is retired
+    page = case.client.get("/meeting").text
+    assert f'name="key_id" value="{replaced.key_id}"' in page
+    assert case.investigator.key_id not in page
