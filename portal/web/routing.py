@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
-from markupsafe import Markup
+from markupsafe import escape
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -221,9 +221,8 @@ class _LazyField(_LazyToken):
     """The hidden form field that carries the CSRF token (``{{ csrf_field }}``)."""
 
     def __str__(self) -> str:
-        return Markup('<input type="hidden" name="csrf_token" value="{}">').format(
-            self._visit.csrf_token
-        )
+        token = escape(self._visit.csrf_token)
+        return f'<input type="hidden" name="csrf_token" value="{token}">'
 
     __html__ = __str__
 
