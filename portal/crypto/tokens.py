@@ -29,12 +29,25 @@ class Keys:
     def __init__(self, secret_key: str, previous: tuple[str, ...] = ()) -> None:
         self._secret = secret_key.encode()
         self._previous = tuple(p.encode() for p in previous if p)
+        # Derived once per purpose: a page checks and prints a CSRF token on every request.
+        self._derived: dict[str, tuple[bytes, tuple[bytes, ...]]] = {}
+
+    def _keys(self, purpose: str) -> tuple[bytes, tuple[bytes, ...]]:
+        found = self._derived.get(purpose)
+        if found is None:
+            found = self._derived[purpose] = (
+                hmac.new(self._secret, purpose.encode(), hashlib.sha256).digest(),
+                tuple(
+                    hmac.new(s, purpose.encode(), hashlib.sha256).digest() for s in self._previous
+                ),
+            )
+        return found
 
     def derive(self, purpose: str) -> bytes:
-        return hmac.new(self._secret, purpose.encode(), hashlib.sha256).digest()
+        return self._keys(purpose)[0]
 
     def derive_previous(self, purpose: str) -> tuple[bytes, ...]:
-        return tuple(hmac.new(s, purpose.encode(), hashlib.sha256).digest() for s in self._previous)
+        return self._keys(purpose)[1]
 
     def mac(self, purpose: str, value: bytes | str) -> str:
         data = value.encode() if isinstance(value, str) else value
