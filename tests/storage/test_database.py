@@ -9,7 +9,13 @@ import pytest
 from sqlalchemy import create_engine, text
 from starlette.testclient import TestClient
 
-from portal.storage.database import SQLiteDatabase, StorageError, _numbered, sqlalchemy_url
+from portal.storage.database import (
+    SQLiteDatabase,
+    StorageError,
+    _numbered,
+    _statement,
+    sqlalchemy_url,
+)
 from portal.storage.migrate import check, upgrade
 from tests.factories import in_app, services_of
 
@@ -56,6 +62,16 @@ def test_named_parameters_become_numbered_for_asyncpg() -> None:
     sql, names = _numbered("SELECT :a, :b WHERE x = :a AND y::text = 'q'")
     assert sql == "SELECT $1, $2 WHERE x = $1 AND y::text = 'q'"
     assert names == ("a", "b")
+
+
+def test_paging_is_written_into_postgresql_statements_as_integers() -> None:
+    """PostgreSQL's generic plan cannot see a LIMIT parameter (see _statement)."""
+    sql = "SELECT * FROM m WHERE inv = :inv ORDER BY at LIMIT :limit OFFSET :offset"
+    query, args = _statement(sql, {"inv": "a", "limit": 26, "offset": 50})
+    assert query == "SELECT * FROM m WHERE inv = $1 ORDER BY at LIMIT 26 OFFSET 50"
+    assert args == ["a"]
+    with pytest.raises(ValueError):  # only numbers ever reach the text
+        _statement(sql, {"inv": "a", "limit": "1; DROP TABLE m", "offset": 0})
 
 
 def test_a_failed_transaction_leaves_nothing_behind(client: TestClient) -> None:
