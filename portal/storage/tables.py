@@ -179,7 +179,14 @@ consultations = Table(
         "reflection_status",
         "reflection_ends_on",
     ),
-    Index("ix_consultations_investigator_id", "investigator_id"),
+    # An investigator's consultations, and their running reflection periods by end date
+    # (the dashboard; on PostgreSQL the unit-wide index above was 2 ms at 100,000).
+    Index(
+        "ix_consultations_investigator_reflection",
+        "investigator_id",
+        "reflection_status",
+        "reflection_ends_on",
+    ),
 )
 
 meetings = Table(
