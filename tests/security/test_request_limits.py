@@ -76,6 +76,7 @@ def test_a_big_body_during_a_streamed_answer_does_not_break_the_download() -> No
     streaming response listens for the client leaving while it sends; the limit must
     not raise into a response already under way."""
     import asyncio
+    from concurrent.futures import ThreadPoolExecutor
 
     from portal.security.bodylimit import BodyLimitMiddleware
 
@@ -99,6 +100,8 @@ def test_a_big_body_during_a_streamed_answer_does_not_break_the_download() -> No
         sent.append(message)
 
     app = BodyLimitMiddleware(download, max_bytes=1000)
-    asyncio.run(app({"type": "http", "headers": []}, receive, send))
+    # In a thread of its own: the browser tests' Playwright owns this thread's loop.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, app({"type": "http", "headers": []}, receive, send)).result()
     assert [m["type"] for m in sent] == ["http.response.start", "http.response.body"]
     assert not arriving
