@@ -72,3 +72,32 @@ def test_a_literal_message_inside_an_expression_is_still_translated() -> None:
     assert env.from_string('<b title="{{ _(\'Yes\') }}">{{ _("Yes") }}</b>').render() == (
         '<b title="Kyllä">Kyllä</b>'
     )
+
+
+def test_a_fragment_is_rendered_once_per_key_and_language() -> None:
+    rendering, _ = templates(fi={}, sv={})
+    rendered: list[int] = []
+
+    def draw(n: int) -> int:
+        rendered.append(n)
+        return n
+
+    source = "{% cache 'part', n %}<b>{{ draw(n) }}</b>{% endcache %}"
+    fi = rendering.environment("fi").from_string(source)
+    assert [fi.render(n=n, draw=draw) for n in (1, 2, 1, 1)] == ["<b>1</b>", "<b>2</b>"] + [
+        "<b>1</b>"
+    ] * 2
+    assert rendered == [1, 2]
+    assert rendering.environment("sv").from_string(source).render(n=1, draw=draw) == "<b>1</b>"
+    assert rendered == [1, 2, 1]  # another language, another fragment
+
+
+def test_a_cached_fragment_keeps_one_space_between_tags() -> None:
+    rendering, _ = templates(fi={})
+    page = rendering.environment("fi").from_string(
+        "{% cache 'k' %}<select>\n    <option>a</option>\n    <option>b</option>\n</select>"
+        "<b>x</b>  text  <i>y</i>{% endcache %}"
+    )
+    assert page.render() == (
+        "<select> <option>a</option> <option>b</option> </select><b>x</b>  text  <i>y</i>"
+    )
