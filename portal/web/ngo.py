@@ -64,13 +64,10 @@ async def _matching_slots(visit: Visit, needs: Needs | None, number: int = 1) ->
     return Page.of(found, number, SEARCH_PAGE)
 
 
-def _slots_page(visit: Visit) -> int:
+def _slots_page(visit: Visit, *, booking: bool) -> int:
     """The page of times to show: the one a "Later/Earlier times" button asks for; after a
     failed booking, the one the time was chosen from; for a new search, the first."""
-    asked = visit.field("slots_page")
-    if not asked and visit.field("action") == "book":
-        asked = visit.field("slots_shown")
-    return number_from(asked)
+    return number_from(visit.field("slots_page") or (visit.field("slots_shown") if booking else ""))
 
 
 def _book_page(
@@ -110,7 +107,7 @@ async def book_submit(request: Request, visit: Visit) -> Response:
     svc = visit.services
     form = FormState.typed(visit)
     needs, problems = parse_needs(form.values)
-    number = _slots_page(visit)
+    number = _slots_page(visit, booking=visit.field("action") == "book")
     if visit.field("action") != "book":
         return _book_page(request, visit, form, await _matching_slots(visit, needs, number), True)
     for problem in problems:
@@ -257,17 +254,17 @@ async def rebook_submit(request: Request, visit: Visit) -> Response:
     svc = visit.services
     consultation = await _own_consultation(visit, request.path_params["id"])
     if visit.field("slots_page"):  # "Later times" or "Earlier times"
-        return await rebook_page(request, visit, number=_slots_page(visit))
+        return await rebook_page(request, visit, number=_slots_page(visit, booking=True))
     slot_id = visit.field("slot_id")
     if not slot_id:
         form = FormState().error("slot_id", CHOOSE_TIME)
-        return await rebook_page(request, visit, form, 400, number_from(visit.field("slots_shown")))
+        return await rebook_page(request, visit, form, 400, _slots_page(visit, booking=True))
     try:
         await bookings.rebook(svc.db, svc.clock, consultation, slot_id, follow_up=False)
         await audit.record(svc.db, svc.clock, "meeting_rebooked", consultation, actor=visit.staff)
     except SlotTaken:
         form = FormState().error("slot_id", SLOT_TAKEN)
-        return await rebook_page(request, visit, form, 409, number_from(visit.field("slots_shown")))
+        return await rebook_page(request, visit, form, 409, _slots_page(visit, booking=True))
     return redirect(f"/ngo/consultations/{consultation.id}")
 
 

@@ -279,15 +279,20 @@ def test_bad_needs_are_refused_without_losing_the_form(ngo: Actor, slot_ids: lis
     assert none_chosen.status_code == 400 and "Choose a time for the meeting." in none_chosen.text
 
 
+def later_slots(client: TestClient, world: World, days: int) -> list[str]:
+    """One free time a day for ``days`` days after the ``slot_ids`` fixture's three."""
+    svc = services_of(client)
+    place = in_app(client, make_place, svc)
+    return [
+        in_app(client, make_slot, svc, world.investigator, place, hours_ahead=24 * (day + 4))
+        for day in range(days)
+    ]
+
+
 def test_matching_times_come_a_page_at_a_time_and_the_form_is_kept(
     client: TestClient, world: World, ngo: Actor, slot_ids: list[str]
 ) -> None:
-    svc = services_of(client)
-    place = in_app(client, make_place, svc)
-    later = [
-        in_app(client, make_slot, svc, world.investigator, place, hours_ahead=24 * (day + 4))
-        for day in range(9)
-    ]  # 12 matching times in all, the fixture's three soonest
+    later = later_slots(client, world, 9)  # 12 matching times, the fixture's three soonest
     needs = {"language": "fi", "urgency": "urgent"}
     first = ngo.submit("/ngo/book", action="search", **needs)
     assert all(slot in first.text for slot in slot_ids + later[:7])
@@ -313,12 +318,7 @@ def test_matching_times_come_a_page_at_a_time_and_the_form_is_kept(
 def test_rebooking_offers_later_times_too(
     client: TestClient, world: World, ngo: Actor, slot_ids: list[str]
 ) -> None:
-    svc = services_of(client)
-    place = in_app(client, make_place, svc)
-    later = [
-        in_app(client, make_slot, svc, world.investigator, place, hours_ahead=24 * (day + 4))
-        for day in range(10)
-    ]
+    later = later_slots(client, world, 10)
     book(ngo, slot_ids[0])
     consultation = re.search(r'href="(/ngo/consultations/[^"]+)"', ngo.get("/ngo").text)
     assert consultation
