@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from portal.storage.database import Database, Queryable, Row
 
 
-@dataclass(frozen=True)
-class Slot:
+class Slot(NamedTuple):
+    """A slot with its investigator's and place's names. A named tuple, not a dataclass:
+    the slot search maps a page of these per request and the booking page's markup is
+    cached by them, and a tuple is built, hashed and compared in C (bench/)."""
+
     id: str
     investigator_id: str
     investigator_name: str
@@ -39,7 +42,7 @@ _SELECT = _COLUMNS + "FROM slots s" + _NAMES
 
 def _slot(row: Row) -> Slot:
     """A row of ``_COLUMNS``, unpacked in their order (a driver's look-up by column name
-    costs several times more, and the slot search maps a page of rows per request)."""
+    costs several times more)."""
     (
         id_,
         investigator_id,
@@ -55,19 +58,12 @@ def _slot(row: Row) -> Slot:
         status,
     ) = row
     return Slot(
-        id=id_,
-        investigator_id=investigator_id,
-        investigator_name=investigator_name,
-        investigator_gender=investigator_gender,
-        place_id=place_id,
-        place_name=place_name,
-        place_kind=place_kind,
-        starts_at=starts_at,
-        duration_minutes=duration_minutes,
-        languages=tuple(code for code in languages.split(",") if code),
-        interpreter_available=bool(interpreter_available),
-        status=status,
-    )
+        id_, investigator_id, investigator_name, investigator_gender, place_id, place_name,
+        place_kind, starts_at, duration_minutes,
+        tuple(code for code in languages.split(",") if code),
+        bool(interpreter_available),
+        status,
+    )  # fmt: skip
 
 
 def framed(languages: Sequence[str]) -> str:
@@ -213,7 +209,7 @@ async def matching_free_slots(
     limit: int,
     offset: int = 0,
 ) -> Sequence[Slot]:
-    """Free future slots that fit the needs, soonest first (ix_slots_status_starts_at).
+    """Free future slots that fit the needs, soonest first (ix_slots_status_starts_at_id).
 
     A slot fits the language if the investigator speaks it, or if an interpreter is
     needed and can be arranged for that slot.

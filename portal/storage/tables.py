@@ -125,7 +125,7 @@ slots = Table(
     Column("status", String(16), nullable=False),
     Column("created_at", BigInteger, nullable=False),
     CheckConstraint("status IN ('free', 'booked', 'withdrawn')", name="status"),
-    Index("ix_slots_status_starts_at", "status", "starts_at"),
+    Index("ix_slots_status_starts_at_id", "status", "starts_at", "id"),
     Index("ix_slots_investigator_id_starts_at", "investigator_id", "starts_at"),
     Index("ix_slots_starts_at", "starts_at"),
 )

@@ -58,7 +58,7 @@ def note_form_context(key: InvestigatorKey | None, author_role: str, action: str
     return {
         "note_key": key,
         "note_key_b64": base64.b64encode(key.public_key).decode() if key else "",
-        "note_sections": notes.SECTIONS,
+        "note_sections": tuple(notes.SECTIONS.items()),  # (name, prompt): a cache key
         "note_action": action,
         "note_author": author_role,
         "note_heading": heading,

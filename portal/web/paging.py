@@ -24,14 +24,16 @@ def number_from(raw: str) -> int:
 
 @dataclass(frozen=True)
 class Page(Generic[T]):
-    items: Sequence[T]
+    """A page of rows; hashable when its rows are (a cache key for its markup)."""
+
+    items: tuple[T, ...]
     number: int
     has_next: bool
 
     @classmethod
     def of(cls, fetched: Sequence[T], number: int, size: int = PAGE_SIZE) -> Page[T]:
         """``fetched`` holds up to ``size`` + 1 rows (see ``window``)."""
-        return cls(fetched[:size], number, len(fetched) > size)
+        return cls(tuple(fetched[:size]), number, len(fetched) > size)
 
 
 def window(number: int, size: int = PAGE_SIZE) -> tuple[int, int]:

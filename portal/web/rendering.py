@@ -81,19 +81,20 @@ class FragmentCache(Extension):
     key and language, then reused (the fragment-cache extension of Jinja's documentation).
 
     Only for markup that depends on nothing but the key: never a CSRF token, a person's
-    data or anything typed that is not in the key. When ``SIZE`` fragments are kept in
-    a language, they are all dropped and the cache fills again. A run of whitespace
-    between two tags is kept as one space (the same to a browser, outside ``<pre>`` and
-    ``<textarea>``, which a cached fragment must not contain): the booking form's selects
-    were a quarter indentation (bench/).
+    data or anything typed that is not in the key. When the fragments kept in a language
+    reach ``CHARACTERS``, they are all dropped and the cache fills again. A run of whitespace
+    between two tags is kept as one space (the same to a browser, except inside ``<pre>``
+    or as a ``<textarea>``'s text, which a cached fragment must not hold): the booking
+    form's selects were a quarter indentation (bench/).
     """
 
     tags = {"cache"}  # noqa: RUF012 - the type Jinja declares
-    SIZE = 4096
+    CHARACTERS = 4_000_000
 
     def __init__(self, environment: Environment) -> None:
         super().__init__(environment)
         self.fragments: dict[tuple[Any, ...], Markup] = {}
+        self.characters = 0
 
     def parse(self, parser: Parser) -> nodes.Node:
         lineno = next(parser.stream).lineno
@@ -107,10 +108,12 @@ class FragmentCache(Extension):
     def _fragment(self, key: tuple[Any, ...], caller: Callable[[], Markup]) -> Markup:
         fragment = self.fragments.get(key)
         if fragment is None:
-            if len(self.fragments) >= self.SIZE:
-                self.fragments.clear()
             fragment = Markup(_BETWEEN_TAGS.sub("> <", caller()))  # noqa: S704 - our markup
+            if self.characters + len(fragment) > self.CHARACTERS:
+                self.fragments.clear()
+                self.characters = 0
             self.fragments[key] = fragment
+            self.characters += len(fragment)
         return fragment
 
 
@@ -220,6 +223,9 @@ class Templates:
                 autoescape=True,
                 undefined=StrictUndefined,
                 auto_reload=False,
+                # Every template stays compiled in a plain dict: Jinja's default LRU cache
+                # reorders a queue on every look-up, four per page (bench/).
+                cache_size=-1,
                 extensions=[CompiledTranslations, FragmentCache],
             )
             env.globals.update(

@@ -130,6 +130,22 @@ def test_bad_notes_are_refused_and_the_text_is_kept(
     assert stored_envelopes(client, case.consultation) == []
 
 
+def test_typed_text_is_never_kept_as_cached_markup(client: TestClient, case: Case) -> None:
+    """The empty note boxes are cached markup; boxes holding what someone typed must never
+    be (the next visitor would see it)."""
+    assert case.client.get("/meeting").status_code == 200  # the empty boxes, cached
+    refused = case.client.submit(
+        "/meeting", "/meeting/notes", envelope="not base64!", wishes=WISHES
+    )
+    assert refused.status_code == 400 and WISHES in refused.text
+    assert WISHES not in case.client.get("/meeting").text
+    assert WISHES not in case.ngo.get(f"/ngo/consultations/{case.consultation}").text
+    templates = services_of(client).templates
+    for locale in ("en", "fi", "sv"):
+        cache = templates.environment(locale).extensions["portal.web.rendering.FragmentCache"]
+        assert not any(WISHES in fragment for fragment in cache.fragments.values())  # type: ignore[attr-defined]
+
+
 def test_an_envelope_for_a_replaced_key_is_refused(client: TestClient, case: Case) -> None:
     response = case.client.submit(
         "/meeting",

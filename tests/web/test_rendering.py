@@ -101,3 +101,15 @@ def test_a_cached_fragment_keeps_one_space_between_tags() -> None:
     assert page.render() == (
         "<select> <option>a</option> <option>b</option> </select><b>x</b>  text  <i>y</i>"
     )
+
+
+def test_the_fragments_kept_are_bounded_in_size() -> None:
+    rendering, _ = templates(fi={})
+    environment = rendering.environment("fi")
+    page = environment.from_string("{% cache 'k', n %}{{ 'x' * 1000 }}{{ n }}{% endcache %}")
+    cache = environment.extensions["portal.web.rendering.FragmentCache"]
+    cache.CHARACTERS = 10_000  # type: ignore[attr-defined]
+    for n in range(25):
+        assert page.render(n=n) == "x" * 1000 + str(n)
+        assert cache.characters <= 10_000  # type: ignore[attr-defined]
+    assert 0 < len(cache.fragments) < 10  # type: ignore[attr-defined]
