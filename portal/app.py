@@ -29,7 +29,7 @@ from portal.web import (
     staff,
 )
 from portal.web.rendering import STATIC
-from portal.web.routing import StaticMount
+from portal.web.routing import PathRouter, StaticMount
 
 
 def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
@@ -51,7 +51,18 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
                     await purging
             await svc.close()
 
-    return Starlette(
+    app = Starlette(
+        middleware=[
+            Middleware(SecurityHeadersMiddleware, force_tls=settings.uses_tls),
+            Middleware(
+                BodyLimitMiddleware,
+                max_bytes=settings.max_body_bytes,
+                timeout_seconds=settings.body_timeout_seconds,
+            ),
+        ],
+        exception_handlers=errors.HANDLERS,
+    )
+    app.router = PathRouter(
         routes=[
             *public.ROUTES,
             *client.ROUTES,
@@ -65,14 +76,6 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
             *coordinator_records.ROUTES,
             StaticMount("/static", str(STATIC)),
         ],
-        middleware=[
-            Middleware(SecurityHeadersMiddleware, force_tls=settings.uses_tls),
-            Middleware(
-                BodyLimitMiddleware,
-                max_bytes=settings.max_body_bytes,
-                timeout_seconds=settings.body_timeout_seconds,
-            ),
-        ],
-        exception_handlers=errors.HANDLERS,
         lifespan=lifespan,
     )
+    return app

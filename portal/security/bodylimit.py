@@ -22,6 +22,8 @@ import asyncio
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+BODILESS = frozenset({"GET", "HEAD"})  # the portal never reads a body sent with these
+
 
 class BodyTooLarge(Exception):
     """The request body is larger than the configured limit."""
@@ -44,6 +46,7 @@ class BodyLimitMiddleware:
         declared = dict(scope["headers"]).get(b"content-length", b"0")
         oversize = not declared.isdigit() or int(declared) > self.max_bytes
         deadline = asyncio.get_running_loop().time() + self.timeout_seconds
+        reads_body = scope["method"] not in BODILESS
         received = 0
         complete = False
         started = False
@@ -54,11 +57,12 @@ class BodyLimitMiddleware:
             await send(message)
 
         async def refuse(error: Exception) -> Message:
-            if not started:
+            if not started and reads_body:
                 raise error
-            # The answer is already on its way: too late for a 413 or 408 page, and the
-            # app only waits for the client to leave (a streamed download). Drop what
-            # else arrives of the body, unread, until then.
+            # Too late for a 413 or 408 page (the answer is on its way), or the body of a
+            # GET or HEAD, which nothing here reads: the app only waits for the client to
+            # leave (a streamed download listens from its start). Drop what else arrives
+            # of the body, unread, until then.
             while (message := await receive())["type"] == "http.request":
                 pass
             return message

@@ -60,7 +60,7 @@ def _slot(row: Row) -> Slot:
     return Slot(
         id_, investigator_id, investigator_name, investigator_gender, place_id, place_name,
         place_kind, starts_at, duration_minutes,
-        tuple(code for code in languages.split(",") if code),
+        tuple(filter(None, languages.split(","))),
         bool(interpreter_available),
         status,
     )  # fmt: skip

@@ -70,6 +70,13 @@ def _slots_page(visit: Visit, *, booking: bool) -> int:
     return number_from(visit.field("slots_page") or (visit.field("slots_shown") if booking else ""))
 
 
+def _chosen(form: FormState, slots: Page[Slot]) -> str | None:
+    """The time chosen in the form if it is on this page of times (the markup is cached by
+    it, so it is never just any string someone sent)."""
+    slot_id = form.values.get("slot_id")
+    return slot_id if any(slot.id == slot_id for slot in slots.items) else None
+
+
 def _book_page(
     request: Request,
     visit: Visit,
@@ -86,6 +93,7 @@ def _book_page(
         partial="main",
         form=form,
         slots=slots,
+        chosen_slot=_chosen(form, slots),
         searched=searched,
         choices=CHOICES,
         needs_labels=LABELS,
@@ -239,14 +247,17 @@ async def rebook_page(
 ) -> Response:
     consultation = await _own_consultation(visit, request.path_params["id"])
     needs = Needs.from_row(consultation.needs)
+    form = form or FormState()
+    slots = await _matching_slots(visit, needs, number)
     return render(
         request,
         visit,
         "ngo/rebook.html",
         status,
         consultation=consultation,
-        slots=await _matching_slots(visit, needs, number),
-        form=form or FormState(),
+        slots=slots,
+        chosen_slot=_chosen(form, slots),
+        form=form,
     )
 
 

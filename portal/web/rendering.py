@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, MutableMapping
 from datetime import date, datetime
 from functools import cache, lru_cache
 from pathlib import Path
@@ -198,6 +198,16 @@ def _input_datetime(timestamp: int, zone: ZoneInfo) -> str:
     return datetime.fromtimestamp(timestamp, zone).strftime("%Y-%m-%dT%H:%M")
 
 
+class _Environment(Environment):
+    """Jinja's environment, with each template's globals in one plain dict. Jinja layers
+    them over the environment's in a ChainMap, which Python copies key by key for every
+    render and every include (bench/); the portal sets its globals once, before any
+    template is loaded, so a copy is the same."""
+
+    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+        return {**self.globals, **(d or {})}
+
+
 class Templates:
     """One Jinja environment per language: its ``_`` and date filters are bound to that
     language, and literal messages are translated when a template is compiled."""
@@ -218,7 +228,7 @@ class Templates:
     def environment(self, locale: str) -> Environment:
         env = self._environments.get(locale)
         if env is None:
-            env = Environment(
+            env = _Environment(
                 loader=FileSystemLoader(TEMPLATES),
                 autoescape=True,
                 undefined=StrictUndefined,

@@ -16,7 +16,7 @@ every route of the app and fails on one without. The guard, in order:
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
@@ -26,9 +26,9 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-from starlette.routing import Match, Mount, Route
+from starlette.routing import BaseRoute, Match, Mount, Route, Router
 from starlette.staticfiles import StaticFiles
-from starlette.types import Scope
+from starlette.types import Receive, Scope, Send
 
 from portal.domain.roles import CLIENT, PUBLIC
 from portal.i18n import negotiate
@@ -98,21 +98,54 @@ class GuardedRoute(Route):
         super().__init__(
             path, _guarded(endpoint, self.roles), methods=list(methods), name=endpoint.__name__
         )
-        # The router tries the routes in turn, a regular expression each: a path without
-        # parameters is first compared as a string (the path ends with it, after any
-        # root path), which rules out most routes for a fraction of the cost (bench/).
-        self.exact_path = None if "{" in path else path
-
-    def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        if self.exact_path is not None and not scope["path"].endswith(self.exact_path):
-            return Match.NONE, {}
-        return super().matches(scope)
 
 
 def route(
     path: str, endpoint: Endpoint, *, roles: Collection[str], methods: Collection[str] = ("GET",)
 ) -> GuardedRoute:
     return GuardedRoute(path, endpoint, roles=roles, methods=methods)
+
+
+class PathRouter(Router):
+    """Starlette's router, which tries every route in turn (a regular expression each),
+    with the routes that can match each fixed path (one without parameters) found once:
+    a request for such a path tries only those, in the same order (bench/). Any other
+    path, or an app served under a root path, goes through Starlette's own loop."""
+
+    def __init__(self, routes: Sequence[BaseRoute], **kwargs: Any) -> None:
+        super().__init__(routes, **kwargs)
+        fixed = {r.path for r in self.routes if isinstance(r, Route) and "{" not in r.path}
+        self.by_path = {
+            path: [r for r in self.routes if r.matches(_probe(path))[0] is not Match.NONE]
+            for path in fixed
+        }
+
+    async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
+        found = self.by_path.get(scope["path"]) if scope["type"] == "http" else None
+        if found is None or scope.get("root_path"):
+            await super().app(scope, receive, send)
+            return
+        scope.setdefault("router", self)
+        partial: tuple[BaseRoute, Scope] | None = None
+        for route in found:
+            match, child_scope = route.matches(scope)
+            if match is Match.FULL:
+                scope["route"] = route
+                scope.update(child_scope)
+                await route.handle(scope, receive, send)
+                return
+            if match is Match.PARTIAL and partial is None:
+                partial = (route, child_scope)
+        if partial is None:  # cannot happen: every route found matches the path
+            await super().app(scope, receive, send)
+            return
+        scope["route"] = partial[0]  # the path is known, not the method: 405
+        scope.update(partial[1])
+        await partial[0].handle(scope, receive, send)
+
+
+def _probe(path: str) -> Scope:
+    return {"type": "http", "path": path, "root_path": "", "method": "GET"}
 
 
 class StaticMount(Mount):
