@@ -149,20 +149,31 @@ def portal_env(database_url: str, work: Path, secret: str) -> dict[str, str]:
     return env
 
 
+def portal_argv() -> list[str]:
+    """``portal serve``, less the address (--host and --port follow)."""
+    return [str(BIN / "portal"), "serve"]
+
+
+def hello_argv() -> list[str]:
+    """The bare Starlette app under the same uvicorn, less the address."""
+    return [
+        str(BIN / "python"), "-m", "uvicorn", "--app-dir", str(HERE), "hello:app",
+        "--no-access-log", "--no-server-header", "--log-level", "warning",
+    ]  # fmt: skip
+
+
+def address(port: int) -> list[str]:
+    return ["--host", "127.0.0.1", "--port", str(port)]
+
+
 def start_portal(env: dict[str, str], work: Path) -> Server:
     port = free_port()
-    argv = [str(BIN / "portal"), "serve", "--host", "127.0.0.1", "--port", str(port)]
-    return start("portal", argv, env, port, "/healthz", work)
+    return start("portal", portal_argv() + address(port), env, port, "/healthz", work)
 
 
 def start_hello(work: Path) -> Server:
     port = free_port()
-    argv = [
-        str(BIN / "python"), "-m", "uvicorn", "--app-dir", str(HERE), "hello:app",
-        "--host", "127.0.0.1", "--port", str(port), "--no-access-log", "--no-server-header",
-        "--log-level", "warning",
-    ]  # fmt: skip
-    return start("hello", argv, dict(os.environ), port, "/", work)
+    return start("hello", hello_argv() + address(port), dict(os.environ), port, "/", work)
 
 
 # --- wrk ------------------------------------------------------------------------------

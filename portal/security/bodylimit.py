@@ -14,6 +14,8 @@ must therefore arrive within ``timeout_seconds`` of the request reaching the app
 deadline for the whole body, not per chunk, so trickling cannot reset it. Past it,
 ``BodyTimeout`` is raised and answered with 408. Once the body is complete, later
 reads (an app waiting for ``http.disconnect``) are not timed.
+
+A GET or HEAD passes untouched: no handler here reads a body sent with one.
 """
 
 from __future__ import annotations
@@ -40,13 +42,14 @@ class BodyLimitMiddleware:
         self.timeout_seconds = timeout_seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["method"] in BODILESS:
+            # Nothing reads the body of these; a streamed answer listens for the client
+            # leaving and skips any body that arrives (Starlette's listen_for_disconnect).
             await self.app(scope, receive, send)
             return
         declared = dict(scope["headers"]).get(b"content-length", b"0")
         oversize = not declared.isdigit() or int(declared) > self.max_bytes
         deadline = asyncio.get_running_loop().time() + self.timeout_seconds
-        reads_body = scope["method"] not in BODILESS
         received = 0
         complete = False
         started = False
@@ -57,12 +60,11 @@ class BodyLimitMiddleware:
             await send(message)
 
         async def refuse(error: Exception) -> Message:
-            if not started and reads_body:
+            if not started:
                 raise error
-            # Too late for a 413 or 408 page (the answer is on its way), or the body of a
-            # GET or HEAD, which nothing here reads: the app only waits for the client to
-            # leave (a streamed download listens from its start). Drop what else arrives
-            # of the body, unread, until then.
+            # The answer is already on its way: too late for a 413 or 408 page, and the
+            # app only waits for the client to leave (a streamed download). Drop what
+            # else arrives of the body, unread, until then.
             while (message := await receive())["type"] == "http.request":
                 pass
             return message
