@@ -9,7 +9,8 @@ uvicorn process) and a bare Starlette "hello" app (bench/hello.py, same uvicorn)
 free loopback ports and wrk (2 threads, 32 connections) measures, in the same run:
 
 * the client meeting page, the NGO slot search, the investigator dashboard and the login
-  page: requests/s, p50 and p99 latency, and the ratio to the hello app;
+  page: requests/s, p50 and p99 latency, and the ratio to the hello app (three rounds of
+  hello then page, 5 s each, 2 s with --quick; the median round is the figure);
 * a flood of 200 concurrent wrong codes and 200 wrong passwords while wrk loads the
   meeting page: answers by status (429 = refused before hashing), the meeting page's
   latency meanwhile, and the server's peak memory (VmHWM);
@@ -296,6 +297,8 @@ class Row:
     hello_rps: float
     html_bytes: int
     errors: int
+    ratio_low: float = 0.0  # the lowest and highest ratio of the rounds (ratio: the median)
+    ratio_high: float = 0.0
     app_ms: float = 0.0  # in-process (bench/inprocess.py): whole request, no server
     render_ms: float = 0.0
     db_ms: float = 0.0
@@ -309,10 +312,13 @@ def measure_pages(
     hello: Server,
     work: Path,
     seconds: int,
+    rounds: int,
     only: str | None = None,
 ) -> tuple[list[Row], list[Page]]:
-    """Each page under wrk, right after the hello app under wrk (the machine may be shared:
-    a baseline taken just before each page keeps the ratio honest)."""
+    """Each page under wrk right after the hello app under wrk, ``rounds`` times in turn;
+    the figure is the round with the median ratio. The machine may be shared and its
+    speed comes and goes: a baseline taken just before each page keeps a ratio honest,
+    and the median of several keeps one slow moment from deciding it."""
     pages = pages_for(portal.base, prepared)
     if only:
         pages = [page for page in pages if page.name in only.split(",")]
@@ -320,18 +326,25 @@ def measure_pages(
     hello_script = wrk_script(work, "hello")
     rows = []
     for page in pages:
-        baseline = wrk(hello.base + "/", hello_script, seconds)
         script = wrk_script(work, page.name, method=page.method, body=page.body, cookie=page.cookie)
-        load = wrk(portal.base + page.path, script, seconds)
+        measured = []
+        for _ in range(rounds):
+            baseline = wrk(hello.base + "/", hello_script, seconds)
+            measured.append((baseline, wrk(portal.base + page.path, script, seconds)))
         check_page(portal.base, page)  # still the same page (the session did not end)
+        measured.sort(key=lambda pair: pair[1].rps / pair[0].rps)
+        baseline, load = measured[len(measured) // 2]
+        low, high = (100 * load.rps / base.rps for base, load in (measured[0], measured[-1]))
         rows.append(Row(
             backend, prepared.size, page.name, load.rps, load.p50_ms, load.p99_ms,
-            100 * load.rps / baseline.rps, baseline.rps, sizes[page.name], load.errors,
+            100 * load.rps / baseline.rps, baseline.rps, sizes[page.name],
+            sum(load.errors for _, load in measured), low, high,
         ))  # fmt: skip
         print(
             f"  {backend:<10} {prepared.size:>7} {page.name:<13} {load.rps:8.0f} req/s"
             f"  p50 {load.p50_ms:6.1f} ms  p99 {load.p99_ms:6.1f} ms"
-            f"  {rows[-1].ratio:5.1f}% of hello ({baseline.rps:.0f} req/s)",
+            f"  {rows[-1].ratio:5.1f}% of hello ({baseline.rps:.0f} req/s),"
+            f" rounds {low:.1f} to {high:.1f}%",
             flush=True,
         )
     return rows, pages
@@ -660,10 +673,11 @@ def machine() -> dict[str, str]:
 def print_table(rows: list[Row]) -> None:
     print()
     print("Throughput (wrk -t2 -c32), ratio to bare Starlette measured just before each page;")
+    print("the round with the median ratio, and the lowest and highest of the rounds;")
     print("app/render/db: mean ms per request with the app called in-process (no server)")
     header = (f"{'backend':<10} {'size':>7} {'page':<13} {'req/s':>7} {'p50 ms':>7}"
-              f" {'p99 ms':>7} {'% hello':>8} {'budget':>9}  {'app ms':>6} {'render':>6}"
-              f" {'db ms':>6} {'stmts':>5}")  # fmt: skip
+              f" {'p99 ms':>7} {'% hello':>8} {'rounds':>11} {'budget':>9}  {'app ms':>6}"
+              f" {'render':>6} {'db ms':>6} {'stmts':>5}")  # fmt: skip
     print(header)
     print("-" * len(header))
     for r in rows:
@@ -671,9 +685,10 @@ def print_table(rows: list[Row]) -> None:
         verdict = "" if budget is None else ("ok" if r.ratio >= budget else "OVER")
         mark = f"{budget:>3.0f}% {verdict}" if budget is not None else ""
         errors = f"  ({r.errors} errors)" if r.errors else ""
+        spread = f"{r.ratio_low:.1f}-{r.ratio_high:.1f}"
         print(f"{r.backend:<10} {r.size:>7} {r.page:<13} {r.rps:>7.0f} {r.p50_ms:>7.1f}"
-              f" {r.p99_ms:>7.1f} {r.ratio:>7.1f}% {mark:>9}  {r.app_ms:>6.2f} {r.render_ms:>6.2f}"
-              f" {r.db_ms:>6.2f} {r.statements:>5.0f}{errors}")  # fmt: skip
+              f" {r.p99_ms:>7.1f} {r.ratio:>7.1f}% {spread:>11} {mark:>9}  {r.app_ms:>6.2f}"
+              f" {r.render_ms:>6.2f} {r.db_ms:>6.2f} {r.statements:>5.0f}{errors}")  # fmt: skip
 
 
 def print_flood(f: Flood) -> None:
@@ -712,7 +727,10 @@ def print_bytes(results: list[Bytes]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="3 s per measurement, not 10 s")
+    parser.add_argument("--quick", action="store_true", help="2 s per measurement, not 5 s")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="hello then page, this many times (the median)"
+    )
     parser.add_argument(
         "--postgres",
         metavar="URL",
@@ -741,7 +759,8 @@ def main() -> None:
     if shutil.which("wrk") is None:
         sys.exit("bench: wrk is missing. Install it first (Debian/Ubuntu: apt-get install wrk);"
                  " the benchmark installs nothing itself.")  # fmt: skip
-    seconds = 3 if args.quick else 10
+    seconds = 2 if args.quick else 5  # per round and page
+    flood_seconds = 3 if args.quick else 10  # the meeting page under wrk while the flood runs
     sizes = [int(s) for s in args.sizes.split(",")]
     backends = [] if args.no_sqlite else ["sqlite"]
     if args.postgres:
@@ -774,7 +793,14 @@ def main() -> None:
                         portal = start_portal(env, work)
                         try:
                             measured, pages = measure_pages(
-                                backend, prepared, portal, hello, work, seconds, args.pages
+                                backend,
+                                prepared,
+                                portal,
+                                hello,
+                                work,
+                                seconds,
+                                args.rounds,
+                                args.pages,
                             )
                             if not byte_results and not args.pages:
                                 byte_results = measure_bytes(portal.base, prepared)
@@ -787,7 +813,9 @@ def main() -> None:
                             size == args.flood_size
                             or (args.flood_size not in sizes and size == sizes[-1])
                         ):
-                            floods.append(measure_flood(backend, prepared, env, work, seconds))
+                            floods.append(
+                                measure_flood(backend, prepared, env, work, flood_seconds)
+                            )
                             print_flood(floods[-1])
         finally:
             hello.stop()
