@@ -62,6 +62,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
         ],
         exception_handlers=errors.HANDLERS,
     )
+    # Starlette's router, but a request for a fixed path tries only the routes that can
+    # match it (PathRouter); the middleware stack is built on the first request.
     app.router = PathRouter(
         routes=[
             *public.ROUTES,
