@@ -22,6 +22,18 @@ from starlette.types import Scope
 from portal.clock import Clock
 
 
+class _MemoryStorage(MemoryStorage):
+    """limits' in-memory storage, for one process. Its expiry task looks each key up
+    again after an await and dies with a KeyError (asyncio logs the traceback, and the
+    counters stop expiring until the next hit restarts it) when ``clear`` removed that
+    key meanwhile (limits 5.8.0). Here a cleared key keeps an empty list of hits, which
+    counts as none, and the expiry task removes it."""
+
+    async def clear(self, key: str) -> None:
+        await super().clear(key)
+        self.events[key] = []
+
+
 class RateLimits:
     def __init__(self, redis_url: str, source_key: bytes, clock: Clock) -> None:
         storage: Storage
@@ -34,7 +46,7 @@ class RateLimits:
                 connection_pool=self._pool,  # type: ignore[arg-type]  # passed on to redis-py
             )
         else:
-            storage = MemoryStorage()
+            storage = _MemoryStorage()
         self.storage = storage
         self._limiter = MovingWindowRateLimiter(storage)
         self._source_key = source_key

@@ -201,3 +201,32 @@ def test_a_successful_login_clears_earlier_failures(
             Actor(client), clock, person.username, "wrong-password-1", person.totp_secret
         )
         assert failed.status_code == 400  # type: ignore[attr-defined]
+
+
+def test_clearing_a_count_while_old_hits_expire_breaks_nothing() -> None:
+    """A successful login clears its account's count. The in-memory counters' expiry task
+    (limits) used to die with a KeyError, and asyncio to log it, when that happened while
+    it went through the keys."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    from portal.clock import SystemClock
+    from portal.security.ratelimit import RateLimits
+
+    async def clear_during_expiry() -> list[dict[str, object]]:
+        limits = RateLimits("", b"k" * 32, SystemClock())
+        item = limits.per_minute(5)
+        for account in ("a", "b", "c"):
+            await limits.hit(item, "login-account", account)
+        logged: list[dict[str, object]] = []
+        asyncio.get_running_loop().set_exception_handler(lambda _loop, c: logged.append(c))
+        expiry = limits.storage.timer  # type: ignore[attr-defined]
+        await asyncio.sleep(0)  # it has listed the keys and waits on the first one
+        await limits.clear(item, "login-account", "c")
+        await expiry
+        assert await limits.hit(item, "login-account", "c")  # a cleared count starts again
+        return logged
+
+    # In a thread of its own: the browser tests' Playwright owns this thread's loop.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        assert pool.submit(asyncio.run, clear_during_expiry()).result() == []
