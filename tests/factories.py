@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
@@ -50,6 +52,13 @@ class Person:
 def services_of(client: TestClient) -> Services:
     found: Services = client.app.state.services  # type: ignore[attr-defined]
     return found
+
+
+def on_own_loop(fn: Callable[..., Awaitable[T]], *args: Any) -> T:
+    """Run a coroutine on its own event loop in a worker thread: the browser tests'
+    Playwright loop may own this thread when the whole suite runs."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(fn(*args))).result()
 
 
 def in_app(client: TestClient, fn: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:

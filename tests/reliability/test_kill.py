@@ -11,7 +11,6 @@ PORTAL_TEST_DATABASE_URL is set.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import signal
@@ -21,8 +20,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +33,7 @@ from nacl.public import PrivateKey
 from portal.crypto.totp import code_at
 from portal.demo import DEMO_PASSWORD, PEOPLE
 from portal.storage.database import connect
-from tests.factories import NEEDS
+from tests.factories import NEEDS, on_own_loop
 from tests.live import free_port, portal_env, run_portal
 
 T = TypeVar("T")
@@ -48,13 +46,6 @@ POSTGRES_URL = os.environ.get("PORTAL_TEST_DATABASE_URL", "")
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
 SLIP_CODE = re.compile(r'class="slip-code">([0-9 ]+)<')
 SID = re.compile(r"__Host-sid=([^;]*)")
-
-
-def _in_thread(fn: Callable[..., Awaitable[T]], *args: Any) -> T:
-    """Run a coroutine on its own loop in a worker thread: the browser tests' Playwright
-    loop may own this thread when the whole suite runs."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(lambda: asyncio.run(fn(*args))).result()
 
 
 class Browser:
@@ -380,7 +371,7 @@ def _check(portal: Portal, ledger: Ledger) -> None:
     assert not ledger.unexpected, Counter(ledger.unexpected)
     assert len(ledger.booked) > CLIENTS and all(ledger.notes[s] > 0 for s in ledger.notes)
     assert len(ledger.notes) == CLIENTS
-    missing = _in_thread(_missing, portal.database_url, ledger)
+    missing = on_own_loop(_missing, portal.database_url, ledger)
     assert not missing, f"acknowledged writes lost: {missing}"
     assert "Traceback" not in portal.output(), portal.output()[-3000:]
 
@@ -419,7 +410,7 @@ def test_sigkill_during_writes_loses_no_acknowledged_write(tmp_path: Path) -> No
             portal, ledger = _run(tmp_path, url)
             _check(portal, ledger)
             # Constraints held through the kills: no meeting without slot or consultation.
-            assert _in_thread(_orphans, url) == 0
+            assert on_own_loop(_orphans, url) == 0
         return
     portal, ledger = _run(tmp_path, f"sqlite:///{tmp_path / 'portal.sqlite3'}")
     _sqlite_intact(portal.database_url)
@@ -430,7 +421,7 @@ def _run(workdir: Path, url: str) -> tuple[Portal, Ledger]:
     env = {**SERVER_ENV, "PORTAL_DATABASE_URL": url}
     result = run_portal(workdir, "demo", **env)
     assert result.returncode == 0, result.stderr
-    slots = _in_thread(_prepare, url)
+    slots = on_own_loop(_prepare, url)
     portal = Portal(workdir, env, url)
     return portal, _kill_rounds(portal, slots)
 

@@ -11,7 +11,15 @@ from starlette.testclient import TestClient
 from portal.app import create_app
 from portal.crypto.totp import code_at
 from tests.conftest import make_settings
-from tests.factories import Actor, FakeClock, World, in_app, make_world, services_of
+from tests.factories import (
+    Actor,
+    FakeClock,
+    World,
+    in_app,
+    make_world,
+    on_own_loop,
+    services_of,
+)
 
 WRONG = "The username, password or code is wrong."
 
@@ -208,7 +216,6 @@ def test_clearing_a_count_while_old_hits_expire_breaks_nothing() -> None:
     (limits) used to die with a KeyError, and asyncio to log it, when that happened while
     it went through the keys."""
     import asyncio
-    from concurrent.futures import ThreadPoolExecutor
 
     from portal.clock import SystemClock
     from portal.security.ratelimit import RateLimits
@@ -227,6 +234,4 @@ def test_clearing_a_count_while_old_hits_expire_breaks_nothing() -> None:
         assert await limits.hit(item, "login-account", "c")  # a cleared count starts again
         return logged
 
-    # In a thread of its own: the browser tests' Playwright owns this thread's loop.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        assert pool.submit(asyncio.run, clear_during_expiry()).result() == []
+    assert on_own_loop(clear_during_expiry) == []

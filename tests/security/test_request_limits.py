@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from starlette.types import Message, Receive, Scope, Send
 
 from portal.web.routing import form_pairs
-from tests.factories import Actor
+from tests.factories import Actor, on_own_loop
 
 
 def test_declared_oversize_body_gets_413(actor: Actor) -> None:
@@ -113,9 +113,6 @@ def test_a_big_body_during_a_streamed_answer_does_not_break_the_download(
     streaming response listens for the client leaving while it sends, in a task that may
     run before the answer starts; the limit must not raise into the answer, whichever
     runs first (a GET's body is never read; a POST's is cut off once the answer began)."""
-    import asyncio
-    from concurrent.futures import ThreadPoolExecutor
-
     from portal.security.bodylimit import BodyLimitMiddleware
 
     async def download(scope: Scope, receive: Receive, send: Send) -> None:
@@ -144,10 +141,7 @@ def test_a_big_body_during_a_streamed_answer_does_not_break_the_download(
         sent.append(message)
 
     app = BodyLimitMiddleware(download, max_bytes=1000)
-    # In a thread of its own: the browser tests' Playwright owns this thread's loop.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        headers = [(b"content-length", b"1200")] if declared else []
-        scope = {"type": "http", "method": method, "headers": headers}
-        pool.submit(asyncio.run, app(scope, receive, send)).result()
+    headers = [(b"content-length", b"1200")] if declared else []
+    on_own_loop(app, {"type": "http", "method": method, "headers": headers}, receive, send)
     assert [m["type"] for m in sent] == ["http.response.start", "http.response.body"]
     assert not arriving
