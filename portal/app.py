@@ -10,9 +10,12 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
 from portal.clock import Clock, SystemClock
+from portal.crypto.tokens import Keys
 from portal.domain import jobs
 from portal.security.bodylimit import BodyLimitMiddleware
+from portal.security.csrf import CrossOriginMiddleware
 from portal.security.headers import SecurityHeadersMiddleware
+from portal.security.senders import SenderMiddleware
 from portal.services import build_services
 from portal.settings import Settings
 from portal.web import (
@@ -33,9 +36,11 @@ from portal.web.routing import PathRouter, StaticMount
 
 
 def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
+    clock = clock or SystemClock()
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        svc = app.state.services = await build_services(settings, clock or SystemClock())
+        svc = app.state.services = await build_services(settings, clock)
         # Every process runs the loop; jobs.claim lets one of them purge each day.
         purging = (
             asyncio.create_task(jobs.purge_daily(svc.db, svc.clock, settings))
@@ -51,9 +56,18 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
                     await purging
             await svc.close()
 
+    keys = Keys(settings.secret_key, settings.previous_secrets)
     app = Starlette(
         middleware=[
             Middleware(SecurityHeadersMiddleware, force_tls=settings.uses_tls),
+            Middleware(
+                SenderMiddleware,
+                secret=keys.derive("rate-limit-source"),
+                clock=clock,
+            ),
+            Middleware(
+                CrossOriginMiddleware, refuse=errors.refused, public_url=settings.public_url
+            ),
             Middleware(
                 BodyLimitMiddleware,
                 max_bytes=settings.max_body_bytes,

@@ -45,7 +45,9 @@ async def build_services(settings: Settings, clock: Clock) -> Services:
     hasher = PasswordHasher(
         settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism
     )
-    hashing = HashingPool(settings.hashing_threads, settings.hashing_queue)
+    hashing = HashingPool(
+        settings.hashing_threads, settings.hashing_queue, settings.hashing_per_sender
+    )
     return Services(
         settings=settings,
         clock=clock,
@@ -53,7 +55,7 @@ async def build_services(settings: Settings, clock: Clock) -> Services:
         keys=keys,
         hasher=hasher,
         hashing=hashing,
-        limits=RateLimits(settings.redis_url, keys.derive("rate-limit-source"), clock),
+        limits=RateLimits(settings.redis_url),
         sessions=SessionStore(db, clock, settings),
         catalogues=catalogues,
         templates=Templates(catalogues, settings.timezone),

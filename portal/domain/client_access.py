@@ -41,7 +41,7 @@ async def redeem_one_time_code(
     db: Database, clock: Clock, hashing: CodeHashing, typed: str
 ) -> Redeemed:
     code = codes.normalise(typed)
-    if len(code) != codes.ONE_TIME_DIGITS:
+    if len(code) not in codes.ONE_TIME_LENGTHS:
         raise CodeRejected
     row = None
     for lookup in hashing.lookups("one-time", code):

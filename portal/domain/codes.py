@@ -2,10 +2,14 @@
 
 Threats: guessing, a stolen database, and a code leaking through a URL, cookie or log.
 
-- Both are digits from ``secrets``, in groups of four: easy to read aloud, type on a
-  cheap phone, and read with little Latin-script literacy. A one-time code has 12 digits
-  (about 40 bits; single use, expires, guessing is rate limited); a client code has 20
-  digits (about 66 bits; it lives as long as the consultation).
+- Both are digits from ``secrets``, in small groups: easy to read aloud, type on a
+  cheap phone, and read with little Latin-script literacy. A one-time code has 18
+  digits in groups of three (about 60 bits; single use, expires); a client code has 20
+  digits in groups of four (about 66 bits; it lives as long as the consultation). The
+  lengths come from the guessing arithmetic in docs/security.md: at the global cap on
+  code attempts, a year-long flood opens any live code with a chance below 1e-6.
+  One-time codes of 12 digits, printed before the codes grew, keep working until they
+  expire (``LEGACY_ONE_TIME_DIGITS``).
 - Neither is stored in clear. ``lookup_key`` (HMAC-SHA256 under a server pepper) finds
   the row in O(1); an argon2id hash with its own salt then verifies it, so a stolen
   database without the pepper gives nothing to test guesses against quickly.
@@ -18,7 +22,9 @@ import hashlib
 import hmac
 import secrets
 
-ONE_TIME_DIGITS = 12
+ONE_TIME_DIGITS = 18
+LEGACY_ONE_TIME_DIGITS = 12
+ONE_TIME_LENGTHS = frozenset({ONE_TIME_DIGITS, LEGACY_ONE_TIME_DIGITS})
 CLIENT_DIGITS = 20
 
 
@@ -27,8 +33,10 @@ def new_code(digits: int) -> str:
 
 
 def display(code: str) -> str:
-    """``123456789012`` -> ``1234 5678 9012``."""
-    return " ".join(code[i : i + 4] for i in range(0, len(code), 4))
+    """One-time codes in threes (``123 456 789 012 345 678``), others in fours
+    (``1234 5678 9012 3456 7890``)."""
+    size = 3 if len(code) == ONE_TIME_DIGITS else 4
+    return " ".join(code[i : i + size] for i in range(0, len(code), size))
 
 
 def normalise(typed: str) -> str:

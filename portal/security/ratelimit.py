@@ -1,25 +1,19 @@
-"""Rate limits for guessing: login attempts, and (later) codes.
+"""Rate limits for guessing: login attempts, codes, enrolment links.
 
 Threats: password and code guessing, and a flood meant to exhaust argon2. Limits are
 checked before any hashing. Counters live in memory for one process, or in Redis when
 several processes share the load (``PORTAL_REDIS_URL``).
 
-A source is never stored or logged as an IP address: it is reduced to an HMAC keyed
-with a secret that changes every day, and only that hash reaches the counter store.
+Counters are keyed by the sender's rotating hash (security/senders.py), never by an
+address: only that hash reaches the counter store.
 """
 
 from __future__ import annotations
-
-import hashlib
-import hmac
 
 import redis.asyncio
 from limits import RateLimitItem, RateLimitItemPerMinute
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
-from starlette.types import Scope
-
-from portal.clock import Clock
 
 
 class _MemoryStorage(MemoryStorage):
@@ -35,7 +29,7 @@ class _MemoryStorage(MemoryStorage):
 
 
 class RateLimits:
-    def __init__(self, redis_url: str, source_key: bytes, clock: Clock) -> None:
+    def __init__(self, redis_url: str) -> None:
         storage: Storage
         self._pool: redis.asyncio.ConnectionPool | None = None
         if redis_url:
@@ -49,8 +43,6 @@ class RateLimits:
             storage = _MemoryStorage()
         self.storage = storage
         self._limiter = MovingWindowRateLimiter(storage)
-        self._source_key = source_key
-        self._clock = clock
 
     @staticmethod
     def per_minute(count: int) -> RateLimitItem:
@@ -62,14 +54,6 @@ class RateLimits:
 
     async def clear(self, item: RateLimitItem, *key: str) -> None:
         await self._limiter.clear(item, *key)
-
-    def source_hash(self, scope: Scope) -> str:
-        """The caller's address as a daily-keyed hash; the address itself goes nowhere."""
-        client = scope.get("client")
-        address = client[0] if client else "unknown"
-        day = str(self._clock.now() // 86400).encode()
-        key = hmac.new(self._source_key, day, hashlib.sha256).digest()
-        return hmac.new(key, address.encode(), hashlib.sha256).hexdigest()[:32]
 
     async def close(self) -> None:
         if self._pool is not None:

@@ -10,12 +10,15 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from portal.crypto.hashing import Overloaded, SenderBusy
 from portal.domain import audit, client_access, codes
 from portal.domain.client_access import CHANGE_REASONS, CodeRejected
 from portal.domain.roles import CLIENT, PUBLIC
 from portal.i18n import N_
+from portal.security.senders import sender_of
 from portal.storage import consultations as store
 from portal.storage.consultations import Consultation
+from portal.web.errors import RETRY_AFTER
 from portal.web.forms import FormState
 from portal.web.note_forms import NOTED, note_form_context, submit_note
 from portal.web.routing import GuardedRoute, Visit, redirect, render, route
@@ -25,6 +28,7 @@ WRONG_CODE = N_(
     "or ask the person who gave it to you."
 )
 TOO_MANY = N_("Too many tries. Wait a minute and try again.")
+BUSY = N_("The service is busy. Try again in a moment.")
 DONE_MESSAGES = {
     "confirm": N_("Thank you. You confirmed the meeting."),
     "cancel": N_("The meeting is cancelled. Your support worker will be told."),
@@ -43,16 +47,20 @@ async def code_form(request: Request, visit: Visit) -> Response:
 async def code_submit(request: Request, visit: Visit) -> Response:
     svc = visit.services
     form = FormState.typed(visit)
-    per_source = svc.limits.per_minute(svc.settings.code_attempts_per_source_per_minute)
+    per_sender = svc.limits.per_minute(svc.settings.code_attempts_per_source_per_minute)
     overall = svc.limits.per_minute(svc.settings.code_attempts_per_minute)
-    # Both limits before any hashing: guessing costs the guesser, not the server.
-    if not await svc.limits.hit(per_source, "code-source", svc.limits.source_hash(request.scope)):
+    # Both limits before any hashing: guessing costs the guesser, not the server. A
+    # sender over its own budget is refused before it can count against the portal's,
+    # so one sender's flood never makes another visitor's code fail; only many senders
+    # together reach the global cap, and then everyone is asked to come back in a
+    # minute (503) - the cap the guessing arithmetic rests on (docs/security.md).
+    if not await svc.limits.hit(per_sender, "code-source", sender_of(request.scope)):
         return _code_page(request, visit, form.error("code", TOO_MANY), 429)
     if not await svc.limits.hit(overall, "code-all"):
-        return _code_page(request, visit, form.error("code", TOO_MANY), 429)
+        return _code_page(request, visit, form.error("code", BUSY), 503)
     typed = visit.field("code")
     try:
-        if len(codes.normalise(typed)) == codes.ONE_TIME_DIGITS:
+        if len(codes.normalise(typed)) in codes.ONE_TIME_LENGTHS:
             redeemed = await client_access.redeem_one_time_code(svc.db, svc.clock, svc.codes, typed)
             visit.session = await svc.sessions.begin_client(visit.session, redeemed.consultation_id)
             await audit.record(
@@ -67,12 +75,22 @@ async def code_submit(request: Request, visit: Visit) -> Response:
         consultation_id = await client_access.open_with_client_code(svc.db, svc.codes, typed)
     except CodeRejected:
         return _code_page(request, visit, form.error("code", WRONG_CODE), 400)
+    # The hashing pool refused the work: the page comes back with what was typed.
+    except SenderBusy:
+        return _code_page(request, visit, form.error("code", TOO_MANY), 429)
+    except Overloaded:
+        return _code_page(request, visit, form.error("code", BUSY), 503)
     visit.session = await svc.sessions.begin_client(visit.session, consultation_id)
     return redirect("/meeting")
 
 
 def _code_page(request: Request, visit: Visit, form: FormState, status: int) -> Response:
-    return render(request, visit, "client/code.html", status, form=form, ended=False, left=False)
+    response = render(
+        request, visit, "client/code.html", status, form=form, ended=False, left=False
+    )
+    if status in (429, 503):
+        response.headers["retry-after"] = RETRY_AFTER
+    return response
 
 
 async def _consultation(visit: Visit) -> Consultation:

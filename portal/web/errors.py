@@ -12,14 +12,17 @@ import logging
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
-from portal.crypto.hashing import Overloaded
+from portal.crypto.hashing import Overloaded, SenderBusy
 from portal.i18n import N_, negotiate
 from portal.security.bodylimit import BodyTimeout, BodyTooLarge
 from portal.security.headers import secured
 from portal.services import services
 
 log = logging.getLogger("portal.errors")
+# Seconds a refused visitor should wait (429 and 503): a flood's effect ends with it.
+RETRY_AFTER = "60"
 
 MESSAGES = {
     400: N_("The request could not be understood."),
@@ -49,9 +52,14 @@ def error_page(request: Request, status: int) -> Response:
     response = svc.templates.render(
         request, "error.html", context, locale=locale, status_code=status
     )
-    if status == 503:
-        response.headers["retry-after"] = "5"
+    if status in (429, 503):
+        response.headers["retry-after"] = RETRY_AFTER
     return response
+
+
+async def refused(scope: Scope, receive: Receive, send: Send) -> None:
+    """The 403 page as an ASGI app, for the cross-origin middleware (security/csrf.py)."""
+    await error_page(Request(scope, receive), 403)(scope, receive, send)
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
@@ -86,6 +94,10 @@ async def overloaded(request: Request, exc: Exception) -> Response:
     return error_page(request, 503)
 
 
+async def sender_busy(request: Request, exc: Exception) -> Response:
+    return error_page(request, 429)
+
+
 async def server_error(request: Request, exc: Exception) -> Response:
     # The exception type only: its text could carry input (a code, a note) into the log.
     # The exception type and handler only: a message or path could carry a code or token.
@@ -102,5 +114,6 @@ HANDLERS = {
     BodyTooLarge: too_large,
     BodyTimeout: too_slow,
     Overloaded: overloaded,
+    SenderBusy: sender_busy,
     Exception: server_error,
 }

@@ -6,15 +6,19 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
 from portal.crypto import totp
+from portal.crypto.hashing import Overloaded, SenderBusy
 from portal.domain import accounts, invitations
 from portal.domain.errors import InputRejected
 from portal.domain.roles import INVESTIGATOR, PUBLIC
 from portal.i18n import N_
+from portal.security.senders import sender_of
+from portal.web.errors import RETRY_AFTER
 from portal.web.forms import FormState
 from portal.web.qrcode import qr_svg
 from portal.web.routing import GuardedRoute, Visit, redirect, render, route
 
 TOO_MANY_ATTEMPTS = N_("Too many attempts. Wait a minute and try again.")
+BUSY = N_("The service is busy. Try again in a moment.")
 
 
 async def healthz(request: Request, visit: Visit) -> Response:
@@ -77,7 +81,7 @@ async def login_submit(request: Request, visit: Visit) -> Response:
     # and attempts made at the same moment cannot all slip past a check-then-count.
     # A successful login clears the account's count, so only failures add up.
     if not await svc.limits.hit(
-        per_source, "login-source", svc.limits.source_hash(request.scope)
+        per_source, "login-source", sender_of(request.scope)
     ) or not await svc.limits.hit(per_account, "login-account", account_key):
         form.error("password", TOO_MANY_ATTEMPTS)
         return render(request, visit, "public/login.html", 429, form=form, expired=False)
@@ -89,6 +93,13 @@ async def login_submit(request: Request, visit: Visit) -> Response:
     except accounts.LoginFailed:
         form.error("password", accounts.LOGIN_FAILED)
         return render(request, visit, "public/login.html", 400, form=form, expired=False)
+    except (SenderBusy, Overloaded) as exc:  # the hashing pool refused the work
+        busy = isinstance(exc, Overloaded)
+        form.error("password", BUSY if busy else TOO_MANY_ATTEMPTS)
+        status = 503 if busy else 429
+        page = render(request, visit, "public/login.html", status, form=form, expired=False)
+        page.headers["retry-after"] = RETRY_AFTER
+        return page
     await svc.limits.clear(per_account, "login-account", account_key)
     visit.session = await svc.sessions.begin(visit.session, account.id)
     return redirect("/staff")
@@ -99,8 +110,18 @@ async def logout(request: Request, visit: Visit) -> Response:
     return redirect("/login")
 
 
+async def enrol_allowed(request: Request, visit: Visit) -> bool:
+    """Enrolment links are long signed tokens, so this limit is not about guessing them:
+    it bounds what one sender can make the portal do (look-ups, password hashing)."""
+    svc = visit.services
+    per_sender = svc.limits.per_minute(svc.settings.enrol_attempts_per_source_per_minute)
+    return await svc.limits.hit(per_sender, "enrol-source", sender_of(request.scope))
+
+
 async def enrol_form(request: Request, visit: Visit) -> Response:
     svc = visit.services
+    if not await enrol_allowed(request, visit):
+        return _too_many(request, visit)
     try:
         invitation = await invitations.open_invitation(
             svc.db,
@@ -117,6 +138,8 @@ async def enrol_form(request: Request, visit: Visit) -> Response:
 
 async def enrol_submit(request: Request, visit: Visit) -> Response:
     svc = visit.services
+    if not await enrol_allowed(request, visit):
+        return _too_many(request, visit)
     token = request.path_params["token"]
     try:
         invitation = await invitations.open_invitation(
@@ -146,6 +169,12 @@ async def enrol_submit(request: Request, visit: Visit) -> Response:
     visit.session = await svc.sessions.begin(visit.session, account_id)
     # An investigator's next step is the key pair that notes are sealed to.
     return redirect("/investigator/key" if invitation.role == INVESTIGATOR else "/staff")
+
+
+def _too_many(request: Request, visit: Visit) -> Response:
+    response = render(request, visit, "error.html", 429, status=429, message=TOO_MANY_ATTEMPTS)
+    response.headers["retry-after"] = RETRY_AFTER
+    return response
 
 
 def _enrol_page(

@@ -4,8 +4,9 @@ Everything is denied unless a route names the roles allowed (``roles=``); a test
 every route of the app and fails on one without. The guard, in order:
 
 1. loads the session (one query, with the account);
-2. for a state-changing method: refuses ``Sec-Fetch-Site: cross-site``, parses the form
-   once within the field limits, and checks the session-bound CSRF token;
+2. for a state-changing method: parses the form once within the field limits and checks
+   the session-bound CSRF token (the second CSRF layer: the first, cross-origin
+   requests, is refused by security/csrf.py's middleware before any route);
 3. checks the role (a client's session counts as the role ``client``): a visitor who is
    not signed in is sent to the login or code page, a signed-in one without the role gets
    404 (not 403: a route's existence is not confirmed);
@@ -225,8 +226,6 @@ def _guarded(endpoint: Endpoint, roles: frozenset[str]) -> Callable[[Request], A
         session = await svc.sessions.load(request.cookies.get(COOKIE_NAME))
         form = FormData()
         if request.method not in csrf.SAFE_METHODS:
-            if csrf.is_cross_site(request.headers.get("sec-fetch-site")):
-                raise HTTPException(403)
             form = await _read_form(request, svc)
             presented = request.headers.get(csrf.HEADER) or form.get(csrf.FIELD)
             if session.is_new_cookie or not csrf.token_matches(

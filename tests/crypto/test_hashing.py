@@ -8,7 +8,7 @@ import anyio
 import pytest
 from anyio.from_thread import start_blocking_portal
 
-from portal.crypto.hashing import HashingPool, Overloaded
+from portal.crypto.hashing import HashingPool, Overloaded, SenderBusy, current_sender
 from portal.crypto.passwords import PasswordHasher, check_policy
 
 
@@ -50,6 +50,46 @@ def test_excess_work_is_refused_before_it_runs() -> None:
 
     with start_blocking_portal() as portal:
         assert portal.call(later) == 7
+
+
+def test_one_sender_cannot_fill_the_queue_for_everyone_else() -> None:
+    """A flood from one sender takes at most half the places; another sender still gets
+    in, next after the hash already running, and the flooder's excess is refused as its
+    own (429), not as "busy" (503)."""
+    pool = HashingPool(threads=1, queue=7, per_sender=1)  # 8 places, 4 kept for others
+    release = threading.Event()
+    outcomes: dict[str, list[str]] = {"flooder": [], "visitor": []}
+    started: list[str] = []
+
+    def work(sender: str) -> None:
+        started.append(sender)
+        release.wait(5)
+
+    async def one(sender: str) -> None:
+        current_sender.set(sender)  # what security/senders.py does for each request
+        try:
+            await pool.run(lambda: work(sender))
+            outcomes[sender].append("done")
+        except SenderBusy:
+            outcomes[sender].append("slowed")
+        except Overloaded:
+            outcomes[sender].append("busy")
+
+    async def flood_then_visit() -> None:
+        async with anyio.create_task_group() as tg:
+            for _ in range(20):
+                tg.start_soon(one, "flooder")
+            await anyio.sleep(0.1)
+            tg.start_soon(one, "visitor")
+            await anyio.sleep(0.1)
+            release.set()
+
+    with start_blocking_portal() as portal:
+        portal.call(flood_then_visit)
+    assert outcomes["flooder"].count("done") == 4
+    assert outcomes["flooder"].count("slowed") == 16
+    assert outcomes["visitor"] == ["done"]
+    assert started == ["flooder", "visitor", "flooder", "flooder", "flooder"]
 
 
 def test_passwords_verify_and_rehash_when_parameters_change() -> None:

@@ -62,7 +62,8 @@ def test_final_image_is_non_root_without_build_tools() -> None:
     build = text.rsplit("\nFROM ", 1)[0]
     assert "--require-hashes" in build and "--only-binary=:all:" in build
     assert "pip uninstall --yes pip setuptools" in build
-    assert "--proxy-headers" not in final.split("CMD", 1)[1]
+    # The sender's address comes from Caddy (the only peer on the internal network).
+    assert '"--proxy-headers", "--forwarded-allow-ips", "*"' in final.split("CMD", 1)[1]
 
 
 def _compose() -> dict[str, object]:
@@ -114,8 +115,11 @@ def test_caddyfile_is_valid_and_keeps_the_portal_policy(tmp_path: Path) -> None:
     text = (DEPLOY / "caddy" / "Caddyfile").read_text()
     lines = [line.split("#", 1)[0].strip() for line in text.splitlines()]
     assert not any(line.startswith("log ") and "default" not in line for line in lines)
-    for line in ("header_up -X-Forwarded-For", "header_up -X-Real-IP", "header_up -Forwarded"):
+    for line in ("header_up -X-Real-IP", "header_up -Forwarded", "respond /healthz 404"):
         assert line in lines
+    # Caddy sets X-Forwarded-For from the TCP peer only while no proxy is trusted.
+    assert "header_up -X-Forwarded-For" not in lines
+    assert not any("trusted_proxies" in line for line in lines)
     assert 'Strict-Transport-Security "max-age=31536000; includeSubDomains"' in lines
     assert f"max_size {Settings().max_body_bytes // 1024}KiB" in lines
     assert not any(line.startswith("encode") for line in lines)  # BREACH
@@ -158,3 +162,31 @@ def test_systemd_units_verify() -> None:
         if line.strip() and "/opt/portal/venv/bin/portal is not executable" not in line
     ]
     assert not problems, problems
+
+
+def test_torrc_snippet_verifies_with_tor(tmp_path: Path) -> None:
+    """The shipped torrc lines, as Tor itself reads them: the circuit id goes to nginx
+    over the PROXY protocol, and the proof-of-work defence is on."""
+    text = (DEPLOY / "tor" / "torrc-snippet").read_text()
+    lines = [line.split("#", 1)[0].strip() for line in text.splitlines()]
+    assert "HiddenServiceExportCircuitID haproxy" in lines
+    assert "HiddenServicePoWDefensesEnabled 1" in lines
+    tor = _tool("tor")
+    if not tor:
+        pytest.skip("tor not installed (Debian package tor) for `tor --verify-config`")
+    service = tmp_path / "hs"
+    service.mkdir(mode=0o700)
+    torrc = tmp_path / "torrc"
+    torrc.write_text(
+        text.replace("/var/lib/tor/portal/", str(service) + "/")
+        + f"\nDataDirectory {tmp_path / 'data'}\nSocksPort 0\n"
+    )
+    result = subprocess.run(
+        [tor, "--verify-config", "-f", str(torrc)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Configuration was valid" in result.stdout

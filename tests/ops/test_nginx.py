@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import socket
 import ssl
 import subprocess
 import sys
@@ -26,6 +27,13 @@ from pathlib import Path
 import pytest
 
 from tests.live import free_port, portal_env
+from tests.ops.fairness import (
+    GUESSER,
+    VISITOR,
+    Sender,
+    fill_demo,
+    guesser_is_slowed_and_others_get_in,
+)
 from tests.ops.proxyutil import (
     FAKE_CLIENT,
     HOST,
@@ -39,6 +47,7 @@ from tests.ops.proxyutil import (
 
 REPO = Path(__file__).resolve().parents[2]
 SITE = REPO / "deploy" / "nginx" / "portal.conf"
+ONION_SITE = REPO / "deploy" / "nginx" / "portal-onion.conf"
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else "")
 OPENSSL = shutil.which("openssl") or ""
 
@@ -51,7 +60,9 @@ pytestmark = pytest.mark.skipif(
 class Front:
     https_port: int
     http_port: int
+    onion_port: int
     prefix: Path
+    workdir: Path
     relay: Relay
     portal: subprocess.Popen[str]
 
@@ -80,6 +91,20 @@ def site_config(prefix: Path, https_port: int, http_port: int, upstream: int) ->
     return text
 
 
+def onion_config(prefix: Path, onion_port: int, upstream: int) -> str:
+    text = ONION_SITE.read_text()
+    replacements = {
+        "listen 127.0.0.1:8080 proxy_protocol;": f"listen 127.0.0.1:{onion_port} proxy_protocol;",
+        "server_name YOUR-ONION-ADDRESS.onion;": f"server_name {HOST};",
+        "/var/log/nginx/error.log": str(prefix / "error.log"),
+        "http://127.0.0.1:8000": f"http://127.0.0.1:{upstream}",
+    }
+    for old, new in replacements.items():
+        assert old in text, f"deploy/nginx/portal-onion.conf no longer contains {old!r}"
+        text = text.replace(old, new)
+    return text
+
+
 def main_config(prefix: Path) -> str:
     user = "user root root;\n" if os.geteuid() == 0 else ""
     return (
@@ -96,6 +121,7 @@ def main_config(prefix: Path) -> str:
         f"    uwsgi_temp_path {prefix}/uwsgi;\n"
         f"    scgi_temp_path {prefix}/scgi;\n"
         f"    include {prefix}/site.conf;\n"
+        f"    include {prefix}/onion.conf;\n"
         "}\n"
     )
 
@@ -111,6 +137,7 @@ def front(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Front]:
         check=True, capture_output=True,
     )  # fmt: skip
     portal_port = free_port()
+    fill_demo(workdir)
     portal = subprocess.Popen(
         [sys.executable, "-m", "portal", "serve", "--port", str(portal_port), "--proxy-headers"],
         cwd=workdir,
@@ -122,8 +149,9 @@ def front(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Front]:
         text=True,
     )
     relay = Relay(portal_port)
-    https_port, http_port = free_port(), free_port()
+    https_port, http_port, onion_port = free_port(), free_port(), free_port()
     (prefix / "site.conf").write_text(site_config(prefix, https_port, http_port, relay.port))
+    (prefix / "onion.conf").write_text(onion_config(prefix, onion_port, relay.port))
     (prefix / "nginx.conf").write_text(main_config(prefix))
     check = subprocess.run(
         [NGINX, "-t", "-q", "-e", str(prefix / "startup.log"), "-p", str(prefix),
@@ -136,7 +164,7 @@ def front(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Front]:
          "-c", str(prefix / "nginx.conf"), "-g", "daemon off;"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
-    running = Front(https_port, http_port, prefix, relay, portal)
+    running = Front(https_port, http_port, onion_port, prefix, workdir, relay, portal)
     try:
         wait_for_port(portal_port, portal, "portal serve")
         wait_for_port(https_port, nginx, "nginx")
@@ -196,15 +224,17 @@ def test_an_oversize_body_gets_413_from_nginx(front: Front) -> None:
     assert b"POST /login" not in bytes(front.relay.received[before:])  # never reached the portal
 
 
-def test_the_portal_never_sees_the_client_address_and_nothing_is_logged(front: Front) -> None:
-    for path in ("/login", "/", "/static/does-not-exist.css", "/healthz"):
+def test_the_portal_is_told_the_real_sender_only_and_nothing_is_logged(front: Front) -> None:
+    """nginx passes the sender's own address (to be hashed at once by the portal), never
+    one a client claims, and logs nothing about anyone."""
+    for path in ("/login", "/", "/static/does-not-exist.css"):
         get(front.https_port, path, *SPOOFED)
     seen = bytes(front.relay.received).decode("latin-1")
-    assert "GET /login" in seen and "GET /healthz" in seen
+    assert "GET /login" in seen
     assert FAKE_CLIENT not in seen
     lowered = seen.lower()
-    assert "x-forwarded-for" not in lowered and "x-real-ip" not in lowered
-    assert "\nforwarded:" not in lowered
+    assert "x-forwarded-for: 127.0.0.1\r\n" in lowered
+    assert "x-real-ip" not in lowered and "\nforwarded:" not in lowered
     assert "x-forwarded-proto: https" in lowered and "x-forwarded-proto: http\r" not in lowered
     # No access log at all, and nothing naming a client in nginx's error log.
     access = front.prefix / "access.log"
@@ -213,6 +243,48 @@ def test_the_portal_never_sees_the_client_address_and_nothing_is_logged(front: F
         path = front.prefix / log
         text = path.read_text() if path.exists() else ""
         assert "client:" not in text and FAKE_CLIENT not in text, text
+
+
+def test_health_and_readiness_are_not_served_to_the_internet(front: Front) -> None:
+    for path in ("/healthz", "/readyz"):
+        assert get(front.https_port, path).status == 404
+    assert b"GET /healthz" not in bytes(front.relay.received)
+
+
+def test_a_guesser_cannot_lock_out_a_client_or_a_coordinator(front: Front) -> None:
+    """DESIGN.md's fairness rule through the shipped site file: a guesser at 127.0.0.2
+    is slowed (429) while a client at 127.0.0.3 redeems a valid slip and a coordinator
+    there signs in."""
+    demo = fill_demo(front.workdir)
+    guesser_is_slowed_and_others_get_in(
+        Sender(front.https_port, GUESSER), Sender(front.https_port, VISITOR), demo
+    )
+
+
+def _circuit(number: int) -> bytes:
+    """The PROXY protocol line Tor sends with HiddenServiceExportCircuitID haproxy: the
+    circuit's global id in the last 32 bits of an address in fc00:dead:beef:4dad::/64."""
+    source = f"fc00:dead:beef:4dad::{number >> 16:x}:{number & 0xFFFF:x}"
+    return f"PROXY TCP6 {source} ::1 65535 80\r\n".encode()
+
+
+def test_one_tor_circuit_cannot_lock_out_another(front: Front) -> None:
+    """The same through the shipped onion server block: two circuits, both arriving from
+    Tor on 127.0.0.1, are two senders."""
+    demo = fill_demo(front.workdir)
+    guesser_is_slowed_and_others_get_in(
+        Sender(front.onion_port, "127.0.0.1", tls=False, proxy_line=_circuit(70001)),
+        Sender(front.onion_port, "127.0.0.1", tls=False, proxy_line=_circuit(70002)),
+        demo,
+    )
+
+
+def test_the_onion_block_refuses_connections_without_the_proxy_line(front: Front) -> None:
+    before = len(front.relay.received)
+    with socket.create_connection(("127.0.0.1", front.onion_port), timeout=10) as sock:
+        sock.sendall(f"GET /onion-without-proxy HTTP/1.1\r\nHost: {HOST}\r\n\r\n".encode())
+        assert sock.recv(65536) == b""  # closed: nothing answered, nothing passed on
+    assert b"/onion-without-proxy" not in bytes(front.relay.received[before:])
 
 
 def test_the_portal_output_names_no_address(front: Front) -> None:

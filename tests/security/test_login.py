@@ -217,11 +217,10 @@ def test_clearing_a_count_while_old_hits_expire_breaks_nothing() -> None:
     it went through the keys."""
     import asyncio
 
-    from portal.clock import SystemClock
     from portal.security.ratelimit import RateLimits
 
     async def clear_during_expiry() -> list[dict[str, object]]:
-        limits = RateLimits("", b"k" * 32, SystemClock())
+        limits = RateLimits("")
         item = limits.per_minute(5)
         for account in ("a", "b", "c"):
             await limits.hit(item, "login-account", account)

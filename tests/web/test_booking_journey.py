@@ -234,7 +234,8 @@ def test_htmx_search_gets_the_same_template_as_a_partial(ngo: Actor, slot_ids: l
 
 
 def test_code_guessing_is_limited_for_the_whole_portal(database_url: str, clock: FakeClock) -> None:
-    """Many sources together hit the portal-wide limit (a botnet, or a proxy's one address)."""
+    """Many senders together reach the portal-wide cap: everyone is asked to come back in a
+    minute (503 with Retry-After), and what they typed comes back."""
     from portal.app import create_app
     from tests.conftest import make_settings
 
@@ -244,8 +245,11 @@ def test_code_guessing_is_limited_for_the_whole_portal(database_url: str, clock:
     with TestClient(
         create_app(settings, clock), base_url="https://portal.test", follow_redirects=False
     ) as limited:
-        statuses = [Actor(limited).submit("/code", code=f"{i:020d}").status_code for i in range(6)]
-    assert statuses == [400] * 5 + [429]
+        answers = [Actor(limited).submit("/code", code=f"{i:020d}") for i in range(6)]
+    assert [a.status_code for a in answers] == [400] * 5 + [503]
+    assert answers[5].headers["retry-after"] == "60"
+    assert "The service is busy. Try again in a moment." in answers[5].text
+    assert 'value="00000000000000000005"' in answers[5].text
 
 
 def test_search_respects_the_wish_for_a_woman_investigator(
