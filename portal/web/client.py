@@ -18,6 +18,7 @@ from portal.storage import consultations as store
 from portal.storage.consultations import Consultation
 from portal.web.forms import FormState
 from portal.web.note_forms import NOTED, note_form_context, submit_note
+from portal.web.refusals import refused
 from portal.web.routing import GuardedRoute, Visit, redirect, render, route
 
 WRONG_CODE = N_(
@@ -47,8 +48,10 @@ async def code_submit(request: Request, visit: Visit) -> Response:
     overall = svc.limits.per_minute(svc.settings.code_attempts_per_minute)
     # Both limits before any hashing: guessing costs the guesser, not the server.
     if not await svc.limits.hit(per_source, "code-source", svc.limits.source_hash(request.scope)):
+        await refused(visit, "code_throttled", svc.limits.source_hash(request.scope))
         return _code_page(request, visit, form.error("code", TOO_MANY), 429)
     if not await svc.limits.hit(overall, "code-all"):
+        await refused(visit, "code_busy", "all")
         return _code_page(request, visit, form.error("code", TOO_MANY), 429)
     typed = visit.field("code")
     try:
