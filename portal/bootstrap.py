@@ -26,7 +26,7 @@ async def initialise(settings: Settings, organisation: str, name: str) -> str:
             organisation_id=org.id,
             role=COORDINATOR,
             display_name=name,
-            created_by=None,
+            actor=None,
             ttl=settings.enrolment_link_ttl,
         )
     finally:

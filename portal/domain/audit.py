@@ -1,10 +1,12 @@
-"""The audit log: who did what to which consultation, and nothing more.
+"""The audit log: who did what to which consultation, and every security event.
 
-Threat: a curious insider, and the need to show afterwards who touched a consultation,
-without the log itself becoming a store of sensitive data. Events carry the actor, a
-fixed action code, the consultation's internal id and pseudonym, and at most a fixed
-detail code. Never an address, a code, a name of a client, or any text a person wrote.
-Events survive the purge of their consultation.
+Threat: a curious insider, and the need to show afterwards who touched a consultation
+or an account, without the log itself becoming a store of sensitive data. Events carry
+the actor, a fixed action code, the consultation's internal id and pseudonym, the id of
+the account or object the event concerns, and at most a fixed detail code. Never an
+address, a code, a name of a client, a typed username or password, or any text a person
+wrote. Events survive the purge of their consultation, and the table is append-only in
+the database itself (migration 0007).
 """
 
 from __future__ import annotations
@@ -16,7 +18,11 @@ from portal.storage.accounts import Account
 from portal.storage.consultations import Consultation
 from portal.storage.database import Queryable
 
-ACTIONS = {
+CONSULTATION = "consultation"
+SECURITY = "security"
+KINDS = {CONSULTATION: N_("Consultation events"), SECURITY: N_("Security events")}
+
+CONSULTATION_ACTIONS = {
     "booked": N_("Meeting booked"),
     "code_reissued": N_("New slip made"),
     "code_redeemed": N_("Slip used by the client"),
@@ -38,10 +44,49 @@ ACTIONS = {
     "retention_extended": N_("Retention extended"),
     "purged": N_("Consultation purged"),
 }
+# Every action not about one consultation is a security event (kind_of): an action added
+# to ACTIONS alone is filed under security.
+SECURITY_ACTIONS = {
+    "signed_in": N_("Signed in"),
+    "sign_in_failed": N_("Sign-in failed"),
+    "sign_in_locked": N_("Sign-in refused: too many failures for the account"),
+    "sign_in_throttled": N_("Sign-in refused: too many attempts from one sender"),
+    "code_throttled": N_("Client code refused: too many tries from one sender"),
+    "code_busy": N_("Client code refused: the portal was busy"),
+    "enrolled": N_("Account set up from an enrolment link"),
+    "invitation_issued": N_("Enrolment link made"),
+    "invitation_revoked": N_("Enrolment link withdrawn"),
+    "invitation_used": N_("Enrolment link used"),
+    "account_disabled": N_("Account disabled"),
+    "account_enabled": N_("Account enabled"),
+    "organisation_created": N_("Organisation added"),
+    "place_created": N_("Meeting place added"),
+    "place_changed": N_("Meeting place changed"),
+    "place_archived": N_("Meeting place archived"),
+    "place_restored": N_("Meeting place taken back into use"),
+    "consent_text_published": N_("Consent text published"),
+}
+ACTIONS = {**CONSULTATION_ACTIONS, **SECURITY_ACTIONS}
+
+# Fixed detail codes of security events (other details: the role of an invitation, the
+# kind of an organisation, the version of a consent text, a retention reason).
+DETAILS = {
+    "password": N_("Wrong password"),
+    "second_factor": N_("Right password, wrong or reused authenticator code"),
+    "disabled": N_("The account is disabled"),
+}
+
+# Who acts when no staff account does: a client with their code, the portal itself, or
+# a visitor who is not signed in (a failed sign-in, a refused attempt).
+CLIENT_ROLE, SYSTEM_ROLE, VISITOR_ROLE = "client", "system", "visitor"
 
 
 class UnknownAction(ValueError):
     """An audit action that is not in ``ACTIONS`` (a programming error, not input)."""
+
+
+def kind_of(action: str) -> str:
+    return CONSULTATION if action in CONSULTATION_ACTIONS else SECURITY
 
 
 async def record(
@@ -53,18 +98,28 @@ async def record(
     actor: Account | None = None,
     actor_role: str | None = None,
     detail: str | None = None,
+    subject_account_id: str | None = None,
+    subject_id: str | None = None,
 ) -> None:
-    """Append one event. ``actor`` is a staff account; a client or the system passes
-    ``actor_role`` ("client", "system") instead."""
+    """Append one event. ``actor`` is a staff account; a client, the system or a visitor
+    passes ``actor_role`` ("client", "system", "visitor") instead.
+
+    ``subject_account_id`` names the account the event concerns (disabled, signed in to,
+    created); ``subject_id`` names another object by id (an invitation, organisation,
+    place or consent text). Pass ``db`` as the transaction that makes the change, so
+    the event and the change are committed together or not at all.
+    """
     if action not in ACTIONS:
         raise UnknownAction(action)
     await store.insert_event(
         db,
         at=clock.now(),
         actor_account_id=actor.id if actor else None,
-        actor_role=actor.role if actor else (actor_role or "system"),
+        actor_role=actor.role if actor else (actor_role or SYSTEM_ROLE),
         action=action,
         consultation_id=consultation.id if consultation else None,
         pseudonym=consultation.pseudonym if consultation else None,
         detail=detail,
+        subject_account_id=subject_account_id,
+        subject_id=subject_id,
     )

@@ -17,11 +17,13 @@ from portal.crypto import totp
 from portal.crypto.hashing import HashingPool
 from portal.crypto.passwords import PasswordHasher, check_policy
 from portal.crypto.tokens import InvalidToken, Keys, random_id, sha256
+from portal.domain import audit
 from portal.domain.errors import InputRejected
 from portal.domain.needs import STAFF_GENDER
 from portal.domain.roles import ROLES_BY_ORGANISATION_KIND
 from portal.i18n import N_
 from portal.storage import accounts, invitations, organisations
+from portal.storage.accounts import Account
 from portal.storage.database import Database
 from portal.storage.invitations import Invitation
 
@@ -49,11 +51,12 @@ async def invite(
     organisation_id: str,
     role: str,
     display_name: str,
-    created_by: str | None,
+    actor: Account | None,
     ttl: int,
     gender: str = "unspecified",
 ) -> str:
-    """Create an invitation; returns the token for the enrolment link."""
+    """Create an invitation (made by ``actor``, or by ``portal init`` when None); returns
+    the token for the enrolment link."""
     org = await organisations.organisation_by_id(db, organisation_id)
     if org is None:
         raise InputRejected("organisation_id", N_("Choose an organisation."))
@@ -66,18 +69,22 @@ async def invite(
         raise InputRejected("display_name", N_("Enter a name of 2 to 200 characters."))
     invitation_id, nonce = random_id(), secrets.token_urlsafe(16)
     now = clock.now()
-    await invitations.insert_invitation(
-        db,
-        invitation_id=invitation_id,
-        organisation_id=org.id,
-        role=role,
-        display_name=display_name,
-        gender=gender,
-        nonce_hash=sha256(nonce),
-        created_by=created_by,
-        now=now,
-        expires_at=now + ttl,
-    )
+    async with db.transaction() as tx:
+        await invitations.insert_invitation(
+            tx,
+            invitation_id=invitation_id,
+            organisation_id=org.id,
+            role=role,
+            display_name=display_name,
+            gender=gender,
+            nonce_hash=sha256(nonce),
+            created_by=actor.id if actor else None,
+            now=now,
+            expires_at=now + ttl,
+        )
+        await audit.record(
+            tx, clock, "invitation_issued", None, actor=actor, detail=role, subject_id=invitation_id
+        )
     return keys.sign(PURPOSE, {"i": invitation_id, "n": nonce})
 
 
@@ -141,8 +148,28 @@ async def enrol(
             totp_last_step=step,
             now=now,
         )
+        account = await accounts.account_by_id(tx, account_id)
+        for action in ("invitation_used", "enrolled"):
+            await audit.record(
+                tx,
+                clock,
+                action,
+                None,
+                actor=account,
+                subject_account_id=account_id,
+                subject_id=invitation.id,
+            )
     return account_id
 
 
-async def revoke_invitation(db: Database, clock: Clock, invitation_id: str) -> bool:
-    return await invitations.revoke(db, invitation_id, clock.now())
+async def revoke_invitation(
+    db: Database, clock: Clock, invitation_id: str, *, actor: Account | None = None
+) -> bool:
+    """Withdraw an open invitation; False (and no audit event) if it was not open."""
+    async with db.transaction() as tx:
+        if not await invitations.revoke(tx, invitation_id, clock.now()):
+            return False
+        await audit.record(
+            tx, clock, "invitation_revoked", None, actor=actor, subject_id=invitation_id
+        )
+    return True

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from portal.clock import Clock
 from portal.crypto.tokens import random_id
+from portal.domain import audit
 from portal.domain.errors import InputRejected
 from portal.domain.roles import ROLES_BY_ORGANISATION_KIND
 from portal.i18n import N_
 from portal.storage import organisations as store
+from portal.storage.accounts import Account
 from portal.storage.database import Database
 from portal.storage.organisations import Organisation
 
 
-async def create_organisation(db: Database, clock: Clock, name: str, kind: str) -> Organisation:
+async def create_organisation(
+    db: Database, clock: Clock, name: str, kind: str, *, actor: Account | None = None
+) -> Organisation:
     name = " ".join(name.split())
     if kind not in ROLES_BY_ORGANISATION_KIND:
         raise InputRejected("kind", N_("Choose the kind of organisation."))
@@ -21,5 +25,9 @@ async def create_organisation(db: Database, clock: Clock, name: str, kind: str) 
     if await store.organisation_name_taken(db, name):
         raise InputRejected("name", N_("An organisation with this name exists already."))
     org = Organisation(id=random_id(), name=name, kind=kind)
-    await store.insert_organisation(db, org, clock.now())
+    async with db.transaction() as tx:
+        await store.insert_organisation(tx, org, clock.now())
+        await audit.record(
+            tx, clock, "organisation_created", None, actor=actor, detail=kind, subject_id=org.id
+        )
     return org

@@ -12,6 +12,7 @@ import re
 
 from portal.clock import Clock
 from portal.crypto.tokens import random_id
+from portal.domain import audit
 from portal.domain.errors import InputRejected
 from portal.domain.roles import INVESTIGATOR
 from portal.i18n import N_
@@ -134,13 +135,24 @@ async def publish_consent_text(db: Database, clock: Clock, actor: Account, text:
     async with db.transaction() as tx:
         latest = await consent_store.latest_text(tx)
         version = (latest.version if latest else 0) + 1
+        text_id = random_id()
         await consent_store.insert_text(
             tx,
-            text_id=random_id(),
+            text_id=text_id,
             version=version,
             text=text,
             created_by=actor.id,
             now=clock.now(),
+        )
+        # The version number, never the text: the log stays content-free.
+        await audit.record(
+            tx,
+            clock,
+            "consent_text_published",
+            None,
+            actor=actor,
+            detail=str(version),
+            subject_id=text_id,
         )
     return version
 

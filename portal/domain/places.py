@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from portal.clock import Clock
 from portal.crypto.tokens import random_id
+from portal.domain import audit
 from portal.domain.errors import InputRejected
 from portal.i18n import N_
 from portal.storage import places as store
+from portal.storage.accounts import Account
 from portal.storage.database import Database
 from portal.storage.places import Place
 
@@ -32,16 +34,52 @@ def _checked(place_id: str, name: str, kind: str, address: str, directions: str)
 
 
 async def add_place(
-    db: Database, clock: Clock, *, name: str, kind: str, address: str, directions: str
+    db: Database,
+    clock: Clock,
+    *,
+    name: str,
+    kind: str,
+    address: str,
+    directions: str,
+    actor: Account | None = None,
 ) -> Place:
     place = _checked(random_id(), name, kind, address, directions)
-    await store.insert_place(db, place, clock.now())
+    async with db.transaction() as tx:
+        await store.insert_place(tx, place, clock.now())
+        await audit.record(tx, clock, "place_created", None, actor=actor, subject_id=place.id)
     return place
 
 
 async def edit_place(
-    db: Database, place_id: str, *, name: str, kind: str, address: str, directions: str
+    db: Database,
+    clock: Clock,
+    place_id: str,
+    *,
+    name: str,
+    kind: str,
+    address: str,
+    directions: str,
+    actor: Account | None = None,
 ) -> Place:
     place = _checked(place_id, name, kind, address, directions)
-    await store.update_place(db, place)
+    async with db.transaction() as tx:
+        await store.update_place(tx, place)
+        await audit.record(tx, clock, "place_changed", None, actor=actor, subject_id=place.id)
     return place
+
+
+async def set_archived(
+    db: Database, clock: Clock, place: Place, archived: bool, *, actor: Account | None = None
+) -> None:
+    """Archive a place (no new slots there; meetings booked there keep it), or take it
+    back into use."""
+    async with db.transaction() as tx:
+        await store.set_archived(tx, place.id, clock.now() if archived else None)
+        await audit.record(
+            tx,
+            clock,
+            "place_archived" if archived else "place_restored",
+            None,
+            actor=actor,
+            subject_id=place.id,
+        )

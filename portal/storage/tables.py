@@ -303,9 +303,10 @@ referral_consents = Table(
     Column("recorded_at", BigInteger, nullable=False),
 )
 
-# Append-only and content-free: who did what to which consultation. It keeps the
-# consultation's id and pseudonym as plain values (no foreign key), so it outlives a
-# purge. No address, no code, no text: ``action`` and ``detail`` are fixed codes.
+# Append-only and content-free: who did what to which consultation, and every security
+# event. It keeps ids and the pseudonym as plain values (no foreign key), so it outlives
+# a purge. No address, no code, no text: ``action`` and ``detail`` are fixed codes.
+# Triggers (migration 0007, not expressible here) refuse UPDATE, DELETE and TRUNCATE.
 audit_events = Table(
     "audit_events",
     metadata,
@@ -317,6 +318,10 @@ audit_events = Table(
     Column("consultation_id", ID),
     Column("pseudonym", String(64)),
     Column("detail", String(40)),
+    # The account a security event concerns (disabled, signed in to, created), and the
+    # id of another object it concerns (an invitation, organisation, place, consent text).
+    Column("subject_account_id", ID),
+    Column("subject_id", ID),
     Index("ix_audit_events_at", "at"),
     Index("ix_audit_events_consultation_id", "consultation_id"),
 )

@@ -21,6 +21,7 @@ from portal.storage.consultations import Consultation
 from portal.web.errors import RETRY_AFTER
 from portal.web.forms import FormState
 from portal.web.note_forms import NOTED, note_form_context, submit_note
+from portal.web.refusals import refused
 from portal.web.routing import GuardedRoute, Visit, redirect, render, route
 
 WRONG_CODE = N_(
@@ -54,9 +55,12 @@ async def code_submit(request: Request, visit: Visit) -> Response:
     # so one sender's flood never makes another visitor's code fail; only many senders
     # together reach the global cap, and then everyone is asked to come back in a
     # minute (503) - the cap the guessing arithmetic rests on (docs/security.md).
-    if not await svc.limits.hit(per_sender, "code-source", sender_of(request.scope)):
+    sender = sender_of(request.scope)
+    if not await svc.limits.hit(per_sender, "code-source", sender):
+        await refused(visit, "code_throttled", sender)
         return _code_page(request, visit, form.error("code", TOO_MANY), 429)
     if not await svc.limits.hit(overall, "code-all"):
+        await refused(visit, "code_busy", "all")
         return _code_page(request, visit, form.error("code", BUSY), 503)
     typed = visit.field("code")
     try:
@@ -79,6 +83,7 @@ async def code_submit(request: Request, visit: Visit) -> Response:
     except SenderBusy:
         return _code_page(request, visit, form.error("code", TOO_MANY), 429)
     except Overloaded:
+        await refused(visit, "code_busy", "all")
         return _code_page(request, visit, form.error("code", BUSY), 503)
     visit.session = await svc.sessions.begin_client(visit.session, consultation_id)
     return redirect("/meeting")

@@ -52,7 +52,9 @@ async def organisations_page(
 async def organisation_create(request: Request, visit: Visit) -> Response:
     svc = visit.services
     try:
-        await create_organisation(svc.db, svc.clock, visit.field("name"), visit.field("kind"))
+        await create_organisation(
+            svc.db, svc.clock, visit.field("name"), visit.field("kind"), actor=visit.staff
+        )
     except InputRejected as exc:
         form = FormState.typed(visit).error(exc.field, exc.message)
         return await organisations_page(request, visit, form, 400)
@@ -96,7 +98,7 @@ async def invitation_create(request: Request, visit: Visit) -> Response:
             role=visit.field("role"),
             display_name=visit.field("display_name"),
             gender=visit.field("gender") or "unspecified",
-            created_by=visit.staff.id,
+            actor=visit.staff,
             ttl=svc.settings.enrolment_link_ttl,
         )
     except InputRejected as exc:
@@ -110,7 +112,9 @@ async def invitation_revoke(request: Request, visit: Visit) -> Response:
     svc = visit.services
     if await invitation_store.invitation_by_id(svc.db, request.path_params["id"]) is None:
         raise HTTPException(404)
-    await invitations.revoke_invitation(svc.db, svc.clock, request.path_params["id"])
+    await invitations.revoke_invitation(
+        svc.db, svc.clock, request.path_params["id"], actor=visit.staff
+    )
     return redirect("/coordinator/people")
 
 
@@ -128,7 +132,7 @@ async def _set_disabled(request: Request, visit: Visit, *, disabled: bool) -> Re
     # A coordinator cannot lock themselves out (someone must be left to undo it).
     if account is None or account.id == visit.staff.id:
         raise HTTPException(404)
-    await accounts.set_disabled(svc.db, svc.clock, account.id, disabled)
+    await accounts.set_disabled(svc.db, svc.clock, account.id, disabled, actor=visit.staff)
     if disabled:
         await svc.sessions.end_all_for_account(account.id)
     return redirect("/coordinator/people")
@@ -158,6 +162,7 @@ async def place_create(request: Request, visit: Visit) -> Response:
             kind=visit.field("kind"),
             address=visit.field("address"),
             directions=visit.field("directions"),
+            actor=visit.staff,
         )
     except InputRejected as exc:
         return await places_page(
@@ -171,7 +176,9 @@ async def place_archive(request: Request, visit: Visit) -> Response:
     place = await place_store.place_by_id(svc.db, request.path_params["id"])
     if place is None:
         raise HTTPException(404)
-    await place_store.set_archived(svc.db, place.id, None if place.archived_at else svc.clock.now())
+    await places.set_archived(
+        svc.db, svc.clock, place, place.archived_at is None, actor=visit.staff
+    )
     return redirect("/coordinator/places")
 
 

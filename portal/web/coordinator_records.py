@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -19,19 +19,35 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from portal.domain import retention, visibility
+from portal.domain import audit, retention, visibility
 from portal.domain.audit import ACTIONS
 from portal.domain.errors import InputRejected
-from portal.domain.roles import COORDINATOR, ROLE_LABELS
+from portal.domain.roles import COORDINATOR, ORGANISATION_KIND_LABELS, ROLE_LABELS
 from portal.i18n import N_
+from portal.storage import accounts as account_store
 from portal.storage import audit as audit_store
-from portal.storage.audit import AuditEvent
+from portal.storage.audit import FOREVER, AuditEvent, AuditFilter
 from portal.web.forms import FormState
 from portal.web.paging import Page, page_number, window
 from portal.web.routing import GuardedRoute, Visit, redirect, render, route
 
 ROLES = {COORDINATOR}
-ACTOR_ROLE_LABELS = {**ROLE_LABELS, "client": N_("Client"), "system": N_("The portal")}
+ACTOR_ROLES = {
+    audit.CLIENT_ROLE: N_("Client"),
+    audit.SYSTEM_ROLE: N_("The portal"),
+    audit.VISITOR_ROLE: N_("Someone not signed in"),
+}
+ACTOR_ROLE_LABELS = {**ROLE_LABELS, **ACTOR_ROLES}
+# What a detail code means: a retention reason, a sign-in failure, the role of an
+# invitation, the kind of an organisation (a consent text's version is shown as a number).
+DETAIL_LABELS = {
+    **retention.REASONS,
+    **audit.DETAILS,
+    **ROLE_LABELS,
+    **ORGANISATION_KIND_LABELS,
+}
+# The first seven columns are those of the first release; later ones are appended so a
+# spreadsheet built on the old file keeps working.
 CSV_COLUMNS = (
     "time",
     "actor_name",
@@ -40,9 +56,13 @@ CSV_COLUMNS = (
     "pseudonym",
     "consultation_id",
     "detail",
+    "kind",
+    "actor_account_id",
+    "subject_name",
+    "subject_account_id",
+    "subject_id",
 )
 CSV_BATCH = 500
-FOREVER = 2**62
 
 
 def _day_start(value: str, zone: ZoneInfo) -> int | None:
@@ -113,22 +133,29 @@ async def retention_extend(request: Request, visit: Visit) -> Response:
 
 # --- audit log ----------------------------------------------------------------------
 
-
-@dataclass(frozen=True)
-class AuditFilter:
-    action: str = ""
-    pseudonym: str = ""
-    since: int = 0
-    until: int = FOREVER
+FILTER_FIELDS = ("kind", "action", "actor", "subject", "pseudonym", "from", "to")
 
 
-def _audit_filter(request: Request, zone: ZoneInfo) -> tuple[AuditFilter, FormState]:
-    """The GET filters, typed values kept for the form; a bad date is an error."""
+def _audit_filter(
+    request: Request, zone: ZoneInfo, people: set[str]
+) -> tuple[AuditFilter, FormState]:
+    """The GET filters, typed values kept for the form; a bad value is an error.
+
+    ``people`` are the account ids a coordinator may choose as actor or subject.
+    """
     params = request.query_params
-    form = FormState(values={k: params.get(k, "") for k in ("action", "pseudonym", "from", "to")})
-    action = params.get("action", "")
-    if action and action not in ACTIONS:
-        form.error("action", N_("Choose one of the options."))
+    form = FormState(values={k: params.get(k, "") for k in FILTER_FIELDS})
+    chosen = {k: params.get(k, "") for k in ("kind", "action", "actor", "subject")}
+    allowed = {
+        "kind": audit.KINDS.keys(),
+        "action": ACTIONS.keys(),
+        "actor": people | ACTOR_ROLES.keys(),
+        "subject": people,
+    }
+    for name, values in allowed.items():
+        if chosen[name] and chosen[name] not in values:
+            form.error(name, N_("Choose one of the options."))
+            chosen[name] = ""
     since = until = None
     if params.get("from"):
         since = _day_start(params["from"], zone)
@@ -138,13 +165,18 @@ def _audit_filter(request: Request, zone: ZoneInfo) -> tuple[AuditFilter, FormSt
         until = _day_start(params["to"], zone)
         if until is None:
             form.error("to", N_("Enter a date."))
+    consultation_actions = tuple(audit.CONSULTATION_ACTIONS)
     return (
         AuditFilter(
-            action=action if action in ACTIONS else "",
+            action=chosen["action"],
             pseudonym=" ".join(params.get("pseudonym", "").split())[:64],
             since=since or 0,
             # "To" includes the whole day.
             until=until + 24 * 60 * 60 if until is not None else FOREVER,
+            actions_in=consultation_actions if chosen["kind"] == audit.CONSULTATION else (),
+            actions_not_in=consultation_actions if chosen["kind"] == audit.SECURITY else (),
+            actor=chosen["actor"],
+            subject=chosen["subject"],
         ),
         form,
     )
@@ -152,22 +184,13 @@ def _audit_filter(request: Request, zone: ZoneInfo) -> tuple[AuditFilter, FormSt
 
 async def audit_page(request: Request, visit: Visit) -> Response:
     svc = visit.services
-    chosen, form = _audit_filter(request, svc.templates.zone)
+    people = await account_store.list_accounts(svc.db)
+    chosen, form = _audit_filter(request, svc.templates.zone, {a.id for a in people})
     number = page_number(request)
     limit, offset = window(number)
     events: list[AuditEvent] = []
     if form.ok:
-        events = list(
-            await audit_store.list_events(
-                svc.db,
-                action=chosen.action,
-                pseudonym=chosen.pseudonym,
-                since=chosen.since,
-                until=chosen.until,
-                limit=limit,
-                offset=offset,
-            )
-        )
+        events = list(await audit_store.list_events(svc.db, chosen, limit=limit, offset=offset))
     query = urlencode({k: v for k, v in form.values.items() if v})
     return render(
         request,
@@ -177,9 +200,16 @@ async def audit_page(request: Request, visit: Visit) -> Response:
         events=Page.of(events, number),
         form=form,
         query=query,
+        kinds=audit.KINDS,
+        action_groups=(
+            (N_("Consultation events"), audit.CONSULTATION_ACTIONS),
+            (N_("Security events"), audit.SECURITY_ACTIONS),
+        ),
         actions=ACTIONS,
+        people=people,
+        actor_roles=ACTOR_ROLES,
         role_labels=ACTOR_ROLE_LABELS,
-        reasons=retention.REASONS,
+        details=DETAIL_LABELS,
     )
 
 
@@ -197,26 +227,19 @@ def _csv_line(values: list[str]) -> str:
 
 async def audit_csv(request: Request, visit: Visit) -> Response:
     svc = visit.services
-    chosen, form = _audit_filter(request, svc.templates.zone)
+    people = {a.id for a in await account_store.list_accounts(svc.db)}
+    chosen, form = _audit_filter(request, svc.templates.zone, people)
     if not form.ok:
         return await audit_page(request, visit)
     # Events of this second may still be written: stopping before it keeps the offsets
     # of the batches stable while the log grows during the download.
-    until = min(chosen.until, svc.clock.now())
+    chosen = replace(chosen, until=min(chosen.until, svc.clock.now()))
 
     async def rows() -> AsyncIterator[str]:
         yield _csv_line(list(CSV_COLUMNS))
         offset = 0
         while True:
-            batch = await audit_store.list_events(
-                svc.db,
-                action=chosen.action,
-                pseudonym=chosen.pseudonym,
-                since=chosen.since,
-                until=until,
-                limit=CSV_BATCH,
-                offset=offset,
-            )
+            batch = await audit_store.list_events(svc.db, chosen, limit=CSV_BATCH, offset=offset)
             for event in batch:
                 yield _csv_line(
                     [
@@ -227,6 +250,11 @@ async def audit_csv(request: Request, visit: Visit) -> Response:
                         _spreadsheet_safe(event.pseudonym or ""),
                         event.consultation_id or "",
                         event.detail or "",
+                        audit.kind_of(event.action),
+                        event.actor_account_id or "",
+                        _spreadsheet_safe(event.subject_name or ""),
+                        event.subject_account_id or "",
+                        event.subject_id or "",
                     ]
                 )
             if len(batch) < CSV_BATCH:

@@ -15,6 +15,7 @@ from portal.security.senders import sender_of
 from portal.web.errors import RETRY_AFTER
 from portal.web.forms import FormState
 from portal.web.qrcode import qr_svg
+from portal.web.refusals import refused
 from portal.web.routing import GuardedRoute, Visit, redirect, render, route
 
 TOO_MANY_ATTEMPTS = N_("Too many attempts. Wait a minute and try again.")
@@ -80,9 +81,13 @@ async def login_submit(request: Request, visit: Visit) -> Response:
     # Both limits count the attempt before any hashing: a flood costs no argon2 work,
     # and attempts made at the same moment cannot all slip past a check-then-count.
     # A successful login clears the account's count, so only failures add up.
-    if not await svc.limits.hit(
-        per_source, "login-source", sender_of(request.scope)
-    ) or not await svc.limits.hit(per_account, "login-account", account_key):
+    sender = sender_of(request.scope)
+    if not await svc.limits.hit(per_source, "login-source", sender):
+        await refused(visit, "sign_in_throttled", sender)
+        form.error("password", TOO_MANY_ATTEMPTS)
+        return render(request, visit, "public/login.html", 429, form=form, expired=False)
+    if not await svc.limits.hit(per_account, "login-account", account_key):
+        await refused(visit, "sign_in_locked", account_key, username=username)
         form.error("password", TOO_MANY_ATTEMPTS)
         return render(request, visit, "public/login.html", 429, form=form, expired=False)
     credentials = accounts.Credentials(username, visit.field("password"), visit.field("totp_code"))

@@ -141,7 +141,7 @@ def book(page: Page, client_locale: str) -> str:
     page.locator("#slot-results input[type=radio]").first.check()
     page.locator("button[name=action][value=book]").click()
     code = page.locator(".slip-code").inner_text()
-    assert len(code.replace(" ", "")) == 12
+    assert len(code.replace(" ", "")) == 18
     return code
 
 

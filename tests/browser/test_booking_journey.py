@@ -27,7 +27,7 @@ def book_a_meeting(context: BrowserContext, javascript: bool) -> str:
     page.get_by_role("button", name="Book the chosen time").click()
     expect(page.get_by_role("heading", name="Your appointment code")).to_be_visible()
     code = page.locator(".slip-code").inner_text()
-    assert len(code.replace(" ", "")) == 12
+    assert len(code.replace(" ", "")) == 18
     return code
 
 

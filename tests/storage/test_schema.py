@@ -110,6 +110,8 @@ ALLOWED_TEXT = {
         "consultation_id": "id",
         "pseudonym": "generated label",
         "detail": "code",
+        "subject_account_id": "id",
+        "subject_id": "id",
     },
     "job_runs": {"name": "code"},
 }

@@ -19,7 +19,10 @@ from tests.factories import CANARIES, CLIENT_ADDRESS, Actor, FakeClock, World, i
 
 PAGES = ("/coordinator/retention", "/coordinator/audit", "/coordinator/audit.csv")
 ZONE = ZoneInfo(Settings().timezone)
-HEADER = "time,actor_name,actor_role,action,pseudonym,consultation_id,detail"
+HEADER = (
+    "time,actor_name,actor_role,action,pseudonym,consultation_id,detail,"
+    "kind,actor_account_id,subject_name,subject_account_id,subject_id"
+)
 
 
 def _as(client: TestClient, clock: FakeClock, person: object) -> Actor:
@@ -188,7 +191,10 @@ def test_the_csv_has_the_columns_and_rows_and_nothing_secret(
     assert "no-store" in response.headers["cache-control"]
     text = response.text
     assert text.splitlines()[0] == HEADER
-    rows = list(csv.DictReader(io.StringIO(text)))
+    everything = list(csv.DictReader(io.StringIO(text)))
+    signed_in = [row for row in everything if row["action"] == "signed_in"]
+    assert signed_in and {row["kind"] for row in signed_in} == {"security"}
+    rows = [row for row in everything if row["kind"] == "consultation"]
     actions = [row["action"] for row in rows]
     assert actions[0] == "purged" and "booked" in actions and "code_redeemed" in actions
     purged = rows[0]
