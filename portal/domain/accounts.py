@@ -37,19 +37,22 @@ class Credentials:
 async def authenticate(
     db: Database, hasher: PasswordHasher, hashing: HashingPool, clock: Clock, given: Credentials
 ) -> Account:
-    account = await store.account_by_username(db, given.username.strip().lower())
-    stored_hash = account.password_hash if account else None
+    secrets = await store.secrets_by_username(db, given.username.strip().lower())
+    stored_hash = secrets.password_hash if secrets else None
     # Unknown accounts verify a dummy hash: the same work, so the same timing.
     if not await hashing.run(lambda: hasher.verify_or_dummy(stored_hash, given.password)):
         raise LoginFailed
+    if secrets is None:
+        raise LoginFailed
+    account = await store.account_by_id(db, secrets.account_id)
     if account is None or not account.is_active:
         raise LoginFailed
     step = totp.accepted_step(
-        account.totp_secret, given.totp_code, clock.now(), account.totp_last_step
+        secrets.totp_secret, given.totp_code, clock.now(), secrets.totp_last_step
     )
     if step is None or not await store.claim_totp_step(db, account.id, step):
         raise LoginFailed
-    if hasher.needs_rehash(account.password_hash):
+    if hasher.needs_rehash(secrets.password_hash):
         new_hash = await hashing.run(lambda: hasher.hash(given.password))
         await store.set_password_hash(db, account.id, new_hash)
     return account
@@ -65,7 +68,12 @@ async def change_password(
 ) -> None:
     """Raises ``WrongPassword`` or ``PasswordPolicyError``; the caller ends sessions."""
     check_policy(new)
-    if not await hashing.run(lambda: hasher.verify(account.password_hash, current)):
+    # Read here, not carried by the session's account (see storage.accounts.Account).
+    secrets = await store.secrets_by_id(db, account.id)
+    if secrets is None:
+        raise WrongPassword
+    stored_hash = secrets.password_hash
+    if not await hashing.run(lambda: hasher.verify(stored_hash, current)):
         raise WrongPassword
     new_hash = await hashing.run(lambda: hasher.hash(new))
     await store.set_password_hash(db, account.id, new_hash)

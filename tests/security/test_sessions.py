@@ -6,7 +6,7 @@ from starlette.testclient import TestClient
 
 from portal.crypto.tokens import sha256
 from portal.storage.sessions import session_by_hash
-from tests.factories import Actor, FakeClock, World, in_app, services_of
+from tests.factories import CANARIES, Actor, FakeClock, World, in_app, services_of
 
 
 def _set_cookie(response: object) -> str:
@@ -121,3 +121,52 @@ def test_quick_exit_tells_the_browser_to_forget_this_site(actor: Actor) -> None:
     response = actor.get("/bye")
     assert response.headers["clear-site-data"] == '"cache", "cookies", "storage"'
     assert "Appointments" not in response.text.split("<body")[1]
+
+
+def test_a_session_carries_no_password_hash_or_totp_secret(
+    client: TestClient, actor: Actor, clock: FakeClock, world: World
+) -> None:
+    actor.log_in(world.coordinator, clock)
+    svc = services_of(client)
+    row = in_app(client, session_by_hash, svc.db, sha256(actor.session_id()))
+    assert row is not None and row.account is not None
+    account = row.account
+    # Each field holds its own column (rows are read by position).
+    assert (
+        account.id,
+        account.username,
+        account.display_name,
+        account.role,
+        account.organisation_id,
+        account.organisation_name,
+        account.disabled_at,
+    ) == (
+        world.coordinator.id,
+        "coord",
+        "Coord",
+        "coordinator",
+        world.police.id,
+        "Police unit",
+        None,
+    )
+    stored_hash = in_app(
+        client,
+        svc.db.fetch_value,
+        "SELECT password_hash FROM accounts WHERE id = :id",
+        id=world.coordinator.id,
+    )
+    assert stored_hash.startswith("$argon2id$")
+    # Neither secret is anywhere in what every request loads.
+    loaded = repr(row) + repr(vars(account))
+    assert stored_hash not in loaded and world.coordinator.totp_secret not in loaded
+    assert not hasattr(account, "password_hash") and not hasattr(account, "totp_secret")
+    # Signing in and changing the password still read them where they are needed.
+    assert actor.get("/staff").status_code == 200
+    CANARIES.add("another-Canary-pass-31")
+    changed = actor.submit(
+        "/staff/password",
+        current_password=world.coordinator.password,
+        new_password="another-Canary-pass-31",
+        confirm_password="another-Canary-pass-31",
+    )
+    assert changed.status_code == 303
