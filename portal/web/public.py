@@ -15,6 +15,10 @@ from portal.web.qrcode import qr_svg
 from portal.web.routing import GuardedRoute, Visit, redirect, render, route
 
 TOO_MANY_ATTEMPTS = N_("Too many attempts. Wait a minute and try again.")
+KEY_REPLACED = N_(
+    "The key for the authenticator app had expired or was changed, so here is a new one. "
+    "Scan it (or type the key), then enter the code the app shows."
+)
 
 
 async def healthz(request: Request, visit: Visit) -> Response:
@@ -111,8 +115,9 @@ async def enrol_form(request: Request, visit: Visit) -> Response:
         )
     except invitations.InvitationInvalid:
         return render(request, visit, "public/enrol_invalid.html", 404)
-    form = FormState(values={"totp_secret": totp.new_secret()})
-    return _enrol_page(request, visit, invitation.display_name, form)
+    form = FormState()
+    pending = invitations.new_pending_secret(svc.keys, invitation)
+    return _enrol_page(request, visit, invitation.display_name, form, pending)
 
 
 async def enrol_submit(request: Request, visit: Visit) -> Response:
@@ -125,14 +130,23 @@ async def enrol_submit(request: Request, visit: Visit) -> Response:
     except invitations.InvitationInvalid:
         return render(request, visit, "public/enrol_invalid.html", 404)
     form = FormState.typed(visit)
-    secret = visit.field("totp_secret")
-    if len(secret) != 32 or not secret.isalnum():
-        form.values["totp_secret"] = secret = totp.new_secret()
+    signed = visit.field("totp_pending")
+    try:
+        pending = invitations.PendingSecret(
+            invitations.open_pending_secret(svc.keys, invitation, signed), signed
+        )
+    except invitations.PendingSecretInvalid:
+        # Only the server chooses the secret: an altered, expired or foreign one gets a
+        # fresh key to scan, and the rest of the form is kept.
+        pending = invitations.new_pending_secret(svc.keys, invitation)
+        form.values.pop("totp_code", None)  # a code from the old key fits no more
+        form.error("totp_code", KEY_REPLACED)
     if visit.field("password") != visit.field("confirm_password"):
         form.error("confirm_password", N_("The two passwords are not the same."))
-        return _enrol_page(request, visit, invitation.display_name, form, 400)
+    if not form.ok:
+        return _enrol_page(request, visit, invitation.display_name, form, pending, 400)
     given = invitations.Enrolment(
-        visit.field("username"), visit.field("password"), secret, visit.field("totp_code")
+        visit.field("username"), visit.field("password"), pending.secret, visit.field("totp_code")
     )
     try:
         account_id = await invitations.enrol(
@@ -140,7 +154,7 @@ async def enrol_submit(request: Request, visit: Visit) -> Response:
         )
     except InputRejected as exc:
         form.error(exc.field, exc.message)
-        return _enrol_page(request, visit, invitation.display_name, form, 400)
+        return _enrol_page(request, visit, invitation.display_name, form, pending, 400)
     except invitations.InvitationInvalid:
         return render(request, visit, "public/enrol_invalid.html", 404)
     visit.session = await svc.sessions.begin(visit.session, account_id)
@@ -149,10 +163,14 @@ async def enrol_submit(request: Request, visit: Visit) -> Response:
 
 
 def _enrol_page(
-    request: Request, visit: Visit, display_name: str, form: FormState, status: int = 200
+    request: Request,
+    visit: Visit,
+    display_name: str,
+    form: FormState,
+    pending: invitations.PendingSecret,
+    status: int = 200,
 ) -> Response:
-    secret = form.values["totp_secret"]
-    uri = totp.provisioning_uri(secret, form.values.get("username") or display_name)
+    uri = totp.provisioning_uri(pending.secret, form.values.get("username") or display_name)
     return render(
         request,
         visit,
@@ -161,7 +179,8 @@ def _enrol_page(
         form=form,
         display_name=display_name,
         qr=qr_svg(uri),
-        totp_secret=secret,
+        totp_secret=pending.secret,
+        totp_pending=pending.signed,
     )
 
 
