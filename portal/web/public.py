@@ -10,6 +10,7 @@ from portal.domain import accounts, invitations
 from portal.domain.errors import InputRejected
 from portal.domain.roles import INVESTIGATOR, PUBLIC
 from portal.i18n import N_
+from portal.web.errors import CLEAR_SITE_DATA
 from portal.web.forms import FormState
 from portal.web.qrcode import qr_svg
 from portal.web.routing import GuardedRoute, Visit, redirect, render, route
@@ -48,13 +49,25 @@ async def choose_language(request: Request, visit: Visit) -> Response:
 
 
 async def quick_exit(request: Request, visit: Visit) -> Response:
-    """Leaves no trace in the browser: Clear-Site-Data drops the cookie and cache.
-
-    A plain GET link (works without JavaScript) that changes nothing on the server; the
-    session row, if any, ends by its idle timeout.
-    """
+    """Where a quick exit lands: a neutral page, and Clear-Site-Data drops the cookie,
+    cache and storage. A GET changes nothing on the server (the quick exit's POST below
+    ends the session first), so a plain link here works anywhere."""
     response = render(request, visit, "public/bye.html")
-    response.headers["clear-site-data"] = '"cache", "cookies", "storage"'
+    response.headers["clear-site-data"] = CLEAR_SITE_DATA
+    return response
+
+
+async def quick_exit_submit(request: Request, visit: Visit) -> Response:
+    """The quick-exit button (a form, so it works without JavaScript; Esc sends it too).
+
+    Threat: a copy of the session cookie taken before the exit (a shared computer's
+    cookie store, a synced browser profile, someone watching) would still open the
+    client's meeting until the idle timeout. The session row ends here.
+    """
+    await visit.services.sessions.end(visit.session)
+    # visit.session is left as it was: no fresh cookie is handed out on the way out.
+    response = redirect("/bye")
+    response.headers["clear-site-data"] = CLEAR_SITE_DATA
     return response
 
 
@@ -190,6 +203,7 @@ ROUTES: list[GuardedRoute] = [
     route("/", front_page, roles={PUBLIC}),
     route("/language", choose_language, roles={PUBLIC}, methods=["POST"]),
     route("/bye", quick_exit, roles={PUBLIC}),
+    route("/bye", quick_exit_submit, roles={PUBLIC}, methods=["POST"]),
     route("/login", login_form, roles={PUBLIC}),
     route("/login", login_submit, roles={PUBLIC}, methods=["POST"]),
     route("/logout", logout, roles={PUBLIC}, methods=["POST"]),
