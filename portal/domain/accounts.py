@@ -11,7 +11,7 @@ from portal.crypto.passwords import PasswordHasher, check_policy
 from portal.domain import audit
 from portal.i18n import N_
 from portal.storage import accounts as store
-from portal.storage.accounts import Account
+from portal.storage.accounts import Account, AccountSecrets
 from portal.storage.database import Database
 
 LOGIN_FAILED = N_("The username, password or code is wrong.")
@@ -41,9 +41,10 @@ async def authenticate(
     """The account, signed in; ``LoginFailed`` otherwise. Either way one audit event:
     ``signed_in``, or ``sign_in_failed`` naming the account only if it exists (a typed
     username that names no account is not kept anywhere)."""
-    account = await store.account_by_username(db, given.username.strip().lower())
+    secrets = await store.secrets_by_username(db, given.username.strip().lower())
+    account = await store.account_by_id(db, secrets.account_id) if secrets else None
     try:
-        return await _verified(db, hasher, hashing, clock, given, account)
+        return await _verified(db, hasher, hashing, clock, given, secrets, account)
     except _Refused as refused:
         await audit.record(
             db,
@@ -71,18 +72,19 @@ async def _verified(
     hashing: HashingPool,
     clock: Clock,
     given: Credentials,
+    secrets: AccountSecrets | None,
     account: Account | None,
 ) -> Account:
-    stored_hash = account.password_hash if account else None
+    stored_hash = secrets.password_hash if secrets else None
     # Unknown accounts verify a dummy hash: the same work, so the same timing.
     if not await hashing.run(lambda: hasher.verify_or_dummy(stored_hash, given.password)):
         raise _Refused("password")
-    if account is None:
+    if secrets is None or account is None:
         raise _Refused("password")
     if not account.is_active:
         raise _Refused("disabled")
     step = totp.accepted_step(
-        account.totp_secret, given.totp_code, clock.now(), account.totp_last_step
+        secrets.totp_secret, given.totp_code, clock.now(), secrets.totp_last_step
     )
     if step is None:
         raise _Refused("second_factor")
@@ -90,7 +92,7 @@ async def _verified(
         if not await store.claim_totp_step(tx, account.id, step):
             raise _Refused("second_factor")
         await audit.record(tx, clock, "signed_in", None, actor=account)
-    if hasher.needs_rehash(account.password_hash):
+    if hasher.needs_rehash(secrets.password_hash):
         new_hash = await hashing.run(lambda: hasher.hash(given.password))
         await store.set_password_hash(db, account.id, new_hash)
     return account
@@ -106,7 +108,12 @@ async def change_password(
 ) -> None:
     """Raises ``WrongPassword`` or ``PasswordPolicyError``; the caller ends sessions."""
     check_policy(new)
-    if not await hashing.run(lambda: hasher.verify(account.password_hash, current)):
+    # Read here, not carried by the session's account (see storage.accounts.Account).
+    secrets = await store.secrets_by_id(db, account.id)
+    if secrets is None:
+        raise WrongPassword
+    stored_hash = secrets.password_hash
+    if not await hashing.run(lambda: hasher.verify(stored_hash, current)):
         raise WrongPassword
     new_hash = await hashing.run(lambda: hasher.hash(new))
     await store.set_password_hash(db, account.id, new_hash)

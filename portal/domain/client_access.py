@@ -31,6 +31,11 @@ class CodeRejected(Exception):
     """The code is unknown, used, expired or withdrawn (the client is not told which)."""
 
 
+class MeetingNotFound(Exception):
+    """No such meeting in the client's own consultation (another client's is not found
+    either: answering it must neither work nor confirm that it exists)."""
+
+
 @dataclass(frozen=True)
 class Redeemed:
     consultation_id: str
@@ -101,9 +106,14 @@ async def answer_meeting(
     answer: str,
     reason: str | None = None,
 ) -> bool:
-    """The client confirms, cancels or asks for another time; False if not possible."""
+    """The client confirms, cancels or asks for another time; False if not possible now.
+
+    Raises ``MeetingNotFound`` for an unknown meeting or one of another consultation.
+    """
     meeting = await store.meeting_by_id(db, meeting_id)
-    if meeting is None or meeting.consultation_id != consultation_id or not meeting.is_open:
+    if meeting is None or meeting.consultation_id != consultation_id:
+        raise MeetingNotFound
+    if not meeting.is_open:
         return False
     now = clock.now()
     async with db.transaction() as tx:

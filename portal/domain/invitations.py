@@ -3,6 +3,12 @@
 Threats: a leaked or guessed link. A link is an itsdangerous-signed token naming an
 invitation row and a random nonce whose sha256 the row keeps; it works once (burned in
 the same transaction that creates the account), expires, and can be revoked.
+
+The TOTP secret is the server's choice, not the enrolling person's: one chosen (or
+copied from a colleague, or weak) would make the second factor no factor. Between the
+form and its submission it travels as a value signed under its own purpose and bound to
+the invitation, so a secret edited in the page, or one minted for another invitation,
+is refused.
 """
 
 from __future__ import annotations
@@ -28,11 +34,26 @@ from portal.storage.database import Database
 from portal.storage.invitations import Invitation
 
 PURPOSE = "enrolment"
+TOTP_PURPOSE = "enrolment-totp"
+# Long enough to set up an authenticator app without hurry; an older page gets a new key.
+PENDING_SECRET_TTL = 2 * 3600
+_BASE32_SECRET = re.compile(r"[A-Z2-7]{32}")
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{2,63}")
 
 
 class InvitationInvalid(Exception):
     """The link is forged, expired, used or revoked (the page does not say which)."""
+
+
+class PendingSecretInvalid(Exception):
+    """The signed TOTP secret of the enrolment form was altered, expired or is another
+    invitation's."""
+
+
+@dataclass(frozen=True)
+class PendingSecret:
+    secret: str  # shown on the page (QR code and key) to set up the app
+    signed: str  # carried by the form to the submission
 
 
 @dataclass(frozen=True)
@@ -102,6 +123,25 @@ async def open_invitation(
     if not invitation.is_open(clock.now()):
         raise InvitationInvalid
     return invitation
+
+
+def new_pending_secret(keys: Keys, invitation: Invitation) -> PendingSecret:
+    secret = totp.new_secret()
+    return PendingSecret(secret, keys.sign(TOTP_PURPOSE, {"i": invitation.id, "s": secret}))
+
+
+def open_pending_secret(keys: Keys, invitation: Invitation, signed: str) -> str:
+    """The TOTP secret this server chose for ``invitation``, from the form's signed value."""
+    try:
+        payload = keys.unsign(TOTP_PURPOSE, signed, max_age=PENDING_SECRET_TTL)
+        invitation_id, secret = str(payload["i"]), str(payload["s"])
+    except (InvalidToken, KeyError, TypeError) as exc:
+        raise PendingSecretInvalid from exc
+    if not hmac.compare_digest(invitation_id, invitation.id):
+        raise PendingSecretInvalid
+    if not _BASE32_SECRET.fullmatch(secret):
+        raise PendingSecretInvalid
+    return secret
 
 
 async def enrol(

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from portal.storage.database import Queryable, Row
 
 
 @dataclass(frozen=True)
 class Account:
+    """A staff account as every request sees it (the session holds one).
+
+    No password hash and no TOTP secret: loaded with every session, they would sit in
+    every handler's and template's reach, one slip from a page, a log line or an error
+    report. Sign-in and password change read them by account id (``AccountSecrets``).
+    """
+
     id: str
     organisation_id: str
     organisation_name: str
@@ -17,9 +24,6 @@ class Account:
     display_name: str
     role: str
     gender: str
-    password_hash: str
-    totp_secret: str
-    totp_last_step: int
     disabled_at: int | None
 
     @property
@@ -27,27 +31,47 @@ class Account:
         return self.disabled_at is None
 
 
-_SELECT = """
-SELECT a.id, a.organisation_id, o.name AS organisation_name, a.username, a.display_name,
-       a.role, a.gender, a.password_hash, a.totp_secret, a.totp_last_step, a.disabled_at
+@dataclass(frozen=True)
+class AccountSecrets:
+    """What only the checks of a password or TOTP code read."""
+
+    account_id: str
+    password_hash: str
+    totp_secret: str
+    totp_last_step: int
+
+
+# The column each field of Account is read from (``a.<field>`` unless named here), in the
+# order of the fields: rows are unpacked by position (``Account(*row)``; faster than by
+# name, and the session query runs on every request), so the list is derived from the
+# dataclass once, and a field added or moved cannot shift the others.
+_ACCOUNT_SOURCES = {"organisation_name": "o.name"}
+ACCOUNT_COLUMNS = ", ".join(_ACCOUNT_SOURCES.get(f.name, f"a.{f.name}") for f in fields(Account))
+
+_SELECT = f"""
+SELECT {ACCOUNT_COLUMNS}
 FROM accounts a JOIN organisations o ON o.id = a.organisation_id
+"""  # noqa: S608 - column names from the dataclass above, no input
+
+_SECRETS = """
+SELECT id, password_hash, totp_secret, totp_last_step FROM accounts
 """
 
 
 def account_from_row(row: Row) -> Account:
-    return Account(
-        id=row["id"],
-        organisation_id=row["organisation_id"],
-        organisation_name=row["organisation_name"],
-        username=row["username"],
-        display_name=row["display_name"],
-        role=row["role"],
-        gender=row["gender"],
-        password_hash=row["password_hash"],
-        totp_secret=row["totp_secret"],
-        totp_last_step=row["totp_last_step"],
-        disabled_at=row["disabled_at"],
-    )
+    return Account(*row)
+
+
+def _secrets(row: Row | None) -> AccountSecrets | None:
+    return None if row is None else AccountSecrets(*row)
+
+
+async def secrets_by_id(db: Queryable, account_id: str) -> AccountSecrets | None:
+    return _secrets(await db.fetch_one(_SECRETS + "WHERE id = :id", id=account_id))
+
+
+async def secrets_by_username(db: Queryable, username: str) -> AccountSecrets | None:
+    return _secrets(await db.fetch_one(_SECRETS + "WHERE username = :u", u=username))
 
 
 async def account_by_username(db: Queryable, username: str) -> Account | None:

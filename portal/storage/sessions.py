@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from portal.storage.accounts import Account
+from portal.storage.accounts import ACCOUNT_COLUMNS, Account
 from portal.storage.database import Queryable
 
 
@@ -18,25 +18,23 @@ class SessionRow:
     last_seen_at: int
 
 
+_SESSION_BY_HASH = f"""
+SELECT s.locale, s.created_at, s.last_seen_at, s.account_id, s.consultation_id,
+       {ACCOUNT_COLUMNS}
+FROM sessions s
+LEFT JOIN accounts a ON a.id = s.account_id
+LEFT JOIN organisations o ON o.id = a.organisation_id
+WHERE s.id_hash = :h
+"""  # noqa: S608 - column names from the Account dataclass, no input
+
+
 async def session_by_hash(db: Queryable, id_hash: bytes) -> SessionRow | None:
     """The session and its account in one round trip (this runs on every request)."""
-    row = await db.fetch_one(
-        """
-        SELECT s.locale, s.created_at, s.last_seen_at, s.account_id, s.consultation_id,
-               a.id, a.organisation_id, o.name AS organisation_name, a.username,
-               a.display_name, a.role, a.gender, a.password_hash, a.totp_secret, a.totp_last_step,
-               a.disabled_at
-        FROM sessions s
-        LEFT JOIN accounts a ON a.id = s.account_id
-        LEFT JOIN organisations o ON o.id = a.organisation_id
-        WHERE s.id_hash = :h
-        """,
-        h=id_hash,
-    )
+    row = await db.fetch_one(_SESSION_BY_HASH, h=id_hash)
     if row is None:
         return None
-    # By position, in the order selected (the account in the order of its fields): a
-    # look-up by column name costs several times more, and this runs on every request.
+    # By position, in the order selected (the account's columns follow its fields, see
+    # ACCOUNT_COLUMNS): a look-up by column name costs several times more.
     locale, created_at, last_seen_at, account_id, consultation_id, *account = row
     return SessionRow(
         id_hash,

@@ -140,14 +140,17 @@ async def note_submit(request: Request, visit: Visit) -> Response:
 async def meeting_answer(request: Request, visit: Visit) -> Response:
     svc = visit.services
     answer = visit.field("answer")
-    changed = await client_access.answer_meeting(
-        svc.db,
-        svc.clock,
-        visit.session.consultation_id or "",
-        request.path_params["id"],
-        answer,
-        visit.field("reason") or None,
-    )
+    try:
+        changed = await client_access.answer_meeting(
+            svc.db,
+            svc.clock,
+            visit.session.consultation_id or "",
+            request.path_params["id"],
+            answer,
+            visit.field("reason") or None,
+        )
+    except client_access.MeetingNotFound as exc:
+        raise HTTPException(404) from exc
     if changed:
         await audit.record(
             svc.db,

@@ -35,6 +35,8 @@ MESSAGES = {
     500: N_("Something went wrong on our side. Try again in a moment."),
     503: N_("The service is busy. Try again in a moment."),
 }
+# What a quick exit tells the browser to forget about this site.
+CLEAR_SITE_DATA = '"cache", "cookies", "storage"'
 
 
 def error_page(request: Request, status: int) -> Response:
@@ -62,8 +64,30 @@ async def refused(scope: Scope, receive: Receive, send: Send) -> None:
     await error_page(Request(scope, receive), 403)(scope, receive, send)
 
 
+def _refused_quick_exit(request: Request) -> Response:
+    """The quick exit from a page whose session has ended (its CSRF token fits no more):
+    the person must still leave at once, not read an error and try again. The status
+    stays 403; there is no session left to end on the server."""
+    svc = services(request)
+    locale = negotiate(
+        request.headers.get("accept-language"), svc.catalogues.locales, svc.settings.default_locale
+    )
+    context = {"account": None, "csrf_token": "", "csrf_field": ""}
+    response = svc.templates.render(
+        request, "public/bye.html", context, locale=locale, status_code=403
+    )
+    response.headers["clear-site-data"] = CLEAR_SITE_DATA
+    return response
+
+
 async def http_error(request: Request, exc: Exception) -> Response:
     status = exc.status_code if isinstance(exc, HTTPException) else 400
+    if (
+        status == 403 and request.method == "POST" and request.scope["path"] == "/bye"
+        # (A request from another site never gets here: the cross-origin middleware
+        # refuses it first, so no other site can wipe this site's data in the browser.)
+    ):
+        return _refused_quick_exit(request)
     response = error_page(request, status if status in MESSAGES else 400)
     if isinstance(exc, HTTPException) and exc.headers and "Allow" in exc.headers:
         response.headers["allow"] = exc.headers["Allow"]

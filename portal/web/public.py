@@ -12,7 +12,7 @@ from portal.domain.errors import InputRejected
 from portal.domain.roles import INVESTIGATOR, PUBLIC
 from portal.i18n import N_
 from portal.security.senders import sender_of
-from portal.web.errors import RETRY_AFTER
+from portal.web.errors import CLEAR_SITE_DATA, RETRY_AFTER
 from portal.web.forms import FormState
 from portal.web.qrcode import qr_svg
 from portal.web.refusals import refused
@@ -20,6 +20,10 @@ from portal.web.routing import GuardedRoute, Visit, redirect, render, route
 
 TOO_MANY_ATTEMPTS = N_("Too many attempts. Wait a minute and try again.")
 BUSY = N_("The service is busy. Try again in a moment.")
+KEY_REPLACED = N_(
+    "The key for the authenticator app had expired or was changed, so here is a new one. "
+    "Scan it (or type the key), then enter the code the app shows."
+)
 
 
 async def healthz(request: Request, visit: Visit) -> Response:
@@ -49,13 +53,25 @@ async def choose_language(request: Request, visit: Visit) -> Response:
 
 
 async def quick_exit(request: Request, visit: Visit) -> Response:
-    """Leaves no trace in the browser: Clear-Site-Data drops the cookie and cache.
-
-    A plain GET link (works without JavaScript) that changes nothing on the server; the
-    session row, if any, ends by its idle timeout.
-    """
+    """Where a quick exit lands: a neutral page, and Clear-Site-Data drops the cookie,
+    cache and storage. A GET changes nothing on the server (the quick exit's POST below
+    ends the session first), so a plain link here works anywhere."""
     response = render(request, visit, "public/bye.html")
-    response.headers["clear-site-data"] = '"cache", "cookies", "storage"'
+    response.headers["clear-site-data"] = CLEAR_SITE_DATA
+    return response
+
+
+async def quick_exit_submit(request: Request, visit: Visit) -> Response:
+    """The quick-exit button (a form, so it works without JavaScript; Esc sends it too).
+
+    Threat: a copy of the session cookie taken before the exit (a shared computer's
+    cookie store, a synced browser profile, someone watching) would still open the
+    client's meeting until the idle timeout. The session row ends here.
+    """
+    await visit.services.sessions.end(visit.session)
+    # visit.session is left as it was: no fresh cookie is handed out on the way out.
+    response = redirect("/bye")
+    response.headers["clear-site-data"] = CLEAR_SITE_DATA
     return response
 
 
@@ -137,8 +153,9 @@ async def enrol_form(request: Request, visit: Visit) -> Response:
         )
     except invitations.InvitationInvalid:
         return render(request, visit, "public/enrol_invalid.html", 404)
-    form = FormState(values={"totp_secret": totp.new_secret()})
-    return _enrol_page(request, visit, invitation.display_name, form)
+    form = FormState()
+    pending = invitations.new_pending_secret(svc.keys, invitation)
+    return _enrol_page(request, visit, invitation.display_name, form, pending)
 
 
 async def enrol_submit(request: Request, visit: Visit) -> Response:
@@ -153,14 +170,23 @@ async def enrol_submit(request: Request, visit: Visit) -> Response:
     except invitations.InvitationInvalid:
         return render(request, visit, "public/enrol_invalid.html", 404)
     form = FormState.typed(visit)
-    secret = visit.field("totp_secret")
-    if len(secret) != 32 or not secret.isalnum():
-        form.values["totp_secret"] = secret = totp.new_secret()
+    signed = visit.field("totp_pending")
+    try:
+        pending = invitations.PendingSecret(
+            invitations.open_pending_secret(svc.keys, invitation, signed), signed
+        )
+    except invitations.PendingSecretInvalid:
+        # Only the server chooses the secret: an altered, expired or foreign one gets a
+        # fresh key to scan, and the rest of the form is kept.
+        pending = invitations.new_pending_secret(svc.keys, invitation)
+        form.values.pop("totp_code", None)  # a code from the old key fits no more
+        form.error("totp_code", KEY_REPLACED)
     if visit.field("password") != visit.field("confirm_password"):
         form.error("confirm_password", N_("The two passwords are not the same."))
-        return _enrol_page(request, visit, invitation.display_name, form, 400)
+    if not form.ok:
+        return _enrol_page(request, visit, invitation.display_name, form, pending, 400)
     given = invitations.Enrolment(
-        visit.field("username"), visit.field("password"), secret, visit.field("totp_code")
+        visit.field("username"), visit.field("password"), pending.secret, visit.field("totp_code")
     )
     try:
         account_id = await invitations.enrol(
@@ -168,7 +194,7 @@ async def enrol_submit(request: Request, visit: Visit) -> Response:
         )
     except InputRejected as exc:
         form.error(exc.field, exc.message)
-        return _enrol_page(request, visit, invitation.display_name, form, 400)
+        return _enrol_page(request, visit, invitation.display_name, form, pending, 400)
     except invitations.InvitationInvalid:
         return render(request, visit, "public/enrol_invalid.html", 404)
     visit.session = await svc.sessions.begin(visit.session, account_id)
@@ -183,10 +209,14 @@ def _too_many(request: Request, visit: Visit) -> Response:
 
 
 def _enrol_page(
-    request: Request, visit: Visit, display_name: str, form: FormState, status: int = 200
+    request: Request,
+    visit: Visit,
+    display_name: str,
+    form: FormState,
+    pending: invitations.PendingSecret,
+    status: int = 200,
 ) -> Response:
-    secret = form.values["totp_secret"]
-    uri = totp.provisioning_uri(secret, form.values.get("username") or display_name)
+    uri = totp.provisioning_uri(pending.secret, form.values.get("username") or display_name)
     return render(
         request,
         visit,
@@ -195,7 +225,8 @@ def _enrol_page(
         form=form,
         display_name=display_name,
         qr=qr_svg(uri),
-        totp_secret=secret,
+        totp_secret=pending.secret,
+        totp_pending=pending.signed,
     )
 
 
@@ -205,6 +236,7 @@ ROUTES: list[GuardedRoute] = [
     route("/", front_page, roles={PUBLIC}),
     route("/language", choose_language, roles={PUBLIC}, methods=["POST"]),
     route("/bye", quick_exit, roles={PUBLIC}),
+    route("/bye", quick_exit_submit, roles={PUBLIC}, methods=["POST"]),
     route("/login", login_form, roles={PUBLIC}),
     route("/login", login_submit, roles={PUBLIC}, methods=["POST"]),
     route("/logout", logout, roles={PUBLIC}, methods=["POST"]),

@@ -50,6 +50,28 @@ def client_confirms(page: Page, code: str) -> str:
     return own
 
 
+def quick_exit_ends_the_session(context: BrowserContext, page: Page, javascript: bool) -> None:
+    """Esc (or the button without JavaScript) leaves for a neutral page, the browser
+    forgets the site, and a copy of the cookie taken before opens nothing."""
+    copied = context.cookies()
+    assert [c["name"] for c in copied] == ["__Host-sid"]
+    if javascript:
+        page.keyboard.press("Escape")
+    else:
+        page.get_by_role("button", name="Quick exit").click()
+    expect(page).to_have_url("/bye")
+    expect(page).to_have_title("Recipes")
+    assert context.cookies() == []
+    browser = context.browser
+    assert browser is not None
+    other = browser.new_context(base_url=page.url.removesuffix("/bye"))
+    other.add_cookies(copied)
+    stolen = other.new_page()
+    stolen.goto("/meeting")
+    expect(stolen).to_have_url("/code")
+    other.close()
+
+
 @pytest.mark.parametrize("javascript", [True, False])
 def test_booking_to_confirmed_meeting(request: pytest.FixtureRequest, javascript: bool) -> None:
     context, _watch = request.getfixturevalue("watched" if javascript else "watched_no_js")
@@ -59,7 +81,9 @@ def test_booking_to_confirmed_meeting(request: pytest.FixtureRequest, javascript
     client_context = browser.new_context(
         base_url=context.pages[-1].url.split("/ngo")[0], java_script_enabled=javascript
     )
-    client_confirms(client_context.new_page(), code)
+    client_page = client_context.new_page()
+    client_confirms(client_page, code)
+    quick_exit_ends_the_session(client_context, client_page, javascript)
     client_context.close()
     staff = browser.new_context(
         base_url=context.pages[-1].url.split("/ngo")[0], java_script_enabled=javascript

@@ -6,7 +6,19 @@ from starlette.testclient import TestClient
 
 from portal.crypto.tokens import sha256
 from portal.storage.sessions import session_by_hash
-from tests.factories import Actor, FakeClock, World, in_app, services_of
+from tests.factories import (
+    CANARIES,
+    Actor,
+    FakeClock,
+    World,
+    book,
+    in_app,
+    make_place,
+    make_slot,
+    redeem,
+    services_of,
+    slip_code,
+)
 
 
 def _set_cookie(response: object) -> str:
@@ -117,7 +129,116 @@ def test_pages_without_forms_set_no_cookie(actor: Actor) -> None:
     assert "set-cookie" in actor.get("/login").headers
 
 
+def _thief(client: TestClient, stolen: str) -> Actor:
+    thief = Actor(client)
+    thief.cookies.set("__Host-sid", stolen, domain="portal.test")
+    return thief
+
+
+def test_quick_exit_ends_a_clients_session_on_the_server(
+    client: TestClient, clock: FakeClock, world: World
+) -> None:
+    svc = services_of(client)
+    place = in_app(client, make_place, svc)
+    slot = in_app(client, make_slot, svc, world.investigator, place)
+    worker = Actor(client)
+    worker.log_in(world.ngo_worker, clock)
+    person, _code = redeem(client, slip_code(book(worker, slot)))
+    stolen = person.session_id()
+    assert _thief(client, stolen).get("/meeting").status_code == 200  # a copy works before
+    response = person.submit("/meeting", "/bye")
+    assert response.status_code == 303 and response.headers["location"] == "/bye"
+    assert response.headers["clear-site-data"] == '"cache", "cookies", "storage"'
+    assert "set-cookie" not in response.headers  # nothing new handed out on the way out
+    copy = _thief(client, stolen).get("/meeting")
+    assert copy.status_code == 303 and copy.headers["location"].startswith("/code")
+    # A plain GET of the page it lands on still changes nothing and clears the browser.
+    landed = person.get("/bye")
+    assert landed.status_code == 200 and "lentil soup" in landed.text
+
+
+def test_quick_exit_ends_a_staff_session_on_the_server(
+    client: TestClient, actor: Actor, clock: FakeClock, world: World
+) -> None:
+    actor.log_in(world.ngo_worker, clock)
+    stolen = actor.session_id()
+    assert actor.submit("/staff", "/bye").status_code == 303
+    assert _thief(client, stolen).get("/staff").status_code == 303
+
+
+def test_a_refused_quick_exit_still_leaves(
+    client: TestClient, clock: FakeClock, world: World
+) -> None:
+    svc = services_of(client)
+    place = in_app(client, make_place, svc)
+    slot = in_app(client, make_slot, svc, world.investigator, place)
+    worker = Actor(client)
+    worker.log_in(world.ngo_worker, clock)
+    person, _code = redeem(client, slip_code(book(worker, slot)))
+    token = person.csrf_from("/meeting")
+    clock.advance(11 * 60)  # the client's session times out while the page stays open
+    response = person.request("POST", "/bye", data={"csrf_token": token})
+    assert response.status_code == 403
+    assert "lentil soup" in response.text and "refused" not in response.text
+    assert response.headers["clear-site-data"] == '"cache", "cookies", "storage"'
+    # From another site it is a plain refusal: no site may wipe this one's data.
+    forged = Actor(client).request(
+        "POST", "/bye", data={"csrf_token": token}, headers={"sec-fetch-site": "cross-site"}
+    )
+    assert forged.status_code == 403 and "clear-site-data" not in forged.headers
+    assert "lentil soup" not in forged.text
+
+
 def test_quick_exit_tells_the_browser_to_forget_this_site(actor: Actor) -> None:
     response = actor.get("/bye")
     assert response.headers["clear-site-data"] == '"cache", "cookies", "storage"'
     assert "Appointments" not in response.text.split("<body")[1]
+
+
+def test_a_session_carries_no_password_hash_or_totp_secret(
+    client: TestClient, actor: Actor, clock: FakeClock, world: World
+) -> None:
+    actor.log_in(world.coordinator, clock)
+    svc = services_of(client)
+    row = in_app(client, session_by_hash, svc.db, sha256(actor.session_id()))
+    assert row is not None and row.account is not None
+    account = row.account
+    # Each field holds its own column (rows are read by position).
+    assert (
+        account.id,
+        account.username,
+        account.display_name,
+        account.role,
+        account.organisation_id,
+        account.organisation_name,
+        account.disabled_at,
+    ) == (
+        world.coordinator.id,
+        "coord",
+        "Coord",
+        "coordinator",
+        world.police.id,
+        "Police unit",
+        None,
+    )
+    stored_hash = in_app(
+        client,
+        svc.db.fetch_value,
+        "SELECT password_hash FROM accounts WHERE id = :id",
+        id=world.coordinator.id,
+    )
+    assert stored_hash.startswith("$argon2id$")
+    # Neither secret is anywhere in what every request loads.
+    loaded = repr(row) + repr(vars(account))
+    assert stored_hash not in loaded and world.coordinator.totp_secret not in loaded
+    assert not hasattr(account, "password_hash") and not hasattr(account, "totp_secret")
+    # Signing in and changing the password still read them where they are needed.
+    assert actor.get("/staff").status_code == 200
+    CANARIES.add("another-Canary-pass-31")
+    changed = actor.submit(
+        "/staff/password",
+        current_password=world.coordinator.password,
+        new_password="another-Canary-pass-31",
+        confirm_password="another-Canary-pass-31",
+    )
+    assert changed.status_code == 303

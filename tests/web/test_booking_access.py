@@ -124,9 +124,31 @@ def test_one_client_cannot_touch_another_clients_meeting(
     slot = in_app(client, make_slot, svc, world.other_investigator, place, hours_ahead=30)
     worker = _as(client, clock, world.other_ngo_worker)
     intruder, _code = redeem(client, slip_code(book(worker, slot)))
-    response = intruder.submit("/meeting", f"/meeting/{booked.meeting}/answer", answer="cancel")
-    assert response.headers["location"] == "/meeting"  # nothing happened
+    own = re.search(r'action="/meeting/([^/]+)/answer"', intruder.get("/meeting").text)
+    assert own and own.group(1) != booked.meeting
+    token = intruder.csrf_from("/meeting")
+    for data in (
+        {"answer": "cancel"},
+        {"answer": "confirm"},
+        {"answer": "change", "reason": "unsafe"},
+        {"answer": "nonsense"},
+    ):
+        for meeting in (booked.meeting, "no-such-meeting"):
+            response = intruder.request(
+                "POST", f"/meeting/{meeting}/answer", data={"csrf_token": token, **data}
+            )
+            assert response.status_code == 404, (meeting, data)
+    status = in_app(
+        client,
+        svc.db.fetch_value,
+        "SELECT status FROM meetings WHERE id = :id",
+        id=booked.meeting,
+    )
+    assert status == "booked"  # nothing happened
     assert "Please tell us if you can come." in booked.client.get("/meeting").text
+    # The intruder's own meeting still answers as before.
+    mine = intruder.submit("/meeting", f"/meeting/{own.group(1)}/answer", answer="confirm")
+    assert mine.status_code == 303 and mine.headers["location"] == "/meeting?done=confirm"
 
 
 def test_staff_and_clients_stay_on_their_own_side(

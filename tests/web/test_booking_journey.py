@@ -160,7 +160,7 @@ def test_client_pages_are_neutral_and_protective(
         title = re.search(r"<title>(.*?)</title>", page.text)
         assert title and title.group(1) == "Appointments"
         assert "police" not in page.url.path and "trafficking" not in page.text.lower()
-        assert 'href="/bye"' in page.text and "data-quick-exit" in page.text
+        assert 'action="/bye"' in page.text and "data-quick-exit" in page.text
         assert 'hx-history="false"' in page.text
         assert page.headers["cache-control"] == "no-store"
         assert not re.search(r'(src|href|action)="(https?:)?//', page.text)  # nothing external

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import re
 
+import httpx2 as httpx
 import pytest
 from starlette.testclient import TestClient
 
 from portal.crypto.totp import code_at
-from tests.factories import CANARIES, Actor, FakeClock, World
+from tests.factories import CANARIES, Actor, FakeClock, World, in_app, services_of
 
 NEW_PASSWORD = "canary-Enrol-Pass-4242"
 
 
-def invite(actor: Actor, clock: FakeClock, world: World, role: str = "investigator") -> str:
-    actor.log_in(world.coordinator, clock)
+def invite(
+    actor: Actor, clock: FakeClock, world: World, role: str = "investigator", log_in: bool = True
+) -> str:
+    if log_in:
+        actor.log_in(world.coordinator, clock)
     page = actor.submit(
         "/coordinator/people",
         "/coordinator/invitations",
@@ -30,6 +34,10 @@ def invite(actor: Actor, clock: FakeClock, world: World, role: str = "investigat
     return path
 
 
+SECRET = re.compile(r'<code class="secret">([A-Z2-7]{32})</code>')
+PENDING = re.compile(r'name="totp_pending" value="([^"]+)"')
+
+
 def enrol(
     client: TestClient,
     clock: FakeClock,
@@ -41,8 +49,9 @@ def enrol(
     newcomer = Actor(client)
     page = newcomer.get(path)
     assert page.status_code == 200, page.text
-    secret = re.search(r'name="totp_secret" value="([A-Z2-7]{32})"', page.text)
-    assert secret and "<svg" in page.text  # QR code inline, no external service
+    secret = SECRET.search(page.text)
+    pending = PENDING.search(page.text)
+    assert secret and pending and "<svg" in page.text  # QR code inline, no external service
     CANARIES.add(secret.group(1))
     token = re.search(r'name="csrf_token" value="([0-9a-f]+)"', page.text)
     assert token
@@ -54,11 +63,40 @@ def enrol(
             "username": username,
             "password": password,
             "confirm_password": confirm if confirm is not None else password,
-            "totp_secret": secret.group(1),
+            "totp_pending": pending.group(1),
             "totp_code": code_at(secret.group(1), clock.now()),
         },
     )
     return newcomer, response
+
+
+def _post_with_key(
+    newcomer: Actor, path: str, clock: FakeClock, pending: str, secret: str, code: str = ""
+) -> httpx.Response:
+    """The form as a person editing the page would send it, with a TOTP code that fits
+    ``secret`` (or ``code``)."""
+    token = newcomer.csrf_from(path)
+    return newcomer.request(
+        "POST",
+        path,
+        data={
+            "csrf_token": token,
+            "username": "nina",
+            "password": NEW_PASSWORD,
+            "confirm_password": NEW_PASSWORD,
+            "totp_pending": pending,
+            "totp_secret": secret,  # the field the form used to carry the secret in
+            "totp_code": code or code_at(secret, clock.now()),
+        },
+    )
+
+
+def _accounts_named(client: TestClient, username: str) -> int:
+    svc = services_of(client)
+    found: int = in_app(
+        client, svc.db.fetch_value, "SELECT count(*) FROM accounts WHERE username = :u", u=username
+    )
+    return found
 
 
 def test_invited_person_enrols_and_is_logged_in(
@@ -169,3 +207,83 @@ def test_role_must_fit_the_organisation(actor: Actor, clock: FakeClock, world: W
     assert page.status_code == 400
     assert "does not belong" in page.text
     assert 'value="Wrong Place"' in page.text
+
+
+@pytest.mark.parametrize(
+    "pending",
+    [
+        "A" * 32,  # a secret of one's own choosing, in place of the signed value
+        "1" * 32,  # not base32 at all
+        "",
+        "ünïcode ² %",
+    ],
+)
+def test_a_secret_chosen_by_the_enrolling_person_is_refused(
+    client: TestClient, actor: Actor, clock: FakeClock, world: World, pending: str
+) -> None:
+    path = invite(actor, clock, world)
+    newcomer = Actor(client)
+    chosen = "A" * 32
+    response = _post_with_key(newcomer, path, clock, pending, chosen)
+    assert response.status_code == 400
+    assert "had expired or was changed" in response.text
+    assert 'value="nina"' in response.text  # what was typed is kept
+    fresh = SECRET.search(response.text)
+    assert fresh and fresh.group(1) != chosen  # a new key from the server to scan
+    assert _accounts_named(client, "nina") == 0
+    # A non-base32 secret in the old field, with a matching-looking code, is no 500 either.
+    assert _post_with_key(newcomer, path, clock, pending, "1" * 32, "123456").status_code == 400
+    # With the new key the person enrols; the chosen secret is not theirs.
+    new_pending = PENDING.search(response.text)
+    assert new_pending
+    CANARIES.add(fresh.group(1))
+    clock.advance(30)
+    done = _post_with_key(newcomer, path, clock, new_pending.group(1), fresh.group(1))
+    assert done.status_code == 303
+    stored = in_app(
+        client,
+        services_of(client).db.fetch_value,
+        "SELECT totp_secret FROM accounts WHERE username = 'nina'",
+    )
+    assert stored == fresh.group(1)
+
+
+def test_a_signed_key_is_bound_to_its_invitation_and_cannot_be_altered(
+    client: TestClient, actor: Actor, clock: FakeClock, world: World
+) -> None:
+    path = invite(actor, clock, world)
+    other_path = invite(actor, clock, world, log_in=False)
+    newcomer = Actor(client)
+    other_page = newcomer.get(other_path).text
+    other_secret, other_pending = SECRET.search(other_page), PENDING.search(other_page)
+    assert other_secret and other_pending
+    CANARIES.add(other_secret.group(1))
+    # Another invitation's key (validly signed) does not fit this one.
+    foreign = _post_with_key(newcomer, path, clock, other_pending.group(1), other_secret.group(1))
+    assert foreign.status_code == 400 and "had expired or was changed" in foreign.text
+    own_page = newcomer.get(path).text
+    own_secret, own_pending = SECRET.search(own_page), PENDING.search(own_page)
+    assert own_secret and own_pending
+    CANARIES.add(own_secret.group(1))
+    signed = own_pending.group(1)
+    altered = signed[:-2] + ("AA" if signed[-2:] != "AA" else "BB")
+    response = _post_with_key(newcomer, path, clock, altered, own_secret.group(1))
+    assert response.status_code == 400 and "had expired or was changed" in response.text
+    assert _accounts_named(client, "nina") == 0
+    # The untouched value works, and a weak password keeps the same key on the page.
+    weak = newcomer.request(
+        "POST",
+        path,
+        data={
+            "csrf_token": newcomer.csrf_from(path),
+            "username": "nina",
+            "password": "password1234",
+            "confirm_password": "password1234",
+            "totp_pending": signed,
+            "totp_code": code_at(own_secret.group(1), clock.now()),
+        },
+    )
+    assert weak.status_code == 400 and "too common" in weak.text
+    assert f'<code class="secret">{own_secret.group(1)}</code>' in weak.text
+    clock.advance(30)
+    assert _post_with_key(newcomer, path, clock, signed, own_secret.group(1)).status_code == 303
