@@ -37,6 +37,11 @@ ACTIONS = {
     "case_exported": N_("Case bundle downloaded"),
     "retention_extended": N_("Retention extended"),
     "purged": N_("Consultation purged"),
+    "key_created": N_("Key for sealed notes created"),
+    "key_replaced": N_("Key for sealed notes replaced"),
+    "key_rewrapped": N_("Decryption passphrase of the key changed"),
+    "password_changed": N_("Password changed"),
+    "reauth_failed": N_("Confirmation with password and code failed"),
 }
 
 
