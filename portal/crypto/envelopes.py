@@ -85,7 +85,7 @@ def is_usable_public_key(public_key: bytes) -> bool:
         shared = nacl.bindings.crypto_scalarmult(probe, bytes(public_key))
     except nacl.exceptions.CryptoError:  # libsodium refuses an all-zero result
         return False
-    return shared != bytes(KEY_BYTES)
+    return shared != bytes(KEY_BYTES)  # in case a library returns it instead
 
 
 def _seal_with(public_key: bytes, plaintext: bytes, ephemeral: PrivateKey, nonce: bytes) -> bytes:

@@ -267,6 +267,8 @@ def test_a_password_change_needs_the_code_too(
     actor = signed_in(client, clock, person)  # a fresh sign-in: the code is asked anyway
     new = "canary-New-Pass-77q2"
     change = {"new_password": new, "confirm_password": new}
+    nothing = actor.submit("/staff/password", **change)
+    assert nothing.status_code == 400 and NEEDED in nothing.text
     without = actor.submit("/staff/password", current_password=person.password, **change)
     assert without.status_code == 400 and NEEDED in without.text
     wrong = actor.submit(
