@@ -369,3 +369,34 @@ def test_low_order_public_keys_are_refused(
         )
         assert response.status_code == 400, point
     assert current_public_key(client, world.investigator) is None
+
+
+def test_repeated_changes_cannot_crowd_out_the_notice(
+    client: TestClient, clock: FakeClock, world: World
+) -> None:
+    """A stolen, fresh session repeating changes leaves one notice per kind of change, so
+    the stored notices stay small and the owner still sees each kind."""
+    person = world.investigator
+    owner = with_first_key(client, clock, person)
+    thief = signed_in(client, clock, person)
+    for _ in range(3):
+        assert thief.submit("/investigator/key", **new_key_fields()).status_code == 303
+    for _ in range(12):
+        rewrapped = b64(wrap(bytes(PrivateKey.generate()), "a passphrase 12345", 2, 19456))
+        response = thief.submit(
+            "/investigator/key", "/investigator/key/passphrase", wrapped_key=rewrapped
+        )
+        assert response.status_code == 303
+    page = owner.get("/staff").text
+    assert page.count(REPLACED) == 1
+    assert page.count("The decryption passphrase of your key was changed on") == 1
+    assert actions(client, person).count("key_rewrapped") == 12  # each one audited
+    [(stored,)] = query(
+        client, "SELECT security_notices FROM accounts WHERE id = :id", id=person.id
+    )
+    # The owner's first key, and one entry per kind from the thief's session.
+    assert [entry.split("@")[0] for entry in stored.split(";")] == [
+        "key_created",
+        "key_replaced",
+        "key_rewrapped",
+    ]
