@@ -57,6 +57,8 @@ class Settings:
     client_idle_timeout: int = 10 * 60
     client_absolute_timeout: int = 60 * 60
     enrolment_link_ttl: int = 7 * 24 * 60 * 60
+    # Confirming with password and code before a key or password change (web/reauth.py).
+    reauth_attempts_per_account_per_minute: int = 5
     one_time_code_ttl: int = 14 * 24 * 60 * 60
     timezone: str = "Europe/Helsinki"
     # Request limits.

@@ -25,6 +25,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+import nacl.bindings
 import nacl.exceptions
 import nacl.utils
 from nacl.public import Box, PrivateKey, PublicKey
@@ -41,6 +42,7 @@ __all__ = [
     "MalformedEnvelope",
     "WrongContext",
     "fingerprint",
+    "is_usable_public_key",
     "open_envelope",
     "open_json",
     "seal",
@@ -62,6 +64,28 @@ class CannotOpen(EnvelopeError):
 
 class WrongContext(EnvelopeError):
     """The envelope opened but belongs to another consultation, kind or author."""
+
+
+def is_usable_public_key(public_key: bytes) -> bool:
+    """Whether notes can be sealed to ``public_key``: 32 bytes, the top bit clear, and not
+    a point of low order.
+
+    Threat: a registered key of low order (all zeros among them) would make the shared
+    key of every envelope predictable, and libsodium refuses to seal to it, so each note
+    sealed on the server would fail. X25519 clamps every scalar to a multiple of 8, so a
+    point of order 1, 2, 4 or 8 multiplied by any scalar gives all zeros (libsodium then
+    refuses the result); any other point gives all zeros only with negligible chance. The
+    top bit is ignored by X25519: a key with it set is another spelling of a different
+    key, and no real key has it (the same rule as for ephemeral keys in envelopes).
+    """
+    if len(public_key) != KEY_BYTES or public_key[-1] & 0x80:
+        return False
+    probe = nacl.utils.random(KEY_BYTES)
+    try:
+        shared = nacl.bindings.crypto_scalarmult(probe, bytes(public_key))
+    except nacl.exceptions.CryptoError:  # libsodium refuses an all-zero result
+        return False
+    return shared != bytes(KEY_BYTES)  # in case a library returns it instead
 
 
 def _seal_with(public_key: bytes, plaintext: bytes, ephemeral: PrivateKey, nonce: bytes) -> bytes:

@@ -11,8 +11,9 @@ offline CLI read and write the same bytes.
 Threats addressed: a stolen database or backup (each passphrase guess costs argon2id,
 64 MiB and 3 passes by default); a wrapped key swapped for another (``unwrap`` checks the
 public key against the registered one); a hostile wrapped key whose parameters would
-exhaust memory or time (refused before argon2 runs); the same passphrase typed in another
-Unicode form (NFC normalisation). A changed header byte (parameters, salt) changes the
+exhaust memory or time, or so low that guessing would be cheap (refused before argon2
+runs, in both directions); the same passphrase typed in another Unicode form (NFC
+normalisation). A changed header byte (parameters, salt) changes the
 derived key, so it is refused like a wrong passphrase.
 
 Not addressed here: a weak passphrase, a keylogger, the server serving altered JavaScript.
@@ -41,8 +42,10 @@ WRAPPED_BYTES = _HEADER.size + KEY_BYTES + 16  # 97: the secret key and the secr
 DEFAULT_OPSLIMIT = 3
 DEFAULT_MEMLIMIT_KIB = 65536
 # Outside these a wrapped key is refused before argon2 runs (the same limits as in JS).
-MIN_OPSLIMIT, MAX_OPSLIMIT = 1, 20
-MIN_MEMLIMIT_KIB, MAX_MEMLIMIT_KIB = 8192, 1024 * 1024
+# The floor is OWASP's argon2id minimum (19 MiB, 2 passes): below it a stolen database
+# makes guessing passphrases cheap. The ceiling stops a hostile blob exhausting memory.
+MIN_OPSLIMIT, MAX_OPSLIMIT = 2, 20
+MIN_MEMLIMIT_KIB, MAX_MEMLIMIT_KIB = 19456, 1024 * 1024
 
 __all__ = [
     "KeyMismatch",

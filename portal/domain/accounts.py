@@ -1,4 +1,10 @@
-"""Staff accounts: logging in, changing a password, disabling an account."""
+"""Staff accounts: logging in, re-authenticating, changing a password, disabling an account.
+
+Threat: a stolen session cookie used for the actions that would hand the thief lasting
+power: replacing an investigator's key (every later note sealed to the thief) or the
+password. These need password and second factor again within the last 5 minutes in
+that session, are audited, and leave a notice the owner sees in every other session.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +17,15 @@ from portal.crypto.passwords import PasswordHasher, check_policy
 from portal.domain import audit
 from portal.i18n import N_
 from portal.storage import accounts as store
-from portal.storage.accounts import Account, AccountSecrets
-from portal.storage.database import Database
+from portal.storage.accounts import Account, AccountSecrets, SecurityNotice
+from portal.storage.database import Database, Queryable
 
 LOGIN_FAILED = N_("The username, password or code is wrong.")
+REAUTH_FAILED = N_("The password or code is wrong, or the code was used already.")
+# How long a sign-in or a confirmation with password and code counts for sensitive actions.
+REAUTH_WINDOW = 5 * 60
+# The changes the owner is told about in their other sessions (audit actions too).
+NOTICE_ACTIONS = frozenset({"key_created", "key_replaced", "key_rewrapped", "password_changed"})
 
 
 class LoginFailed(Exception):
@@ -24,8 +35,8 @@ class LoginFailed(Exception):
     """
 
 
-class WrongPassword(Exception):
-    """The current password given to change a password was wrong."""
+class ReauthFailed(Exception):
+    """A wrong password, a wrong or already used code, or a disabled account."""
 
 
 @dataclass(frozen=True)
@@ -98,25 +109,78 @@ async def _verified(
     return account
 
 
+def reauth_is_fresh(reauth_at: int | None, now: int) -> bool:
+    """Whether a session's last sign-in or confirmation is recent enough for a sensitive
+    action (within ``REAUTH_WINDOW``; a time in the future, from a clock set back, is not)."""
+    return reauth_at is not None and 0 <= now - reauth_at < REAUTH_WINDOW
+
+
+async def reauthenticate(
+    db: Database,
+    hasher: PasswordHasher,
+    hashing: HashingPool,
+    clock: Clock,
+    account_id: str,
+    password: str,
+    totp_code: str,
+) -> Account:
+    """Password and a new TOTP code again, for a sensitive action. Raises ``ReauthFailed``
+    (and records ``reauth_failed``); the caller limits attempts before calling this.
+
+    The account is read again here, not taken from the session: the password hash and the
+    last accepted code step must be current (a code is accepted once, as at sign-in)."""
+    account = await store.account_by_id(db, account_id)
+    secrets = await store.secrets_by_id(db, account_id)
+    if account is None or secrets is None or not account.is_active:
+        raise ReauthFailed
+    stored_hash = secrets.password_hash
+    if not await hashing.run(lambda: hasher.verify(stored_hash, password)):
+        await audit.record(db, clock, "reauth_failed", None, actor=account)
+        raise ReauthFailed
+    step = totp.accepted_step(secrets.totp_secret, totp_code, clock.now(), secrets.totp_last_step)
+    if step is None or not await store.claim_totp_step(db, account.id, step):
+        await audit.record(db, clock, "reauth_failed", None, actor=account)
+        raise ReauthFailed
+    return account
+
+
+async def record_security_change(
+    tx: Queryable, clock: Clock, account: Account, action: str, session_tag: str
+) -> None:
+    """The audit event of a key or password change, and the notice every other session of
+    the account shows until the owner dismisses it. Call inside the change's transaction."""
+    if action not in NOTICE_ACTIONS:
+        raise audit.UnknownAction(action)
+    await audit.record(tx, clock, action, None, actor=account)
+    await store.add_security_notice(
+        tx, account.id, SecurityNotice(action, clock.now(), session_tag)
+    )
+
+
+async def dismiss_notices(db: Database, account_id: str, session_tag: str) -> None:
+    """The owner has read the notices: gone from every session, except those made from
+    this very session (a thief's stolen session cannot hide its change from the owner)."""
+    async with db.transaction() as tx:
+        await store.dismiss_security_notices(tx, account_id, session_tag)
+
+
 async def change_password(
     db: Database,
     hasher: PasswordHasher,
     hashing: HashingPool,
+    clock: Clock,
     account: Account,
-    current: str,
     new: str,
+    session_tag: str,
 ) -> None:
-    """Raises ``WrongPassword`` or ``PasswordPolicyError``; the caller ends sessions."""
+    """Only after ``reauthenticate`` in the same request. Raises ``PasswordPolicyError``;
+    the caller ends the sessions. The new hash, its audit event and the notice are one
+    transaction: none without the others."""
     check_policy(new)
-    # Read here, not carried by the session's account (see storage.accounts.Account).
-    secrets = await store.secrets_by_id(db, account.id)
-    if secrets is None:
-        raise WrongPassword
-    stored_hash = secrets.password_hash
-    if not await hashing.run(lambda: hasher.verify(stored_hash, current)):
-        raise WrongPassword
     new_hash = await hashing.run(lambda: hasher.hash(new))
-    await store.set_password_hash(db, account.id, new_hash)
+    async with db.transaction() as tx:
+        await store.set_password_hash(tx, account.id, new_hash)
+        await record_security_change(tx, clock, account, "password_changed", session_tag)
 
 
 async def set_disabled(

@@ -43,6 +43,11 @@ CONSULTATION_ACTIONS = {
     "case_exported": N_("Case bundle downloaded"),
     "retention_extended": N_("Retention extended"),
     "purged": N_("Consultation purged"),
+    "key_created": N_("Key for sealed notes created"),
+    "key_replaced": N_("Key for sealed notes replaced"),
+    "key_rewrapped": N_("Decryption passphrase of the key changed"),
+    "password_changed": N_("Password changed"),
+    "reauth_failed": N_("Confirmation with password and code failed"),
 }
 # Every action not about one consultation is a security event (kind_of): an action added
 # to ACTIONS alone is filed under security.

@@ -20,7 +20,7 @@ from portal.clock import Clock
 from portal.crypto.tokens import sha256
 from portal.settings import Settings
 from portal.storage import sessions as rows
-from portal.storage.accounts import Account
+from portal.storage.accounts import Account, SecurityNotice
 from portal.storage.database import Database
 
 COOKIE_NAME = "__Host-sid"
@@ -48,6 +48,29 @@ class CurrentSession:
     @property
     def locale(self) -> str | None:
         return self.row.locale if self.row else None
+
+    @property
+    def reauth_at(self) -> int | None:
+        """When this session last proved password and second factor (a sign-in counts)."""
+        return self.row.reauth_at if self.row else None
+
+    @property
+    def tag(self) -> str:
+        return session_tag(self.sid)
+
+    @property
+    def notices(self) -> list[SecurityNotice]:
+        """The account's security notices this session should show: those of changes
+        made in any other session (this one was told when it made its own)."""
+        if self.account is None:
+            return []
+        tag = self.tag
+        return [n for n in self.account.notices if n.session_tag != tag]
+
+
+def session_tag(sid: str) -> str:
+    """A short name of a session for security notices: the start of its stored hash."""
+    return sha256(sid)[:8].hex()
 
 
 def new_sid() -> str:
@@ -88,11 +111,15 @@ class SessionStore:
             await rows.touch_session(self._db, row.id_hash, now)
         return CurrentSession(cookie, row, is_new_cookie=False)
 
-    async def begin(self, current: CurrentSession, account_id: str) -> CurrentSession:
-        """Log in: a fresh id (against fixation) carrying over the chosen language."""
+    async def begin(
+        self, current: CurrentSession, account_id: str, sid: str | None = None
+    ) -> CurrentSession:
+        """Log in: a fresh id (against fixation) carrying over the chosen language. The
+        session counts as freshly re-authenticated. ``sid``: one made with ``new_sid``
+        beforehand, when its tag must be known first (a password change)."""
         if current.row is not None:
             await rows.delete_session(self._db, current.row.id_hash)
-        sid = new_sid()
+        sid = sid or new_sid()
         await rows.insert_session(
             self._db, sha256(sid), account_id, current.locale, self._clock.now()
         )
@@ -107,6 +134,13 @@ class SessionStore:
             self._db, sha256(sid), None, current.locale, self._clock.now(), consultation_id
         )
         return await self._reload(sid)
+
+    async def mark_reauthenticated(self, current: CurrentSession) -> CurrentSession:
+        """This session has just proved password and second factor again."""
+        if current.row is None:
+            return current
+        await rows.set_session_reauth(self._db, current.row.id_hash, self._clock.now())
+        return await self._reload(current.sid, is_new_cookie=current.is_new_cookie)
 
     async def end(self, current: CurrentSession) -> CurrentSession:
         if current.row is not None:

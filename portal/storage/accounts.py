@@ -25,10 +25,48 @@ class Account:
     role: str
     gender: str
     disabled_at: int | None
+    security_notices: str = ""  # encoded: see ``SecurityNotice``
 
     @property
     def is_active(self) -> bool:
         return self.disabled_at is None
+
+    @property
+    def notices(self) -> list[SecurityNotice]:
+        return decode_notices(self.security_notices)
+
+
+@dataclass(frozen=True)
+class SecurityNotice:
+    """A key or password change the owner has not dismissed yet.
+
+    ``session_tag`` names the session that made the change (the first 8 bytes of its id
+    hash, in hex): that session is told on the spot, every other one by the notice.
+    Stored in ``accounts.security_notices`` as ``action@at@tag`` entries joined by ``;``.
+    """
+
+    action: str
+    at: int
+    session_tag: str
+
+
+# A repeated change from one session replaces its earlier entry; at most this many are
+# kept (the newest), so the column stays within its 400 characters.
+MAX_NOTICES = 8
+
+
+def decode_notices(text: str) -> list[SecurityNotice]:
+    notices = []
+    for entry in text.split(";") if text else []:
+        action, _, rest = entry.partition("@")
+        at, _, tag = rest.partition("@")
+        if action and at.isascii() and at.isdigit():
+            notices.append(SecurityNotice(action, int(at), tag))
+    return notices
+
+
+def encode_notices(notices: Sequence[SecurityNotice]) -> str:
+    return ";".join(f"{n.action}@{n.at}@{n.session_tag}" for n in notices)
 
 
 @dataclass(frozen=True)
@@ -148,3 +186,41 @@ async def set_disabled(db: Queryable, account_id: str, disabled_at: int | None) 
     await db.execute(
         "UPDATE accounts SET disabled_at = :at WHERE id = :id", id=account_id, at=disabled_at
     )
+
+
+async def _locked_notices(tx: Queryable, account_id: str) -> list[SecurityNotice]:
+    """The account's notices, its row locked for the rest of the caller's transaction (a
+    no-op update: PostgreSQL holds the row lock, SQLite's writer lock is already held), so
+    two changes at once cannot drop each other's entry."""
+    await tx.execute(
+        "UPDATE accounts SET security_notices = security_notices WHERE id = :id", id=account_id
+    )
+    text = await tx.fetch_value(
+        "SELECT security_notices FROM accounts WHERE id = :id", id=account_id
+    )
+    return decode_notices(text or "")
+
+
+async def _store_notices(tx: Queryable, account_id: str, notices: Sequence[SecurityNotice]) -> None:
+    await tx.execute(
+        "UPDATE accounts SET security_notices = :n WHERE id = :id",
+        id=account_id,
+        n=encode_notices(notices),
+    )
+
+
+async def add_security_notice(tx: Queryable, account_id: str, notice: SecurityNotice) -> None:
+    """Call inside a transaction."""
+    kept = [
+        n
+        for n in await _locked_notices(tx, account_id)
+        if (n.action, n.session_tag) != (notice.action, notice.session_tag)
+    ]
+    await _store_notices(tx, account_id, [*kept, notice][-MAX_NOTICES:])
+
+
+async def dismiss_security_notices(tx: Queryable, account_id: str, session_tag: str) -> None:
+    """Call inside a transaction. Only the notices of other sessions: the session that
+    made a change cannot dismiss its notice (a thief's stolen session would)."""
+    notices = await _locked_notices(tx, account_id)
+    await _store_notices(tx, account_id, [n for n in notices if n.session_tag == session_tag])

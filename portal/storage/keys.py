@@ -56,8 +56,9 @@ async def key_by_id(db: Queryable, key_id: str) -> InvestigatorKey | None:
     return None if row is None else _key(row)
 
 
-async def retire_keys(db: Queryable, account_id: str, now: int) -> None:
-    await db.execute(
+async def retire_keys(db: Queryable, account_id: str, now: int) -> int:
+    """How many keys were retired (0: the account had none)."""
+    return await db.execute(
         "UPDATE investigator_keys SET retired_at = :now"
         " WHERE account_id = :a AND retired_at IS NULL",
         a=account_id,

@@ -16,11 +16,13 @@ class SessionRow:
     locale: str | None
     created_at: int
     last_seen_at: int
+    # When this session last proved password and second factor (a sign-in counts).
+    reauth_at: int | None = None
 
 
 _SESSION_BY_HASH = f"""
-SELECT s.locale, s.created_at, s.last_seen_at, s.account_id, s.consultation_id,
-       {ACCOUNT_COLUMNS}
+SELECT s.locale, s.created_at, s.last_seen_at, s.reauth_at, s.account_id,
+       s.consultation_id, {ACCOUNT_COLUMNS}
 FROM sessions s
 LEFT JOIN accounts a ON a.id = s.account_id
 LEFT JOIN organisations o ON o.id = a.organisation_id
@@ -35,7 +37,7 @@ async def session_by_hash(db: Queryable, id_hash: bytes) -> SessionRow | None:
         return None
     # By position, in the order selected (the account's columns follow its fields, see
     # ACCOUNT_COLUMNS): a look-up by column name costs several times more.
-    locale, created_at, last_seen_at, account_id, consultation_id, *account = row
+    locale, created_at, last_seen_at, reauth_at, account_id, consultation_id, *account = row
     return SessionRow(
         id_hash,
         None if account_id is None else Account(*account),
@@ -43,6 +45,7 @@ async def session_by_hash(db: Queryable, id_hash: bytes) -> SessionRow | None:
         locale,
         created_at,
         last_seen_at,
+        reauth_at,
     )
 
 
@@ -54,17 +57,20 @@ async def insert_session(
     now: int,
     consultation_id: str | None = None,
 ) -> None:
+    # A staff session begins at a sign-in (or an enrolment, or a password change), each
+    # of which proved password and second factor: it starts freshly re-authenticated.
     await db.execute(
         """
         INSERT INTO sessions (id_hash, account_id, consultation_id, locale, created_at,
-                              last_seen_at)
-        VALUES (:h, :account_id, :consultation_id, :locale, :now, :now)
+                              last_seen_at, reauth_at)
+        VALUES (:h, :account_id, :consultation_id, :locale, :now, :now, :reauth_at)
         """,
         h=id_hash,
         account_id=account_id,
         consultation_id=consultation_id,
         locale=locale,
         now=now,
+        reauth_at=None if account_id is None else now,
     )
 
 
@@ -72,6 +78,10 @@ async def touch_session(db: Queryable, id_hash: bytes, now: int) -> None:
     await db.execute(
         "UPDATE sessions SET last_seen_at = :now WHERE id_hash = :h", h=id_hash, now=now
     )
+
+
+async def set_session_reauth(db: Queryable, id_hash: bytes, now: int) -> None:
+    await db.execute("UPDATE sessions SET reauth_at = :now WHERE id_hash = :h", h=id_hash, now=now)
 
 
 async def set_session_locale(db: Queryable, id_hash: bytes, locale: str) -> None:

@@ -58,6 +58,10 @@ accounts = Table(
     Column("totp_last_step", BigInteger, nullable=False, server_default="0"),
     Column("created_at", BigInteger, nullable=False),
     Column("disabled_at", BigInteger),
+    # Key and password changes not yet dismissed by the owner, each with its time and a
+    # tag of the session that made it (storage/accounts.py): every other session of the
+    # account shows them, so a change made from a stolen session reaches the owner.
+    Column("security_notices", String(400), nullable=False, server_default=""),
     CheckConstraint("role IN ('coordinator', 'investigator', 'ngo_worker')", name="role"),
 )
 
@@ -89,6 +93,9 @@ sessions = Table(
     Column("locale", String(8)),
     Column("created_at", BigInteger, nullable=False),
     Column("last_seen_at", BigInteger, nullable=False),
+    # When this session last proved password and second factor (a sign-in counts):
+    # sensitive actions (key and password changes) need it within the last 5 minutes.
+    Column("reauth_at", BigInteger),
     Index("ix_sessions_account_id", "account_id"),
     Index("ix_sessions_consultation_id", "consultation_id"),
     Index("ix_sessions_last_seen_at", "last_seen_at"),

@@ -27,6 +27,7 @@ from portal.storage.consultations import Consultation
 from portal.storage.database import Database
 from portal.storage.keys import InvestigatorKey
 from portal.storage.notes import Note
+from portal.web import reauth
 from portal.web.forms import FormState
 from portal.web.routing import GuardedRoute, Visit, redirect, render, route
 
@@ -47,7 +48,12 @@ async def key_page(
     request: Request, visit: Visit, form: FormState | None = None, status: int = 200
 ) -> Response:
     db = visit.services.db
+    form = form or FormState()
     key = await key_store.current_key(db, visit.staff.id)
+    # A key pair or wrapped key the browser made, sent back because the confirmation
+    # with password and code was missing or wrong: saved by confirming, not made again.
+    pending = form.values.get("purpose", "") if form.values.get("wrapped_key") else ""
+    pending_pk = form.values.get("public_key", "")
     return render(
         request,
         visit,
@@ -56,33 +62,60 @@ async def key_page(
         key=key,
         key_fingerprint=fingerprint(key.public_key) if key else "",
         pending=len(await note_store.notes_to_reseal(db, visit.staff.id)),
+        pending_save=pending,
+        pending_fingerprint=_fingerprint_of(pending_pk) if pending == "create" else "",
         message=KEY_MESSAGES.get(request.query_params.get("done", "")),
-        form=form or FormState(),
+        form=form,
     )
 
 
-async def key_create(request: Request, visit: Visit) -> Response:
-    """A new key pair (first key, or a replacement for a lost one)."""
-    svc = visit.services
+def _fingerprint_of(public_key: str) -> str:
     try:
-        await keys.register_key(
-            svc.db,
-            svc.clock,
-            visit.staff.id,
-            public_key=visit.field("public_key"),
-            wrapped_key=visit.field("wrapped_key"),
-            recovery_wrapped_key=visit.field("recovery_wrapped_key"),
-        )
+        return fingerprint(base64.b64decode(public_key, validate=True))
+    except ValueError:  # binascii.Error included; checked already, so not expected
+        return ""
+
+
+def _sent_back(visit: Visit, purpose: str, *fields: str) -> FormState:
+    """What the browser made, for the page that asks for the confirmation again."""
+    return FormState(values={"purpose": purpose, **{name: visit.field(name) for name in fields}})
+
+
+async def key_create(request: Request, visit: Visit) -> Response:
+    """A new key pair (first key, or a replacement for a lost one). Sensitive: whoever
+    replaces the key reads every note sealed afterwards, so it needs a fresh sign-in or
+    password and code on this form (web/reauth.py), and is audited."""
+    svc = visit.services
+    fields = ("public_key", "wrapped_key", "recovery_wrapped_key")
+    try:
+        new = keys.check_new_key(*(visit.field(name) for name in fields))
     except InputRejected as exc:
         return await key_page(request, visit, FormState().error("key", exc.message), 400)
+    refused = await reauth.confirm(visit)
+    if refused is not None:
+        form = _sent_back(visit, "create", *fields).error("reauth", refused.message)
+        return await key_page(request, visit, form, refused.status)
+    await keys.register_key(svc.db, svc.clock, visit.staff, new, visit.session.tag)
     return redirect("/investigator/key?done=created")
 
 
 async def key_rewrap(request: Request, visit: Visit) -> Response:
-    """The same private key under a new passphrase (changed, or set after recovery)."""
+    """The same private key under a new passphrase (changed, or set after recovery).
+    Sensitive like a new key: a thief who knows the new passphrase could open the notes
+    with a copy of the wrapped key."""
+    svc = visit.services
     try:
-        await keys.rewrap_key(visit.services.db, visit.staff.id, visit.field("wrapped_key"))
-    except (InputRejected, keys.NoKeyYet):
+        wrapped = keys.check_rewrapped_key(visit.field("wrapped_key"))
+    except InputRejected:
+        return await key_page(request, visit, FormState().error("key", keys.BAD_KEY), 400)
+    refused = await reauth.confirm(visit)
+    if refused is not None:
+        purpose = "recover" if visit.field("purpose") == "recover" else "change"
+        form = _sent_back(visit, purpose, "wrapped_key").error("reauth", refused.message)
+        return await key_page(request, visit, form, refused.status)
+    try:
+        await keys.rewrap_key(svc.db, svc.clock, visit.staff, wrapped, visit.session.tag)
+    except keys.NoKeyYet:
         return await key_page(request, visit, FormState().error("key", keys.BAD_KEY), 400)
     return redirect("/investigator/key?done=passphrase")
 

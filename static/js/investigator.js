@@ -3,8 +3,8 @@
 // The private key lives in this module's memory for the life of the page; it is never
 // stored (no localStorage, sessionStorage or IndexedDB) and never sent anywhere.
 import {
-  fingerprint, fromBase64, newKeyPair, newRecoveryKey, normaliseRecoveryKey, openJson,
-  sealJson, toBase64, unwrapSecretKey, wrapSecretKey,
+  fingerprint, fromBase64, isUsablePublicKey, newKeyPair, newRecoveryKey, normaliseRecoveryKey,
+  openJson, sealJson, toBase64, unwrapSecretKey, wrapSecretKey,
 } from "./sealing.js";
 import "./notes.js"; // the outcome and identity forms seal like any note form
 
@@ -88,8 +88,10 @@ function newPassphrase(form, status) {
   return chosen;
 }
 
+// The passphrases, once used. Not the password and code that confirm it is you
+// (data-reauth): the server checks those with the form.
 function forget(form) {
-  for (const field of form.querySelectorAll("input[type=password], input[data-old]")) {
+  for (const field of form.querySelectorAll("input[type=password]:not([data-reauth]), input[data-old]")) {
     field.value = "";
   }
 }
@@ -106,6 +108,8 @@ if (create) {
     event.target.disabled = true;
     say(status, status.dataset.working);
     const pair = newKeyPair();
+    // Never with a working random generator; the server refuses such a key as well.
+    if (!isUsablePublicKey(pair.publicKey)) throw new Error("the new key pair is not usable");
     const recovery = newRecoveryKey();
     const progress = progressOf(create);
     const wrapped = await wrapSecretKey(pair.secretKey, passphrase, {}, (f) => progress(f / 2));

@@ -15,7 +15,8 @@
 // - A wrapped key swapped for another one: after unwrapping, its public key must match
 //   the registered one.
 // - A hostile wrapped key with absurd argon2 parameters (memory/time exhaustion): refused
-//   before any hashing.
+//   before any hashing. Below the floor (19 MiB, 2 passes) a stolen database would make
+//   passphrases cheap to guess: such parameters are refused for wrapping and unwrapping.
 // - A low-order public key that would make the shared key predictable: refused; so is the
 //   top bit of the ephemeral key, which X25519 ignores (no envelope is malleable).
 // Not addressed here: a compromised server serving altered JavaScript or a substituted
@@ -32,7 +33,8 @@ const SALT = 16;
 const WRAP_HEADER = 1 + 4 + 4 + SALT + NONCE; // version || ops || mem KiB || salt || nonce
 const WRAPPED = WRAP_HEADER + 32 + 16; // the secret key plus the secretbox tag
 // Outside these, a wrapped key is refused before argon2 runs (a stored blob is input).
-export const LIMITS = Object.freeze({ minOps: 1, maxOps: 20, minMemKiB: 8192, maxMemKiB: 1 << 20 });
+// The floor is OWASP's argon2id minimum; the server refuses to store anything below it.
+export const LIMITS = Object.freeze({ minOps: 2, maxOps: 20, minMemKiB: 19456, maxMemKiB: 1 << 20 });
 
 function fail(name, message) {
   const error = new Error(message);
@@ -59,12 +61,30 @@ function assertUsable(secretKey, publicKey, onFail) {
   if (nacl.scalarMult(secretKey, publicKey).every((b) => b === 0)) throw onFail();
 }
 
+// Whether notes can be sealed to this public key: 32 bytes, the top bit clear (X25519
+// ignores it, so such a key is another spelling of a different key) and not of low order.
+// X25519 clamps every scalar to a multiple of 8, so a point of order 1, 2, 4 or 8 times
+// any scalar is all zeros; any other point is, with negligible chance. The same rule as
+// is_usable_public_key in portal/crypto/envelopes.py.
+export function isUsablePublicKey(publicKey) {
+  if (!(publicKey instanceof Uint8Array) || publicKey.length !== PK || publicKey[PK - 1] & 0x80) {
+    return false;
+  }
+  const probe = nacl.randomBytes(32);
+  try {
+    return !nacl.scalarMult(probe, publicKey).every((b) => b === 0);
+  } finally {
+    probe.fill(0);
+  }
+}
+
 export function newKeyPair() {
   return nacl.box.keyPair();
 }
 
 export function sealJson(publicKey, message) {
   bytes(publicKey, PK, "public key");
+  if (!isUsablePublicKey(publicKey)) throw new TypeError("not a usable public key");
   if (message === null || typeof message !== "object" || Array.isArray(message)) {
     throw new TypeError("message must be a plain object");
   }
@@ -72,7 +92,6 @@ export function sealJson(publicKey, message) {
   const ephemeral = nacl.box.keyPair();
   const nonce = nacl.randomBytes(NONCE);
   try {
-    assertUsable(ephemeral.secretKey, publicKey, () => new TypeError("not a usable public key"));
     const box = nacl.box(plaintext, nonce, publicKey, ephemeral.secretKey);
     return concat([VERSION], ephemeral.publicKey, nonce, box);
   } finally {

@@ -48,7 +48,7 @@ EXERCISE = """
     const tampered = sealed.slice(); tampered[tampered.length - 1] ^= 1;
     const progress = [];
     const wrapped = await m.wrapSecretKey(sk_, "chromium passphrase",
-      { opslimit: 2, memlimitKiB: 8192 }, (p) => progress.push(p));
+      { opslimit: 2, memlimitKiB: 19456 }, (p) => progress.push(p));
     return {
       sealed: m.toBase64(sealed),
       openedOwn: m.openJson(sk_, sealed, { consultation: "c-browser", kind: "prepared_note" }),
@@ -100,7 +100,7 @@ def test_sealing_module_under_the_real_csp(
                 "sk": b64(sk),
                 "pk": b64(pk),
                 "pythonEnvelope": b64(seal_json(pk, python_note)),
-                "pythonWrapped": b64(wrap(sk, "python passphrase", opslimit=2, memlimit_kib=8192)),
+                "pythonWrapped": b64(wrap(sk, "python passphrase", opslimit=2, memlimit_kib=19456)),
                 "vector": {**VECTORS["vectors"][0], "sk": VECTORS["secret_key_b64"]},
             },
         )

@@ -111,13 +111,13 @@ def wrapped_vectors() -> dict[str, Any]:
         "public_key_b64": b64(bytes(INVESTIGATOR.public_key)),
         "other_public_key_b64": b64(bytes(OTHER.public_key)),
         "vectors": [
-            one("ascii passphrase", "correct horse battery staple", 2, 8192),
-            one("unicode passphrase (NFC)", nfc, 2, 8192, passphrase_nfd=nfd),
+            one("ascii passphrase", "correct horse battery staple", 2, 19456),
+            one("unicode passphrase (NFC)", nfc, 2, 19456, passphrase_nfd=nfd),
             one(
                 "recovery key",
                 normalise_recovery_key(RECOVERY_KEY),
                 2,
-                8192,
+                19456,
                 recovery_key=RECOVERY_KEY,
                 recovery_key_as_typed=typed,
             ),

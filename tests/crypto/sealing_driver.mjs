@@ -62,11 +62,11 @@ out.python_wrapped = await outcome(async () =>
 out.js_sealed = input.messages.map((message) => b64(m.sealJson(pk, message)));
 let progress = [];
 out.js_wrapped = b64(await m.wrapSecretKey(sk, input.passphrase_nfd,
-  { opslimit: 2, memlimitKiB: 8192 }, (p) => progress.push(p)));
+  { opslimit: 2, memlimitKiB: 19456 }, (p) => progress.push(p)));
 out.progress = { calls: progress.length, last: progress.at(-1) };
 const recoveryKey = m.newRecoveryKey();
 out.js_recovery = { recovery_key: recoveryKey, wrapped_b64: b64(await m.wrapSecretKey(
-  sk, m.normaliseRecoveryKey(recoveryKey), { opslimit: 1, memlimitKiB: 8192 })) };
+  sk, m.normaliseRecoveryKey(recoveryKey), { opslimit: 2, memlimitKiB: 19456 })) };
 out.recovery_keys = Array.from({ length: 64 }, () => m.newRecoveryKey());
 out.key_pairs = Array.from({ length: 4 }, () => {
   const kp = m.newKeyPair();
@@ -92,6 +92,14 @@ out.wrong_type_context = await outcome(() => m.openJson(sk, note, { ...context, 
 out.malformed = await Promise.all([new Uint8Array(0), note.slice(0, 72), flip(note, 0, 3)]
   .map((e) => outcome(() => m.openJson(sk, e, {}))));
 out.low_order_seal = await outcome(() => m.sealJson(new Uint8Array(32), { v: 1 }));
+out.usable = input.low_order_hex.map((hex) => m.isUsablePublicKey(Uint8Array.from(Buffer.from(hex, "hex"))));
+out.usable_real = [pk, unb64(env.other_public_key_b64), ...Array.from({ length: 8 },
+  () => m.newKeyPair().publicKey)].map((key) => m.isUsablePublicKey(key));
+const topBit = pk.slice();
+topBit[31] |= 0x80;
+out.usable_odd = [pk.subarray(0, 31), topBit, "not bytes"].map((key) => m.isUsablePublicKey(key));
+out.low_order_seals = await Promise.all(input.low_order_hex.map((hex) =>
+  outcome(() => m.sealJson(Uint8Array.from(Buffer.from(hex, "hex")), { v: 1 }))));
 
 const small = wrapped.vectors[0];
 const smallWrapped = unb64(small.wrapped_b64);
@@ -109,6 +117,8 @@ for (const bad of input.wrapped_malformed_b64) {
     m.unwrapSecretKey(unb64(bad), small.passphrase, pk)));
 }
 out.wrap_absurd = await outcome(() =>
-  m.wrapSecretKey(sk, "p", { opslimit: 1000, memlimitKiB: 8192 }));
+  m.wrapSecretKey(sk, "p", { opslimit: 1000, memlimitKiB: 19456 }));
+out.wrap_weak = await Promise.all(input.weak_params.map(([opslimit, memlimitKiB]) =>
+  outcome(() => m.wrapSecretKey(sk, "p", { opslimit, memlimitKiB }))));
 
 process.stdout.write(JSON.stringify(out));

@@ -16,6 +16,7 @@ from portal.crypto.envelopes import (
     MalformedEnvelope,
     WrongContext,
     fingerprint,
+    is_usable_public_key,
     open_envelope,
     open_json,
     seal,
@@ -159,3 +160,29 @@ def test_bad_keys_are_programming_errors() -> None:
         open_envelope(SK[:31], NOTE_ENVELOPE)
     with pytest.raises(ValueError):
         fingerprint(PK + b"\x00")
+
+
+# The points of low order on Curve25519 (and their spellings at or above p = 2**255 - 19)
+# that libsodium lists: a key among them would make every shared key predictable.
+LOW_ORDER = {
+    "zero": "00" * 32,
+    "one": "01" + "00" * 31,
+    "order 8, first": "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800",
+    "order 8, second": "5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157",
+    "p - 1 (order 2)": "ec" + "ff" * 30 + "7f",
+    "p (zero again)": "ed" + "ff" * 30 + "7f",
+    "p + 1 (one again)": "ee" + "ff" * 30 + "7f",
+}
+
+
+@pytest.mark.parametrize("point", LOW_ORDER.values(), ids=LOW_ORDER.keys())
+def test_low_order_public_keys_are_not_usable(point: str) -> None:
+    assert not is_usable_public_key(bytes.fromhex(point))
+
+
+def test_real_public_keys_are_usable_and_odd_lengths_or_the_top_bit_are_not() -> None:
+    assert is_usable_public_key(PK)
+    assert all(is_usable_public_key(bytes(PrivateKey.generate().public_key)) for _ in range(50))
+    assert not is_usable_public_key(PK[:31])
+    assert not is_usable_public_key(PK + b"\x00")
+    assert not is_usable_public_key(PK[:31] + bytes([PK[31] | 0x80]))  # X25519 ignores it

@@ -46,6 +46,17 @@ JS_MESSAGES: list[dict[str, Any]] = [
 ]
 PASSPHRASE_NFC = unicodedata.normalize("NFC", "Åsa ja Élodie: ἀρχή")
 WRAPPED_TAMPER_INDEXES = [0, 4, 8, 9, 24, 25, 48, 49, 64, 96]
+WEAK_PARAMS = [[1, 19456], [2, 19455], [2, 8192], [1, 8192], [1, 1048576]]
+# Points of low order (libsodium's list): sealing to them would make the shared key public.
+LOW_ORDER_HEX = [
+    "00" * 32,
+    "01" + "00" * 31,
+    "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800",
+    "5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157",
+    "ec" + "ff" * 30 + "7f",
+    "ed" + "ff" * 30 + "7f",
+    "ee" + "ff" * 30 + "7f",
+]
 
 
 def b64(data: bytes) -> str:
@@ -79,7 +90,7 @@ def js(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             "context": {"consultation": "c-py", "kind": "client_note"},
         },
         "python_wrapped": {
-            "wrapped_b64": b64(wrap(SK, "wrapped by PyNaCl", opslimit=2, memlimit_kib=8192)),
+            "wrapped_b64": b64(wrap(SK, "wrapped by PyNaCl", opslimit=2, memlimit_kib=19456)),
             "passphrase": "wrapped by PyNaCl",
         },
         "messages": JS_MESSAGES,
@@ -90,13 +101,19 @@ def js(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             b64(small[:96]),
             b64(small + b"\x00"),
             b64(b"\x02" + small[1:]),
-            small_with_params(0, 8192),
-            small_with_params(21, 8192),
-            small_with_params(2**32 - 1, 8192),
-            small_with_params(2, 8191),
+            small_with_params(0, 19456),
+            small_with_params(21, 19456),
+            small_with_params(2**32 - 1, 19456),
+            small_with_params(2, 19455),
             small_with_params(2, 2**20 + 1),
             small_with_params(2, 2**32 - 1),
+            # Below the floor (argon2id 19 MiB, 2 passes): cheap to guess when stolen.
+            small_with_params(1, 19456),
+            small_with_params(1, 65536),
+            small_with_params(2, 8192),
         ],
+        "weak_params": WEAK_PARAMS,
+        "low_order_hex": LOW_ORDER_HEX,
     }
     result = subprocess.run(
         [NODE, str(HERE / "sealing_driver.mjs"), (root / "static/js/sealing.js").as_uri()],
@@ -169,7 +186,7 @@ def test_js_sealed_opens_in_python(js: dict[str, Any]) -> None:
 def test_js_wrapped_unwraps_in_python(js: dict[str, Any]) -> None:
     wrapped = unb64(js["js_wrapped"])
     assert len(wrapped) == 97
-    assert struct.unpack(">BII", wrapped[:9]) == (1, 2, 8192)
+    assert struct.unpack(">BII", wrapped[:9]) == (1, 2, 19456)
     # JS wrapped under the NFD form; Python unwraps with the NFC form.
     assert unwrap(wrapped, PASSPHRASE_NFC, PK) == SK
     assert js["progress"]["calls"] > 0
@@ -233,3 +250,20 @@ def test_js_refuses_malformed_wrapped_keys_before_argon2(js: dict[str, Any]) -> 
         assert outcome["ms"] < 20, outcome
     assert js["wrap_absurd"]["name"] == "RangeError"
     assert js["wrap_absurd"]["ms"] < 20
+
+
+def test_js_refuses_to_wrap_below_the_floor_before_argon2(js: dict[str, Any]) -> None:
+    assert len(js["wrap_weak"]) == 5
+    for outcome in js["wrap_weak"]:
+        assert outcome["name"] == "RangeError", outcome
+        assert "argon2 parameters out of range" in outcome["message"]
+        assert outcome["ms"] < 20, outcome
+
+
+def test_js_refuses_low_order_public_keys(js: dict[str, Any]) -> None:
+    assert js["usable"] == [False] * 7
+    assert js["usable_real"] == [True] * 10
+    assert js["usable_odd"] == [False, False, False]  # short, top bit set, not bytes
+    for outcome in js["low_order_seals"]:
+        assert outcome["name"] == "TypeError", outcome
+        assert outcome["message"] == "not a usable public key"

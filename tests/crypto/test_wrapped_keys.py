@@ -29,7 +29,7 @@ OTHER_PK = base64.b64decode(VECTORS["other_public_key_b64"])
 BY_NAME: dict[str, dict[str, Any]] = {v["name"]: v for v in VECTORS["vectors"]}
 SMALL = BY_NAME["ascii passphrase"]
 SMALL_WRAPPED = base64.b64decode(SMALL["wrapped_b64"])
-FAST = {"opslimit": 1, "memlimit_kib": 8192}
+FAST = {"opslimit": 2, "memlimit_kib": 19456}  # the floor: the cheapest allowed
 
 
 def flipped(data: bytes, index: int, bit: int = 0x01) -> bytes:
@@ -54,7 +54,7 @@ def test_round_trip_and_layout() -> None:
     wrapped = wrap(SK, "a passphrase", **FAST)
     assert len(wrapped) == 97
     assert wrapped[0] == 1
-    assert struct.unpack(">II", wrapped[1:9]) == (1, 8192)
+    assert struct.unpack(">II", wrapped[1:9]) == (2, 19456)
     assert unwrap(wrapped, "a passphrase", PK) == SK
     assert unwrap(wrapped, "a passphrase") == SK  # the check is optional in Python
 
@@ -126,10 +126,12 @@ def test_tampered_byte_is_refused(index: int) -> None:
 
 @pytest.mark.parametrize(
     ("opslimit", "memlimit_kib"),
-    [(0, 8192), (21, 8192), (2**32 - 1, 8192), (2, 8191), (2, 0), (2, 2**20 + 1),
-     (2, 2**32 - 1), (2**32 - 1, 2**32 - 1)],
+    [(0, 19456), (21, 19456), (2**32 - 1, 19456), (2, 19455), (2, 0), (2, 2**20 + 1),
+     (2, 2**32 - 1), (2**32 - 1, 2**32 - 1),
+     # Below the floor (argon2id 19 MiB, 2 passes): cheap to guess from a stolen database.
+     (1, 19456), (1, 65536), (2, 8192), (3, 8192), (1, 8)],
 )  # fmt: skip
-def test_absurd_parameters_refused_without_argon2(
+def test_absurd_or_weak_parameters_refused_without_argon2(
     no_argon2: None, opslimit: int, memlimit_kib: int
 ) -> None:
     with pytest.raises(MalformedWrappedKey, match="out of range"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.testclient import TestClient
 
 from portal.crypto.tokens import sha256
+from portal.crypto.totp import code_at
 from portal.storage.sessions import session_by_hash
 from tests.factories import (
     CANARIES,
@@ -99,9 +100,11 @@ def test_password_change_ends_other_sessions(
     other_device.log_in(world.coordinator, clock)
     actor.log_in(world.coordinator, clock)
     new_password = "canary-New-Pass-99x1"
+    clock.advance(30)  # a code not used at sign-in
     response = actor.submit(
         "/staff/password",
         current_password=world.coordinator.password,
+        totp_code=code_at(world.coordinator.totp_secret, clock.now()),
         new_password=new_password,
         confirm_password=new_password,
     )
@@ -235,9 +238,11 @@ def test_a_session_carries_no_password_hash_or_totp_secret(
     # Signing in and changing the password still read them where they are needed.
     assert actor.get("/staff").status_code == 200
     CANARIES.add("another-Canary-pass-31")
+    clock.advance(30)  # a code not used at sign-in
     changed = actor.submit(
         "/staff/password",
         current_password=world.coordinator.password,
+        totp_code=code_at(world.coordinator.totp_secret, clock.now()),
         new_password="another-Canary-pass-31",
         confirm_password="another-Canary-pass-31",
     )

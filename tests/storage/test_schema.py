@@ -23,6 +23,8 @@ ALLOWED_TEXT = {
         "gender": "code",
         "password_hash": "hash",
         "totp_secret": "staff second factor",
+        # Fixed action codes with their times and session tags (storage/accounts.py).
+        "security_notices": "codes",
     },
     "invitations": {
         "id": "id",

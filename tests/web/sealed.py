@@ -40,9 +40,9 @@ def create_key(client: TestClient, clock: FakeClock, person: Person) -> Keyholde
     response = actor.submit(
         "/investigator/key",
         public_key=base64.b64encode(bytes(private.public_key)).decode(),
-        wrapped_key=base64.b64encode(wrap(sk, PASSPHRASE, 1, 8192)).decode(),
+        wrapped_key=base64.b64encode(wrap(sk, PASSPHRASE, 2, 19456)).decode(),
         recovery_wrapped_key=base64.b64encode(
-            wrap(sk, RECOVERY.replace("-", ""), 1, 8192)
+            wrap(sk, RECOVERY.replace("-", ""), 2, 19456)
         ).decode(),
     )
     assert response.status_code == 303, response.text

@@ -307,7 +307,7 @@ def test_reassignment_then_resealing_hands_the_notes_over(
 
 
 def test_passphrase_change_replaces_only_the_wrapping(client: TestClient, case: Case) -> None:
-    new_wrapped = wrap(case.investigator.secret_key, "another passphrase 123", 1, 8192)
+    new_wrapped = wrap(case.investigator.secret_key, "another passphrase 123", 2, 19456)
     response = case.investigator.actor.submit(
         "/investigator/key",
         "/investigator/key/passphrase",
