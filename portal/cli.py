@@ -222,7 +222,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     decrypt.set_defaults(run=cmd_decrypt)
 
     purge = commands.add_parser(
-        "purge", help="delete consultations past their retention time (see DESIGN.md 3.8)"
+        "purge", help="delete consultations past their retention time (docs/design.md, journey 8)"
     )
     purge.add_argument("--dry-run", action="store_true", help="only list what would be purged")
     purge.set_defaults(run=cmd_purge)

@@ -1,4 +1,4 @@
-"""Note envelopes v1: notes sealed to an investigator's public key (DESIGN.md section 5).
+"""Note envelopes v1: notes sealed to an investigator's public key (docs/crypto.md).
 
 Format (a contract shared with ``static/js/sealing.js``; see docs/crypto.md)::
 

@@ -1,4 +1,4 @@
-"""Wrapped private keys v1: an investigator's secret key under a passphrase (DESIGN.md 5).
+"""Wrapped private keys v1: an investigator's secret key under a passphrase (docs/crypto.md).
 
 Format (a contract shared with ``static/js/sealing.js``; see docs/crypto.md)::
 

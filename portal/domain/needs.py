@@ -1,4 +1,4 @@
-"""A client's needs: structured choices only, never free text (DESIGN.md section 6).
+"""A client's needs: structured choices only, never free text (docs/design.md section 5).
 
 Each field is a short code from a fixed list; labels are msgids shown in the staff's
 language. The story itself never goes here: it belongs in sealed notes.

@@ -40,7 +40,7 @@ REFLECTION = {
     "needed": N_("Needed, not decided yet"),
     "granted": N_("Granted"),
 }
-# A reflection period is 30 days to 6 months (DESIGN.md section 1).
+# A reflection period is 30 days to 6 months (docs/design.md section 1).
 REFLECTION_MIN_DAYS, REFLECTION_MAX_DAYS = 30, 183
 CASE_REFERENCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9/._-]{2,63}")
 

@@ -1,6 +1,6 @@
 """Retention: a consultation without a decision to report does not outlive its purpose.
 
-DESIGN.md section 3.8. A consultation is purged ``retention_days`` after its last
+docs/design.md, journey 8. A consultation is purged ``retention_days`` after its last
 activity: the latest of its last meeting's start, its last one-time code's expiry and
 ``last_activity_at``; or at the end of a coordinator's extension, if that is later. A
 case (``reported_at`` set) is never purged here.

@@ -1,4 +1,4 @@
-"""Who may do what: the roles named in DESIGN.md section 2."""
+"""Who may do what: the roles named in docs/design.md section 2."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Database access: SQLite through the standard library, PostgreSQL through asyncpg.
 
-Why not SQLAlchemy at run time: DESIGN.md section 7 measured SQLAlchemy (sync or async)
+Why not SQLAlchemy at run time: measured on this workload, SQLAlchemy (sync or async) ran
 at a quarter to a tenth of the throughput of a plain driver call on the event loop. The
 schema and migrations stay in SQLAlchemy/Alembic; queries are short SQL strings with
 ``:name`` parameters that both backends understand.
