@@ -16,6 +16,7 @@ from portal.security.bodylimit import BodyLimitMiddleware
 from portal.security.csrf import CrossOriginMiddleware
 from portal.security.headers import SecurityHeadersMiddleware
 from portal.security.senders import SenderMiddleware
+from portal.security.sessions import SessionMiddleware
 from portal.services import build_services
 from portal.settings import Settings
 from portal.web import (
@@ -65,6 +66,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
                 secret=keys.derive("rate-limit-source"),
                 clock=clock,
             ),
+            Middleware(SessionMiddleware),
             Middleware(
                 CrossOriginMiddleware, refuse=errors.refused, public_url=settings.public_url
             ),

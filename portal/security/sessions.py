@@ -16,6 +16,9 @@ import re
 import secrets
 from dataclasses import dataclass
 
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
 from portal.clock import Clock
 from portal.crypto.tokens import sha256
 from portal.settings import Settings
@@ -162,3 +165,83 @@ class SessionStore:
     async def _reload(self, sid: str, is_new_cookie: bool = True) -> CurrentSession:
         row = await rows.session_by_hash(self._db, sha256(sid))
         return CurrentSession(sid, row, is_new_cookie=is_new_cookie)
+
+
+class SessionHandle:
+    """This request's session: loaded once, when a route or an error page first asks,
+    and replaced by handlers that sign in, out or change the language. The middleware
+    reads it again when the answer starts, to set the cookie."""
+
+    def __init__(self, scope: Scope) -> None:
+        self._scope = scope
+        self._current: CurrentSession | None = None
+        self.original_sid = ""
+        # A new visitor gets a cookie only once a page hands out a CSRF token (a form)
+        # or the session changes, so /healthz and the quick-exit page leave no cookie.
+        self.token_issued = False
+
+    @property
+    def loaded(self) -> CurrentSession | None:
+        return self._current
+
+    async def load(self) -> CurrentSession:
+        if self._current is None:
+            store: SessionStore = self._scope["app"].state.services.sessions
+            cookie = Headers(scope=self._scope).get("cookie", "")
+            self._current = await store.load(_cookie_value(cookie))
+            self.original_sid = self._current.sid
+        return self._current
+
+    @property
+    def current(self) -> CurrentSession:
+        if self._current is None:
+            raise SessionNotLoaded
+        return self._current
+
+    @current.setter
+    def current(self, session: CurrentSession) -> None:
+        self._current = session
+
+    def cookie_to_set(self) -> str | None:
+        session = self._current
+        if session is None or not session.is_new_cookie:
+            return None
+        if self.token_issued or session.sid != self.original_sid:
+            return cookie_header(session)
+        return None
+
+
+class SessionNotLoaded(Exception):
+    """A handler read the session before the guard loaded it (a programming error)."""
+
+
+def _cookie_value(header: str) -> str | None:
+    for part in header.split(";"):
+        name, _, value = part.strip().partition("=")
+        if name == COOKIE_NAME:
+            return value
+    return None
+
+
+class SessionMiddleware:
+    """The session in ``scope["session"]`` for everything below, error pages included,
+    and its cookie written when the answer starts (the shape of Starlette's
+    ``SessionMiddleware``, with the session itself on the server)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        handle = scope["session"] = SessionHandle(scope)
+
+        async def send_with_cookie(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                cookie = handle.cookie_to_set()
+                if cookie is not None:
+                    MutableHeaders(scope=message).append("set-cookie", cookie)
+            await send(message)
+
+        await self.app(scope, receive, send_with_cookie)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 
+from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -18,7 +19,9 @@ from portal.crypto.hashing import Overloaded, SenderBusy
 from portal.i18n import N_, negotiate
 from portal.security.bodylimit import BodyTimeout, BodyTooLarge
 from portal.security.headers import secured
+from portal.security.sessions import CurrentSession, SessionHandle
 from portal.services import services
+from portal.web.routing import Visit, language, render
 
 log = logging.getLogger("portal.errors")
 # Seconds a refused visitor should wait (429 and 503): a flood's effect ends with it.
@@ -39,29 +42,47 @@ MESSAGES = {
 CLEAR_SITE_DATA = '"cache", "cookies", "storage"'
 
 
-def error_page(request: Request, status: int) -> Response:
+async def error_page(request: Request, status: int) -> Response:
+    """The error page, in the visitor's language and with their session (the header of
+    a signed-in staff member, a quick exit whose token fits), like any other page."""
     svc = services(request)
-    locale = negotiate(
-        request.headers.get("accept-language"), svc.catalogues.locales, svc.settings.default_locale
-    )
-    context = {
-        "status": status,
-        "message": MESSAGES.get(status, MESSAGES[400]),
-        "account": None,
-        "csrf_token": "",
-        "csrf_field": "",
-    }
-    response = svc.templates.render(
-        request, "error.html", context, locale=locale, status_code=status
-    )
+    handle: SessionHandle | None = request.scope.get("session")
+    session = None
+    if handle is not None:
+        # A 500 is answered outside the session middleware: its cookie could not be set,
+        # and the database may be what failed, so only a session already loaded is used.
+        session = handle.loaded if status == 500 else await _loaded(handle)
+    message = MESSAGES.get(status, MESSAGES[400])
+    if handle is not None and session is not None and status != 500:
+        visit = Visit(svc, handle, language(request, session, svc), FormData())
+        response = render(request, visit, "error.html", status, status=status, message=message)
+    else:
+        context = {
+            "status": status,
+            "message": message,
+            "account": None,
+            "csrf_token": "",
+            "csrf_field": "",
+        }
+        locale = language(request, session, svc)
+        response = svc.templates.render(
+            request, "error.html", context, locale=locale, status_code=status
+        )
     if status in (429, 503):
         response.headers["retry-after"] = RETRY_AFTER
     return response
 
 
+async def _loaded(handle: SessionHandle) -> CurrentSession | None:
+    try:
+        return await handle.load()
+    except Exception:  # the page must still be answered; the error is logged elsewhere
+        return None
+
+
 async def refused(scope: Scope, receive: Receive, send: Send) -> None:
     """The 403 page as an ASGI app, for the cross-origin middleware (security/csrf.py)."""
-    await error_page(Request(scope, receive), 403)(scope, receive, send)
+    await (await error_page(Request(scope, receive), 403))(scope, receive, send)
 
 
 def _refused_quick_exit(request: Request) -> Response:
@@ -88,19 +109,19 @@ async def http_error(request: Request, exc: Exception) -> Response:
         # refuses it first, so no other site can wipe this site's data in the browser.)
     ):
         return _refused_quick_exit(request)
-    response = error_page(request, status if status in MESSAGES else 400)
+    response = await error_page(request, status if status in MESSAGES else 400)
     if isinstance(exc, HTTPException) and exc.headers and "Allow" in exc.headers:
         response.headers["allow"] = exc.headers["Allow"]
     return response
 
 
 async def too_large(request: Request, exc: Exception) -> Response:
-    return _closing(error_page(request, 413))
+    return _closing(await error_page(request, 413))
 
 
 async def too_slow(request: Request, exc: Exception) -> Response:
     # 408 has no sentence of its own: the 400 one ("could not be understood") fits.
-    return _closing(error_page(request, 408))
+    return _closing(await error_page(request, 408))
 
 
 def _closing(response: Response) -> Response:
@@ -115,11 +136,11 @@ def _closing(response: Response) -> Response:
 
 
 async def overloaded(request: Request, exc: Exception) -> Response:
-    return error_page(request, 503)
+    return await error_page(request, 503)
 
 
 async def sender_busy(request: Request, exc: Exception) -> Response:
-    return error_page(request, 429)
+    return await error_page(request, 429)
 
 
 async def server_error(request: Request, exc: Exception) -> Response:
@@ -127,7 +148,7 @@ async def server_error(request: Request, exc: Exception) -> Response:
     # The exception type and handler only: a message or path could carry a code or token.
     endpoint = getattr(request.scope.get("endpoint"), "__name__", "?")
     log.error("unhandled %s in %s %s", type(exc).__name__, request.method, endpoint)
-    response = error_page(request, 500)
+    response = await error_page(request, 500)
     tls = services(request).settings.uses_tls or request.url.scheme == "https"
     response.raw_headers = secured(response.raw_headers, tls=tls, static=False)
     return response

@@ -3,22 +3,21 @@
 Everything is denied unless a route names the roles allowed (``roles=``); a test walks
 every route of the app and fails on one without. The guard, in order:
 
-1. loads the session (one query, with the account);
+1. loads the session (one query, with the account) into the handle the session
+   middleware (security/sessions.py) put in the scope, which sets the cookie;
 2. for a state-changing method: parses the form once within the field limits and checks
    the session-bound CSRF token (the second CSRF layer: the first, cross-origin
    requests, is refused by security/csrf.py's middleware before any route);
 3. checks the role (a client's session counts as the role ``client``): a visitor who is
    not signed in is sent to the login or code page, a signed-in one without the role gets
    404 (not 403: a route's existence is not confirmed);
-4. calls the handler with the request and the ``Visit``, then sets the session cookie
-   when the session id is new or changed.
+4. calls the handler with the request and the ``Visit``.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable, Collection, Sequence
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
@@ -34,7 +33,7 @@ from starlette.types import Receive, Scope, Send
 from portal.domain.roles import CLIENT, PUBLIC
 from portal.i18n import negotiate
 from portal.security import csrf
-from portal.security.sessions import COOKIE_NAME, CurrentSession, cookie_header
+from portal.security.sessions import CurrentSession, SessionHandle
 from portal.services import Services, services
 from portal.storage.accounts import Account
 
@@ -43,18 +42,24 @@ class NotLoggedIn(Exception):
     """A staff page was asked for without a staff session."""
 
 
-@dataclass
 class Visit:
-    """What the guard learned about this request; handlers may replace the session."""
+    """What the guard learned about this request; handlers may replace the session
+    (``visit.session = ...``), and the session middleware then sets the new cookie."""
 
-    services: Services
-    session: CurrentSession
-    locale: str
-    form: FormData
-    # A new visitor gets a cookie only once a page hands out a CSRF token (a form) or the
-    # session changes, so /healthz and the quick-exit page leave no cookie behind.
-    token_issued: bool = False
-    _token: tuple[str, str] | None = None  # (session id, its token): pages print it often
+    def __init__(self, services: Services, handle: SessionHandle, locale: str, form: FormData):
+        self.services = services
+        self.handle = handle
+        self.locale = locale
+        self.form = form
+        self._token: tuple[str, str] | None = None  # (session id, its token): printed often
+
+    @property
+    def session(self) -> CurrentSession:
+        return self.handle.current
+
+    @session.setter
+    def session(self, session: CurrentSession) -> None:
+        self.handle.current = session
 
     @property
     def account(self) -> Account | None:
@@ -68,7 +73,7 @@ class Visit:
 
     @property
     def csrf_token(self) -> str:
-        self.token_issued = True
+        self.handle.token_issued = True
         sid = self.session.sid
         if self._token is None or self._token[0] != sid:
             self._token = (sid, csrf.csrf_token(self.services.keys, sid))
@@ -210,8 +215,9 @@ def _refuse_nul(request: Request) -> None:
         raise HTTPException(400)
 
 
-def _language(request: Request, session: CurrentSession, svc: Services) -> str:
-    if session.locale in svc.catalogues.locales:
+def language(request: Request, session: CurrentSession | None, svc: Services) -> str:
+    """The session's language, or the browser's first one the portal has."""
+    if session is not None and session.locale in svc.catalogues.locales:
         return session.locale or svc.settings.default_locale
     return negotiate(
         request.headers.get("accept-language"), svc.catalogues.locales, svc.settings.default_locale
@@ -223,7 +229,8 @@ def _guarded(endpoint: Endpoint, roles: frozenset[str]) -> Callable[[Request], A
     async def guard(request: Request) -> Response:
         _refuse_nul(request)
         svc = services(request)
-        session = await svc.sessions.load(request.cookies.get(COOKIE_NAME))
+        handle: SessionHandle = request.scope["session"]
+        session = await handle.load()
         form = FormData()
         if request.method not in csrf.SAFE_METHODS:
             form = await _read_form(request, svc)
@@ -232,21 +239,18 @@ def _guarded(endpoint: Endpoint, roles: frozenset[str]) -> Callable[[Request], A
                 svc.keys, session.sid, presented if isinstance(presented, str) else None
             ):
                 raise HTTPException(403)
-        visit = Visit(svc, session, _language(request, session, svc), form)
-        original_sid = session.sid
+        visit = Visit(svc, handle, language(request, session, svc), form)
         if PUBLIC not in roles:
             role = _role(session)
             if role is None:
                 if request.method in csrf.SAFE_METHODS:
                     start = "/code" if CLIENT in roles else "/login"
                     target = start + "?ended=1" if session.expired else start
-                    response: Response = RedirectResponse(target, status_code=303)
-                    return _with_cookie(response, visit, original_sid)
+                    return RedirectResponse(target, status_code=303)
                 raise HTTPException(403)
             if role not in roles:
                 raise HTTPException(404)
-        response = await endpoint(request, visit)
-        return _with_cookie(response, visit, original_sid)
+        return await endpoint(request, visit)
 
     return guard
 
@@ -255,13 +259,6 @@ def _role(session: CurrentSession) -> str | None:
     if session.account is not None:
         return session.account.role
     return CLIENT if session.consultation_id is not None else None
-
-
-def _with_cookie(response: Response, visit: Visit, original_sid: str) -> Response:
-    session = visit.session
-    if session.is_new_cookie and (visit.token_issued or session.sid != original_sid):
-        response.headers.append("set-cookie", cookie_header(session))
-    return response
 
 
 class _LazyToken:

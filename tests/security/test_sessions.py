@@ -9,6 +9,7 @@ from portal.crypto.totp import code_at
 from portal.storage.sessions import session_by_hash
 from tests.factories import (
     CANARIES,
+    CSRF,
     Actor,
     FakeClock,
     World,
@@ -247,3 +248,28 @@ def test_a_session_carries_no_password_hash_or_totp_secret(
         confirm_password="another-Canary-pass-31",
     )
     assert changed.status_code == 303
+
+
+def test_an_error_page_has_the_visitors_session_and_language(
+    actor: Actor, clock: FakeClock, world: World
+) -> None:
+    """The session middleware loads the session for error pages too: a client who chose
+    Arabic reads a missing page in Arabic, and its quick exit carries a token that works."""
+    actor.submit("/", "/language", locale="ar", next="/")
+    missing = actor.get("/no-such-page")
+    assert missing.status_code == 404
+    assert "هذه الصفحة غير موجودة." in missing.text
+    assert 'dir="rtl"' in missing.text
+    token = CSRF.search(missing.text)
+    assert token is not None
+    left = actor.request("POST", "/bye", data={"csrf_token": token.group(1)})
+    assert left.status_code == 303
+
+
+def test_a_staff_members_error_page_keeps_their_header(
+    actor: Actor, clock: FakeClock, world: World
+) -> None:
+    actor.log_in(world.coordinator, clock)
+    missing = actor.get("/coordinator/no-such-page")
+    assert missing.status_code == 404
+    assert ">Coord<" in missing.text  # signed in (their name), on the error page too
