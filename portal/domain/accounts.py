@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from portal.clock import Clock
 from portal.crypto import totp
 from portal.crypto.hashing import HashingPool
-from portal.crypto.passwords import PasswordHasher, check_policy
+from portal.crypto.passwords import PasswordHasher
 from portal.domain import audit
+from portal.domain.password_policy import check_policy
 from portal.i18n import N_
 from portal.storage import accounts as store
 from portal.storage.accounts import Account, AccountSecrets, SecurityNotice

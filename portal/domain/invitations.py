@@ -21,11 +21,12 @@ from dataclasses import dataclass
 from portal.clock import Clock
 from portal.crypto import totp
 from portal.crypto.hashing import HashingPool
-from portal.crypto.passwords import PasswordHasher, check_policy
+from portal.crypto.passwords import PasswordHasher
 from portal.crypto.tokens import InvalidToken, Keys, random_id, sha256
 from portal.domain import audit
 from portal.domain.errors import InputRejected
 from portal.domain.needs import STAFF_GENDER
+from portal.domain.password_policy import check_policy
 from portal.domain.roles import ROLES_BY_ORGANISATION_KIND
 from portal.i18n import N_
 from portal.storage import accounts, invitations, organisations

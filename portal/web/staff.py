@@ -5,8 +5,8 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from portal.crypto.passwords import PasswordPolicyError, check_policy
 from portal.domain import accounts
+from portal.domain.password_policy import PasswordPolicyError, check_policy
 from portal.domain.roles import ORGANISATION_KIND_LABELS, ROLE_LABELS, STAFF_ROLES
 from portal.i18n import N_
 from portal.security.sessions import new_sid, session_tag

@@ -5,11 +5,10 @@ from __future__ import annotations
 import threading
 
 import anyio
-import pytest
 from anyio.from_thread import start_blocking_portal
 
 from portal.crypto.hashing import HashingPool, Overloaded, SenderBusy, current_sender
-from portal.crypto.passwords import PasswordHasher, check_policy
+from portal.crypto.passwords import PasswordHasher
 
 
 def test_excess_work_is_refused_before_it_runs() -> None:
@@ -106,9 +105,3 @@ def test_password_is_normalised_before_hashing() -> None:
     hasher = PasswordHasher(time_cost=1, memory_kib=1024, parallelism=1)
     composed, decomposed = "salasana-\u00e4\u00e4kk\u00f6set", "salasana-a\u0308a\u0308kko\u0308set"
     assert hasher.verify(hasher.hash(composed), decomposed)
-
-
-@pytest.mark.parametrize("password", ["Password12345", "qwertyuiop123!", "111111111111"])
-def test_common_passwords_are_refused(password: str) -> None:
-    with pytest.raises(ValueError, match="too common"):
-        check_policy(password)
