@@ -521,3 +521,16 @@ def test_a_version_1_postgres_file_restores(tmp_path: Path) -> None:
         )
         assert result.returncode == 0, result.stderr
         assert snapshot(target) == snapshot(source)
+
+
+def test_the_nightly_unit_needs_no_key_on_the_server() -> None:
+    deploy = Path(__file__).parents[2] / "deploy"
+    unit = (deploy / "systemd" / "portal-backup.service").read_text()
+    settings = [line for line in unit.splitlines() if line.startswith("Environment")]
+    assert settings == [
+        "EnvironmentFile=/etc/portal/portal.env",
+        "Environment=PYTHONDONTWRITEBYTECODE=1",
+    ]
+    example = (deploy / "portal.env.example").read_text().splitlines()
+    assert "PORTAL_BACKUP_RECIPIENTS=portal-backup-public-key-1:PLACEHOLDER" in example
+    assert not [line for line in example if "KEY_FILE" in line or "private-key" in line]
