@@ -241,8 +241,10 @@ def encrypt_stream(
     source: IO[bytes], out: IO[bytes], recipients: Sequence[bytes], kind: int
 ) -> None:
     """Write ``source`` as a version 2 backup that any one of ``recipients`` can open."""
-    if not 1 <= len(recipients) <= MAX_RECIPIENTS or kind not in KIND_NAMES:
+    if not 1 <= len(recipients) <= MAX_RECIPIENTS:
         raise BackupError(f"a backup needs 1 to {MAX_RECIPIENTS} recipients")
+    if kind not in KIND_NAMES:
+        raise BackupError(f"unknown kind of backup: {kind}")
     stream_key = nacl.bindings.crypto_secretstream_xchacha20poly1305_keygen()
     state = nacl.bindings.crypto_secretstream_xchacha20poly1305_state()
     stream_header = nacl.bindings.crypto_secretstream_xchacha20poly1305_init_push(state, stream_key)
