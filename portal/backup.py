@@ -1,26 +1,26 @@
-"""Encrypted backups: ``portal backup FILE``, ``portal restore FILE``, ``portal backup-key``.
+"""Encrypted backups: ``portal backup FILE``, ``portal restore FILE``, ``portal backup-keygen``.
 
 SQLite is copied with the online backup API (``sqlite3.Connection.backup``) into a
 private temporary file, so a running portal keeps writing meanwhile and the copy is one
 consistent snapshot. PostgreSQL is dumped with ``pg_dump --format=custom`` (one
 consistent snapshot too) and restored with ``pg_restore``.
 
-File format, version 1 (all integers big-endian)::
-
-    magic    8 bytes  b"PORTALBK"
-    version  1 byte   1
-    kind     1 byte   1 = SQLite database file, 2 = pg_dump custom archive
-    key id   8 bytes  BLAKE2b of the backup key (tells a wrong key from a damaged file)
-    salt    16 bytes  random per file
-    chunks:  length (4 bytes) + XSalsa20-Poly1305 (SecretBox) of at most 1 MiB
-
-Each file is sealed under its own key, BLAKE2b(backup key, header), so a changed header
-fails to decrypt. A chunk's nonce is its number and a final-chunk flag, so dropping,
-reordering or truncating chunks fails too.
+Backups are written in format version 2 (docs/crypto.md, "Backup file v2"): the data in
+libsodium's crypto_secretstream_xchacha20poly1305 under a random key for that file, and
+that key sealed (crypto_box_seal) to each recipient's X25519 public key. The server
+needs only the public keys to write a backup; the private key (the "identity") that
+opens one is kept offline and given to ``portal restore --identity`` only when needed.
 
 Threat (confidentiality): a backup holds everything the database holds (sealed notes
 stay sealed, but accounts, bookings and pseudonyms are plain), so it never leaves the
 host unencrypted; the plaintext exists only in a 0700 temporary directory or a pipe.
+Threat (a server break-in): someone who takes over the server reads its live database
+anyway, but with public-key recipients the backups already copied off the host (which
+may hold consultations purged since) stay closed to them: no key on the server opens
+them.
+
+Version 1 files (a chunked SecretBox stream under a symmetric key file) are still read,
+so backups made before version 2 restore; nothing writes them any more.
 """
 
 from __future__ import annotations
@@ -32,68 +32,185 @@ import shutil
 import sqlite3
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 from urllib.parse import unquote, urlsplit, urlunsplit
 
+import nacl.bindings
 import nacl.encoding
 import nacl.exceptions
 import nacl.hash
+import nacl.public
 import nacl.secret
-import nacl.utils
 
+from portal.crypto.envelopes import is_usable_public_key
 from portal.storage.database import sqlite_path
 
 MAGIC = b"PORTALBK"
-VERSION = 1
 KIND_SQLITE = 1
 KIND_PG_CUSTOM = 2
 KIND_NAMES = {KIND_SQLITE: "SQLite", KIND_PG_CUSTOM: "PostgreSQL"}
-KEY_BYTES = nacl.secret.SecretBox.KEY_SIZE  # 32
-HEADER_BYTES = len(MAGIC) + 1 + 1 + 8 + 16
-CHUNK_BYTES = 1024 * 1024
-_MAX_SEALED = CHUNK_BYTES + nacl.secret.SecretBox.MACBYTES
+
+# Version 2 (written): docs/crypto.md, "Backup file v2".
+VERSION = 2
+CHUNK_BYTES = 64 * 1024  # plaintext per secretstream message; only the last is shorter
+MAX_RECIPIENTS = 16
+RECIPIENT_ID_BYTES = 8
+KEY_BYTES = 32
+_ABYTES = nacl.bindings.crypto_secretstream_xchacha20poly1305_ABYTES  # 17
+_STREAM_HEADER_BYTES = nacl.bindings.crypto_secretstream_xchacha20poly1305_HEADERBYTES  # 24
+_TAG_MESSAGE = nacl.bindings.crypto_secretstream_xchacha20poly1305_TAG_MESSAGE
+_TAG_FINAL = nacl.bindings.crypto_secretstream_xchacha20poly1305_TAG_FINAL
+_SEALED_KEY_BYTES = KEY_BYTES + nacl.bindings.crypto_box_SEALBYTES  # 32 + 48
+_ENTRY_BYTES = RECIPIENT_ID_BYTES + _SEALED_KEY_BYTES  # 88
+_SEALED_CHUNK = CHUNK_BYTES + _ABYTES
+# The text forms of the two keys differ, so neither can be put where the other belongs.
+PUBLIC_PREFIX = "portal-backup-public-key-1:"
+PRIVATE_PREFIX = "portal-backup-private-key-1:"
+
+# Version 1 (read only): a chunked SecretBox stream under a symmetric key file.
+VERSION_1 = 1
+V1_HEADER_BYTES = len(MAGIC) + 1 + 1 + 8 + 16
+_V1_MAX_SEALED = 1024 * 1024 + nacl.secret.SecretBox.MACBYTES
 
 
 class BackupError(Exception):
     """Something an operator must fix; the message says what (never a traceback)."""
 
 
-# --- keys ---------------------------------------------------------------------------
+# --- version 2 keys: recipients (public, on the server) and identities (offline) ------
 
 
-def generate_key_file(path: str) -> None:
-    """A new random key, base64 on one line, in a file only its owner can read."""
-    key = nacl.utils.random(KEY_BYTES)
+def recipient_id(public_key: bytes) -> bytes:
+    """8 bytes naming a recipient in a file's header and in messages (not secret)."""
+    return nacl.hash.blake2b(
+        public_key,
+        digest_size=RECIPIENT_ID_BYTES,
+        person=b"portal-bk-rcpt",
+        encoder=nacl.encoding.RawEncoder,
+    )
+
+
+def recipient_text(public_key: bytes) -> str:
+    return PUBLIC_PREFIX + base64.b64encode(public_key).decode()
+
+
+def generate_identity_file(path: str) -> bytes:
+    """A new X25519 key pair: the private key in a new file only its owner can read (for
+    offline keeping); returns the public key, which goes into the server's settings."""
+    private = nacl.public.PrivateKey.generate()
+    public = bytes(private.public_key)
+    text = (
+        "# Portal backup identity: the private key that opens version 2 backups.\n"
+        "# Keep it offline, never on the portal's server: with it, any backup is readable.\n"
+        f"# Public key (PORTAL_BACKUP_RECIPIENTS): {recipient_text(public)}\n"
+        f"# Key id: {recipient_id(public).hex()}\n"
+        f"{PRIVATE_PREFIX}{base64.b64encode(bytes(private)).decode()}\n"
+    )
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         raise BackupError(f"{path} exists; a backup key is never overwritten") from None
     except OSError as exc:
         raise BackupError(f"cannot create {path}: {exc.strerror}") from None
-    with os.fdopen(fd, "w") as handle:
-        handle.write(base64.b64encode(key).decode() + "\n")
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(text)
+    return public
+
+
+def _decode_key(text: str) -> bytes | None:
+    try:
+        key = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return key if len(key) == KEY_BYTES else None
+
+
+def parse_recipients(text: str) -> list[bytes]:
+    """The public keys in a comma-separated list (``PORTAL_BACKUP_RECIPIENTS``).
+
+    Threat: a private key or a version 1 symmetric key pasted here would be a secret on
+    the server (and in its environment), and a symmetric key taken for a public key would
+    make backups nobody can open. Both are refused, by position, never echoed.
+    """
+    keys: list[bytes] = []
+    for number, item in enumerate((part.strip() for part in text.split(",")), start=1):
+        if not item:
+            continue
+        if item.startswith(PRIVATE_PREFIX):
+            raise BackupError(
+                f"backup recipient {number} is a private key: put only the public key "
+                "(printed by `portal backup-keygen`) on the server, and take the private "
+                "key off it"
+            )
+        key = _decode_key(item.removeprefix(PUBLIC_PREFIX))
+        if not item.startswith(PUBLIC_PREFIX) or key is None:
+            raise BackupError(
+                f"backup recipient {number} is not a backup public key (one starts with "
+                f"{PUBLIC_PREFIX}; make a key pair with `portal backup-keygen FILE`)"
+            )
+        if not is_usable_public_key(key):
+            raise BackupError(f"backup recipient {number} is not a usable public key")
+        if key not in keys:
+            keys.append(key)
+    if len(keys) > MAX_RECIPIENTS:
+        raise BackupError(f"at most {MAX_RECIPIENTS} backup recipients")
+    return keys
+
+
+def read_identity_file(path: str) -> nacl.public.PrivateKey:
+    """The private key in a file written by ``portal backup-keygen``."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise BackupError(f"cannot read the identity file {path}: {exc.strerror}") from None
+    lines = [
+        line.strip()
+        for line in data.decode("utf-8", errors="replace").splitlines()
+        if line.strip() and not line.strip().startswith("#")
+    ]
+    keys = [_decode_key(line.removeprefix(PRIVATE_PREFIX)) for line in lines]
+    if len(lines) == 1 and lines[0].startswith(PRIVATE_PREFIX) and keys[0] is not None:
+        return nacl.public.PrivateKey(keys[0])
+    if any(line.startswith(PUBLIC_PREFIX) for line in lines):
+        raise BackupError(
+            f"{path} holds a public key; restoring needs the private key file that "
+            "`portal backup-keygen` wrote"
+        )
+    if len(data) == KEY_BYTES or (len(lines) == 1 and keys[0] is not None):
+        raise BackupError(
+            f"{path} is a version 1 backup key, not an identity: version 2 backups open "
+            "with the private key file from `portal backup-keygen` (give a version 1 "
+            "key with --key-file)"
+        )
+    raise BackupError(
+        f"{path} is not a backup identity (make a key pair with `portal backup-keygen FILE`)"
+    )
+
+
+# --- version 1 keys (restoring old backups only) --------------------------------------
 
 
 def read_key_file(path: str) -> bytes:
-    """32 bytes from a key file: base64 (as ``backup-key`` writes it) or raw."""
+    """32 bytes from a version 1 key file: base64 (as ``backup-key`` wrote it) or raw."""
     if not path:
-        raise BackupError("no backup key: give --key-file FILE or set PORTAL_BACKUP_KEY_FILE")
+        raise BackupError(
+            "this is a version 1 backup: give its backup key with --key-file FILE or "
+            "PORTAL_BACKUP_KEY_FILE"
+        )
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
         raise BackupError(f"cannot read the backup key file {path}: {exc.strerror}") from None
     if len(data) == KEY_BYTES:
         return data
-    try:
-        key = base64.b64decode(data.strip(), validate=True)
-    except (binascii.Error, ValueError):
-        key = b""
-    if len(key) != KEY_BYTES:
+    key = _decode_key(data.strip().decode("ascii", errors="replace"))
+    if key is None:
         raise BackupError(
-            f"{path} is not a backup key (32 bytes, raw or base64; make one with "
-            "`portal backup-key FILE`)"
+            f"{path} is not a version 1 backup key (32 bytes, raw or base64, as the "
+            "former `portal backup-key` wrote it)"
         )
     return key
 
@@ -104,71 +221,199 @@ def key_id(key: bytes) -> bytes:
     )
 
 
-def _file_box(key: bytes, header: bytes) -> nacl.secret.SecretBox:
-    file_key = nacl.hash.blake2b(
-        header, key=key, digest_size=32, person=b"portal-bk-file", encoder=nacl.encoding.RawEncoder
+# --- writing (version 2) --------------------------------------------------------------
+
+
+def _read_full(source: IO[bytes], size: int) -> bytes:
+    """``size`` bytes, fewer only at the end: a pipe may return less per read."""
+    parts: list[bytes] = []
+    remaining = size
+    while remaining:
+        part = source.read(remaining)
+        if not part:
+            break
+        parts.append(part)
+        remaining -= len(part)
+    return b"".join(parts)
+
+
+def encrypt_stream(
+    source: IO[bytes], out: IO[bytes], recipients: Sequence[bytes], kind: int
+) -> None:
+    """Write ``source`` as a version 2 backup that any one of ``recipients`` can open."""
+    if not 1 <= len(recipients) <= MAX_RECIPIENTS:
+        raise BackupError(f"a backup needs 1 to {MAX_RECIPIENTS} recipients")
+    if kind not in KIND_NAMES:
+        raise BackupError(f"unknown kind of backup: {kind}")
+    stream_key = nacl.bindings.crypto_secretstream_xchacha20poly1305_keygen()
+    state = nacl.bindings.crypto_secretstream_xchacha20poly1305_state()
+    stream_header = nacl.bindings.crypto_secretstream_xchacha20poly1305_init_push(state, stream_key)
+    entries = b"".join(
+        recipient_id(public)
+        + nacl.public.SealedBox(nacl.public.PublicKey(public)).encrypt(stream_key)
+        for public in recipients
     )
-    return nacl.secret.SecretBox(file_key)
-
-
-def _nonce(counter: int, last: bool) -> bytes:
-    return counter.to_bytes(23, "big") + (b"\x01" if last else b"\x00")
-
-
-# --- the encrypted stream -------------------------------------------------------------
-
-
-def encrypt_stream(source: IO[bytes], out: IO[bytes], key: bytes, kind: int) -> None:
-    header = MAGIC + bytes([VERSION, kind]) + key_id(key) + nacl.utils.random(16)
-    box = _file_box(key, header)
+    header = MAGIC + bytes([VERSION, kind, len(recipients)]) + entries + stream_header
     out.write(header)
-    counter = 0
-    chunk = source.read(CHUNK_BYTES)
+    # The whole header is the first message's additional data: a changed kind, recipient
+    # entry or stream header fails to authenticate, whichever recipient opens the file.
+    ad: bytes | None = header
+    chunk = _read_full(source, CHUNK_BYTES)
     while True:
-        following = source.read(CHUNK_BYTES)
+        following = _read_full(source, CHUNK_BYTES) if len(chunk) == CHUNK_BYTES else b""
         last = not following
-        sealed = box.encrypt(chunk, _nonce(counter, last)).ciphertext
-        out.write(len(sealed).to_bytes(4, "big") + sealed)
+        out.write(
+            nacl.bindings.crypto_secretstream_xchacha20poly1305_push(
+                state, chunk, ad, _TAG_FINAL if last else _TAG_MESSAGE
+            )
+        )
         if last:
             return
-        counter += 1
+        ad = None
         chunk = following
 
 
-def read_header(handle: IO[bytes], key: bytes) -> tuple[int, bytes]:
-    """The kind of backup and its header, after checking magic, version and key id."""
-    header = handle.read(HEADER_BYTES)
-    if len(header) < HEADER_BYTES or not header.startswith(MAGIC):
+# --- reading (versions 1 and 2) -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Opened:
+    """A backup whose header checked out and whose key was found."""
+
+    version: int
+    kind: int
+    # Each call reads the file again from just after the header, authenticating as it
+    # goes: once to check the whole file, once more to restore it.
+    chunks: Callable[[], Iterator[bytes]]
+
+
+def _open(handle: IO[bytes], identity_file: str, key_file: str) -> _Opened:
+    start = handle.read(len(MAGIC) + 1)
+    if len(start) < len(MAGIC) + 1 or not start.startswith(MAGIC):
         raise BackupError("this is not a portal backup file")
-    version, kind = header[8], header[9]
-    if version != VERSION:
-        raise BackupError(f"backup format version {version} is not supported by this portal")
+    version = start[len(MAGIC)]
+    if version == VERSION:
+        return _open_v2(handle, start, identity_file)
+    if version == VERSION_1:
+        return _open_v1(handle, start, key_file)
+    raise BackupError(f"backup format version {version} is not supported by this portal")
+
+
+def _open_v2(handle: IO[bytes], start: bytes, identity_file: str) -> _Opened:
+    counts = handle.read(2)
+    if len(counts) < 2:
+        raise BackupError("this backup file is truncated")
+    kind, count = counts
+    if kind not in KIND_NAMES or not 1 <= count <= MAX_RECIPIENTS:
+        raise BackupError("this backup file is damaged (its header is not valid)")
+    rest = handle.read(count * _ENTRY_BYTES + _STREAM_HEADER_BYTES)
+    if len(rest) < count * _ENTRY_BYTES + _STREAM_HEADER_BYTES:
+        raise BackupError("this backup file is truncated")
+    header = start + counts + rest
+    if not identity_file:
+        raise BackupError(
+            "this is a version 2 backup: give the private key it was made for with --identity FILE"
+        )
+    identity = read_identity_file(identity_file)
+    mine = recipient_id(bytes(identity.public_key))
+    entries = [rest[i * _ENTRY_BYTES : (i + 1) * _ENTRY_BYTES] for i in range(count)]
+    ids = [entry[:RECIPIENT_ID_BYTES] for entry in entries]
+    if mine not in ids:
+        raise BackupError(
+            "wrong identity: this file opens with the key id "
+            f"{' or '.join(i.hex() for i in ids)}, the identity given has key id {mine.hex()}"
+        )
+    sealed_key = entries[ids.index(mine)][RECIPIENT_ID_BYTES:]
+    try:
+        stream_key = nacl.public.SealedBox(identity).decrypt(sealed_key)
+    except nacl.exceptions.CryptoError:
+        raise BackupError("this backup file is damaged or was changed") from None
+    stream_header = rest[count * _ENTRY_BYTES :]
+    body = handle.tell()
+
+    def chunks() -> Iterator[bytes]:
+        handle.seek(body)
+        return _v2_chunks(handle, stream_key, stream_header, header)
+
+    return _Opened(VERSION, kind, chunks)
+
+
+def _v2_chunks(
+    handle: IO[bytes], stream_key: bytes, stream_header: bytes, header: bytes
+) -> Iterator[bytes]:
+    state = nacl.bindings.crypto_secretstream_xchacha20poly1305_state()
+    try:
+        nacl.bindings.crypto_secretstream_xchacha20poly1305_init_pull(
+            state, stream_header, stream_key
+        )
+    except nacl.exceptions.CryptoError:
+        raise BackupError("this backup file is damaged or was changed") from None
+    ad: bytes | None = header
+    while True:
+        sealed = handle.read(_SEALED_CHUNK)
+        if not sealed:
+            # Threat: a file cut at a message boundary authenticates message by message;
+            # only the missing final tag shows that its end is gone.
+            raise BackupError("this backup file is truncated (its end is missing)")
+        try:
+            plain, tag = nacl.bindings.crypto_secretstream_xchacha20poly1305_pull(state, sealed, ad)
+        except nacl.exceptions.CryptoError:
+            raise BackupError("this backup file is damaged, truncated or was changed") from None
+        ad = None
+        if tag == _TAG_FINAL:
+            if handle.read(1):
+                raise BackupError("this backup file has data after its end (damaged)")
+            yield plain
+            return
+        if tag != _TAG_MESSAGE or len(sealed) != _SEALED_CHUNK:  # only the last is short
+            raise BackupError("this backup file is damaged or was changed")
+        yield plain
+
+
+def _open_v1(handle: IO[bytes], start: bytes, key_file: str) -> _Opened:
+    header = start + handle.read(V1_HEADER_BYTES - len(start))
+    if len(header) < V1_HEADER_BYTES:
+        raise BackupError("this backup file is truncated")
+    kind = header[9]
     if kind not in KIND_NAMES:
         raise BackupError("this backup file is damaged (unknown database kind)")
+    key = read_key_file(key_file)
     if header[10:18] != key_id(key):
         raise BackupError(
             "wrong backup key: this file was made with the key whose id is "
             f"{header[10:18].hex()}, the key given has id {key_id(key).hex()}"
         )
-    return kind, header
+    body = handle.tell()
+
+    def chunks() -> Iterator[bytes]:
+        handle.seek(body)
+        return _v1_chunks(handle, key, header)
+
+    return _Opened(VERSION_1, kind, chunks)
 
 
-def decrypt_chunks(handle: IO[bytes], key: bytes, header: bytes) -> Iterator[bytes]:
-    box = _file_box(key, header)
+def _v1_chunks(handle: IO[bytes], key: bytes, header: bytes) -> Iterator[bytes]:
+    """Version 1: each file's key is BLAKE2b(backup key, header); a chunk's nonce is its
+    number and a final-chunk flag (docs/crypto.md, "Backup file v1")."""
+    file_key = nacl.hash.blake2b(
+        header, key=key, digest_size=32, person=b"portal-bk-file", encoder=nacl.encoding.RawEncoder
+    )
+    box = nacl.secret.SecretBox(file_key)
     counter = 0
     while True:
         length_bytes = handle.read(4)
         if len(length_bytes) < 4:
             raise BackupError("this backup file is truncated")
         length = int.from_bytes(length_bytes, "big")
-        if length > _MAX_SEALED:
+        if length > _V1_MAX_SEALED:
             raise BackupError("this backup file is damaged")
         sealed = handle.read(length)
         if len(sealed) < length:
             raise BackupError("this backup file is truncated")
         for last in (False, True):
+            nonce = counter.to_bytes(23, "big") + (b"\x01" if last else b"\x00")
             try:
-                plain = box.decrypt(sealed, _nonce(counter, last))
+                plain = box.decrypt(sealed, nonce)
             except nacl.exceptions.CryptoError:
                 continue
             yield plain
@@ -230,18 +475,24 @@ def _tool(name: str) -> str:
 # --- backup -------------------------------------------------------------------------
 
 
-def backup(database_url: str, out_path: str, key: bytes) -> str:
-    """Write an encrypted backup of the database to ``out_path``; its kind's name."""
+def backup(database_url: str, out_path: str, recipients: Sequence[bytes]) -> str:
+    """Write a backup of the database to ``out_path`` that any of ``recipients`` (X25519
+    public keys) can open, and nothing on this host can; its kind's name."""
+    if not recipients:
+        raise BackupError(
+            "no backup recipients: set PORTAL_BACKUP_RECIPIENTS to the public key that "
+            "`portal backup-keygen` printed (or give --recipient KEY)"
+        )
     if database_url.startswith("sqlite:"):
-        _backup_sqlite(sqlite_path(database_url), out_path, key)
+        _backup_sqlite(sqlite_path(database_url), out_path, recipients)
         return KIND_NAMES[KIND_SQLITE]
     if _is_postgres(database_url):
-        _backup_postgres(database_url, out_path, key)
+        _backup_postgres(database_url, out_path, recipients)
         return KIND_NAMES[KIND_PG_CUSTOM]
     raise BackupError("PORTAL_DATABASE_URL must start with sqlite:/// or postgresql://")
 
 
-def _backup_sqlite(path: str, out_path: str, key: bytes) -> None:
+def _backup_sqlite(path: str, out_path: str, recipients: Sequence[bytes]) -> None:
     if not Path(path).is_file():
         raise BackupError(f"there is no SQLite database at {path}")
     with tempfile.TemporaryDirectory(prefix="portal-backup-") as private:  # mode 0700
@@ -258,10 +509,12 @@ def _backup_sqlite(path: str, out_path: str, key: bytes) -> None:
             target.close()
             source.close()
         with open(copy, "rb") as plain:
-            _write_atomically(out_path, lambda out: encrypt_stream(plain, out, key, KIND_SQLITE))
+            _write_atomically(
+                out_path, lambda out: encrypt_stream(plain, out, recipients, KIND_SQLITE)
+            )
 
 
-def _backup_postgres(url: str, out_path: str, key: bytes) -> None:
+def _backup_postgres(url: str, out_path: str, recipients: Sequence[bytes]) -> None:
     target, env = pg_target(url)
     command = [_tool("pg_dump"), "--format=custom", "--no-owner", "--no-privileges", target]
     with tempfile.TemporaryFile() as errors:
@@ -269,7 +522,9 @@ def _backup_postgres(url: str, out_path: str, key: bytes) -> None:
         if process.stdout is None:  # cannot happen with PIPE; a named error all the same
             raise BackupError("pg_dump gave no output stream")
         try:
-            _write_atomically(out_path, lambda out: _encrypt_checked(process, out, key, errors))
+            _write_atomically(
+                out_path, lambda out: _encrypt_checked(process, out, recipients, errors)
+            )
         finally:
             process.stdout.close()
             if process.poll() is None:
@@ -278,11 +533,14 @@ def _backup_postgres(url: str, out_path: str, key: bytes) -> None:
 
 
 def _encrypt_checked(
-    process: subprocess.Popen[bytes], out: IO[bytes], key: bytes, errors: IO[bytes]
+    process: subprocess.Popen[bytes],
+    out: IO[bytes],
+    recipients: Sequence[bytes],
+    errors: IO[bytes],
 ) -> None:
     if process.stdout is None:
         raise BackupError("pg_dump gave no output stream")
-    encrypt_stream(process.stdout, out, key, KIND_PG_CUSTOM)
+    encrypt_stream(process.stdout, out, recipients, KIND_PG_CUSTOM)
     if process.wait() != 0:
         errors.seek(0)
         message = errors.read().decode(errors="replace").strip()
@@ -292,32 +550,46 @@ def _encrypt_checked(
 # --- restore ------------------------------------------------------------------------
 
 
-def restore(database_url: str, in_path: str, key: bytes, *, force: bool = False) -> str:
+def restore(
+    database_url: str,
+    in_path: str,
+    *,
+    identity_file: str = "",
+    key_file: str = "",
+    force: bool = False,
+) -> str:
     """Restore an encrypted backup into the database; its kind's name.
 
-    The target must be empty (no tables) unless ``force``; the portal must not be
-    running against it.
+    A version 2 file opens with ``identity_file`` (the private key from
+    ``backup-keygen``), a version 1 file with ``key_file`` (its symmetric key); the
+    header says which. The whole file is authenticated before the target is looked at,
+    so a wrong key, a changed or a cut-short file leaves the target as it was. The
+    target must be empty (no tables) unless ``force``; the portal must not be running
+    against it.
     """
+    if not database_url.startswith("sqlite:") and not _is_postgres(database_url):
+        raise BackupError("PORTAL_DATABASE_URL must start with sqlite:/// or postgresql://")
     try:
         handle = open(in_path, "rb")  # noqa: SIM115 - closed below
     except OSError as exc:
         raise BackupError(f"cannot read {in_path}: {exc.strerror}") from None
     with handle:
-        kind, header = read_header(handle, key)
+        opened = _open(handle, identity_file, key_file)
+        # Threat: pg_restore may commit a prefix of an archive it has been fed; reading
+        # the whole file first means a changed or truncated one never reaches it.
+        for _chunk in opened.chunks():
+            pass
         wanted = KIND_SQLITE if database_url.startswith("sqlite:") else KIND_PG_CUSTOM
-        if not database_url.startswith("sqlite:") and not _is_postgres(database_url):
-            raise BackupError("PORTAL_DATABASE_URL must start with sqlite:/// or postgresql://")
-        if kind != wanted:
+        if opened.kind != wanted:
             raise BackupError(
-                f"this is a {KIND_NAMES[kind]} backup; PORTAL_DATABASE_URL names a "
+                f"this is a {KIND_NAMES[opened.kind]} backup; PORTAL_DATABASE_URL names a "
                 f"{KIND_NAMES[wanted]} database"
             )
-        chunks = decrypt_chunks(handle, key, header)
-        if kind == KIND_SQLITE:
-            _restore_sqlite(sqlite_path(database_url), chunks, force)
+        if opened.kind == KIND_SQLITE:
+            _restore_sqlite(sqlite_path(database_url), opened.chunks(), force)
         else:
-            _restore_postgres(database_url, chunks, force)
-    return KIND_NAMES[kind]
+            _restore_postgres(database_url, opened.chunks(), force)
+    return KIND_NAMES[opened.kind]
 
 
 def _sqlite_tables(conn: sqlite3.Connection) -> int:

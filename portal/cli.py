@@ -133,18 +133,13 @@ def cmd_purge(args: argparse.Namespace) -> None:
         print(f"  {pseudonym}")
 
 
-def _backup_key(args: argparse.Namespace, settings: Settings) -> bytes:
-    from portal.backup import read_key_file
-
-    return read_key_file(args.key_file or settings.backup_key_file)
-
-
 def cmd_backup(args: argparse.Namespace) -> None:
-    from portal.backup import BackupError, backup
+    from portal.backup import BackupError, backup, parse_recipients
 
     settings = _settings()
     try:
-        kind = backup(settings.database_url, args.file, _backup_key(args, settings))
+        recipients = parse_recipients(",".join(args.recipient or [settings.backup_recipients]))
+        kind = backup(settings.database_url, args.file, recipients)
     except BackupError as exc:
         sys.exit(f"portal backup: {exc}")
     print(f"encrypted {kind} backup written to {args.file}")
@@ -156,22 +151,27 @@ def cmd_restore(args: argparse.Namespace) -> None:
     settings = _settings()
     try:
         kind = restore(
-            settings.database_url, args.file, _backup_key(args, settings), force=args.force
+            settings.database_url,
+            args.file,
+            identity_file=args.identity,
+            key_file=args.key_file or settings.backup_key_file,
+            force=args.force,
         )
     except BackupError as exc:
         sys.exit(f"portal restore: {exc}")
     print(f"{kind} backup {args.file} restored; run `portal migrate` before starting the portal")
 
 
-def cmd_backup_key(args: argparse.Namespace) -> None:
-    from portal.backup import BackupError, generate_key_file, key_id, read_key_file
+def cmd_backup_keygen(args: argparse.Namespace) -> None:
+    from portal.backup import BackupError, generate_identity_file, recipient_id, recipient_text
 
     try:
-        generate_key_file(args.file)
-        ident = key_id(read_key_file(args.file)).hex()
-        print(f"backup key written to {args.file} (mode 600); key id {ident}")
+        public = generate_identity_file(args.file)
     except BackupError as exc:
-        sys.exit(f"portal backup-key: {exc}")
+        sys.exit(f"portal backup-keygen: {exc}")
+    print(f"private key written to {args.file} (mode 600): keep it offline, not on the server.")
+    print(f"Key id {recipient_id(public).hex()}. Put the public key in the server's settings:\n")
+    print(f"  PORTAL_BACKUP_RECIPIENTS={recipient_text(public)}")
 
 
 def cmd_totp(args: argparse.Namespace) -> None:
@@ -227,23 +227,42 @@ def main(argv: Sequence[str] | None = None) -> None:
     purge.add_argument("--dry-run", action="store_true", help="only list what would be purged")
     purge.set_defaults(run=cmd_purge)
 
-    key_help = "the backup key file (default: PORTAL_BACKUP_KEY_FILE)"
-    backup = commands.add_parser("backup", help="write an encrypted backup of the database")
+    backup = commands.add_parser(
+        "backup", help="write a backup of the database encrypted to public keys"
+    )
     backup.add_argument("file", help="the encrypted backup file to write")
-    backup.add_argument("--key-file", default="", help=key_help)
+    backup.add_argument(
+        "--recipient",
+        action="append",
+        metavar="PUBLIC_KEY",
+        help="a public key to encrypt to (repeatable; default: PORTAL_BACKUP_RECIPIENTS)",
+    )
     backup.set_defaults(run=cmd_backup)
 
     restore = commands.add_parser("restore", help="restore an encrypted backup (empty database)")
     restore.add_argument("file", help="the encrypted backup file to read")
-    restore.add_argument("--key-file", default="", help=key_help)
+    restore.add_argument(
+        "--identity",
+        default="",
+        metavar="FILE",
+        help="the private key file from backup-keygen (version 2 backups)",
+    )
+    restore.add_argument(
+        "--key-file",
+        default="",
+        metavar="FILE",
+        help="the symmetric key of a version 1 backup (default: PORTAL_BACKUP_KEY_FILE)",
+    )
     restore.add_argument(
         "--force", action="store_true", help="replace the contents of a non-empty database"
     )
     restore.set_defaults(run=cmd_restore)
 
-    backup_key = commands.add_parser("backup-key", help="make a new random backup key file")
-    backup_key.add_argument("file", help="the key file to create (mode 600, never overwritten)")
-    backup_key.set_defaults(run=cmd_backup_key)
+    keygen = commands.add_parser(
+        "backup-keygen", help="make a backup key pair: private key to a file, public key printed"
+    )
+    keygen.add_argument("file", help="the private key file to create (mode 600, never overwritten)")
+    keygen.set_defaults(run=cmd_backup_keygen)
 
     totp = commands.add_parser("totp", help="print the current TOTP code for a key (demo use)")
     totp.add_argument("key")

@@ -82,7 +82,10 @@ class Settings:
     # how often each process asks whether today's purge is due (0: never, e.g. in tests).
     retention_days: int = 180
     purge_interval_seconds: int = 60 * 60
-    # portal backup / restore: a file holding the 32-byte backup key (base64 or raw).
+    # portal backup: the public keys backups are encrypted to, comma separated (the
+    # private keys stay offline; portal/backup.py, docs/operations.md "Backups").
+    backup_recipients: str = ""
+    # portal restore of a version 1 backup: the file holding its 32-byte symmetric key.
     backup_key_file: str = ""
 
     @property
