@@ -35,6 +35,8 @@ DONE_MESSAGES = {
     "cancel": N_("The meeting is cancelled. Your support worker will be told."),
     "change": N_("You asked for another time. Your support worker will contact you."),
 }
+# (value, msgid) of each reason: the key of a cached block (blocks/change_reasons.html).
+REASONS = tuple(CHANGE_REASONS.items())
 
 
 async def code_form(request: Request, visit: Visit) -> Response:
@@ -123,7 +125,7 @@ async def meeting_page(
         consultation=consultation,
         upcoming=[m for m in meetings if m.is_open],
         earlier=[m for m in meetings if not m.is_open],
-        reasons=CHANGE_REASONS,
+        reasons=REASONS,
         message=DONE_MESSAGES.get(done) or NOTED.get(request.query_params.get("noted", "")),
         form=form or FormState(),
         **note_form_context(key, "client", "/meeting/notes"),

@@ -12,7 +12,7 @@ from portal.domain.client_access import CHANGE_REASONS
 from portal.domain.errors import InputRejected
 from portal.domain.needs import CHOICES, DEFAULTS, LABELS, Needs, describe, parse_needs
 from portal.domain.roles import NGO_WORKER
-from portal.i18n import CLIENT_LOCALES, N_
+from portal.i18n import CLIENT_LOCALES, LOCALE_NAMES, N_
 from portal.storage import consultations as store
 from portal.storage import keys as key_store
 from portal.storage import notes as note_store
@@ -23,6 +23,7 @@ from portal.web.forms import FormState
 from portal.web.note_forms import NOTED, note_form_context, submit_note
 from portal.web.paging import Page, number_from, page_number, window
 from portal.web.qrcode import qr_svg
+from portal.web.rendering import Fixed
 from portal.web.routing import GuardedRoute, Visit, redirect, render, route
 
 ROLES = {NGO_WORKER}
@@ -34,8 +35,21 @@ CHOOSE_TIME = N_("Choose a time for the meeting.")
 # Matching times per page: the soonest first, then "Later times" (bench/: each time shown
 # costs a row and its markup; 30 on one page made the search several times slower).
 SEARCH_PAGE = 10
-# The booking form's select fields and their options (the needs' markup is cached by them).
-SELECTS = {"client_locale": CLIENT_LOCALES, **CHOICES}
+# The booking form's selects in the order shown: (name, label, ((value, text), ...)), the
+# client's language first (its options are language names, the others' are msgids). With
+# what is chosen in each, all the needs' markup depends on (blocks/booking_needs.html).
+NEEDS_FIELDS = Fixed(
+    (
+        (
+            "client_locale",
+            N_("Language of the client's pages and slip"),
+            tuple((code, LOCALE_NAMES[code]) for code in CLIENT_LOCALES),
+        ),
+        *((name, label, tuple(CHOICES[name].items())) for name, label in LABELS.items()),
+    )
+)
+# The same order, so that select_state's nth answer is the nth field's.
+SELECTS = {name: dict(options) for name, _, options in NEEDS_FIELDS.value}
 
 
 async def bookings_page(request: Request, visit: Visit) -> Response:
@@ -95,9 +109,8 @@ def _book_page(
         slots=slots,
         chosen_slot=_chosen(form, slots),
         searched=searched,
-        choices=CHOICES,
-        needs_labels=LABELS,
-        selects=SELECTS,
+        needs_fields=NEEDS_FIELDS,
+        needs_state=form.select_state(SELECTS),
     )
 
 

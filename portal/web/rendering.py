@@ -1,7 +1,8 @@
 """One way to render a page: a Jinja2 template in the visitor's language.
 
 An htmx request gets the template's ``main`` block only (a partial of the same template,
-never a second copy of the markup).
+never a second copy of the markup). Markup kept and shared between visitors is a cached
+block (``BlockCache``), rendered from its key alone.
 """
 
 from __future__ import annotations
@@ -13,13 +14,13 @@ from collections.abc import Callable, Iterator, MutableMapping
 from datetime import date, datetime
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 from zoneinfo import ZoneInfo
 
 from babel.core import Locale
 from babel.dates import format_date, format_datetime, format_time
 from babel.support import NullTranslations
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, nodes
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from jinja2.ext import Extension
 from jinja2.lexer import (
     TOKEN_DATA,
@@ -32,7 +33,6 @@ from jinja2.lexer import (
     Token,
     TokenStream,
 )
-from jinja2.parser import Parser
 from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
@@ -45,6 +45,7 @@ STATIC = ROOT / "static"
 VENDOR_LOCK = STATIC / "vendor" / "lock.json"
 KNOWN_MESSAGES = 4096  # remembered translations per language (msgids come from the code)
 _BETWEEN_TAGS = re.compile(r">\s+<")
+T = TypeVar("T")
 
 
 def translators(translations: NullTranslations) -> dict[str, Callable[..., Markup]]:
@@ -76,45 +77,88 @@ def translators(translations: NullTranslations) -> dict[str, Callable[..., Marku
     return {"_": gettext, "gettext": gettext, "ngettext": ngettext}
 
 
-class FragmentCache(Extension):
-    """``{% cache key, ... %}...{% endcache %}``: the markup between is rendered once per
-    key and language, then reused (the fragment-cache extension of Jinja's documentation).
+class Fixed(Generic[T]):
+    """A constant of the code as a cached block's key, hashed and compared by identity.
 
-    Only for markup that depends on nothing but the key: never a CSRF token, a person's
-    data or anything typed that is not in the key. When the fragments kept in a language
-    reach ``CHARACTERS``, they are all dropped and the cache fills again. A run of whitespace
-    between two tags is kept as one space (the same to a browser, except inside ``<pre>``
-    or as a ``<textarea>``'s text, which a cached fragment must not hold): the booking
-    form's selects were a quarter indentation (bench/).
+    Python does not remember a tuple's hash: the booking form's 14 selects and their 79
+    options cost about 11,000 instructions to hash on every search (bench/), and a
+    constant is the same object every time. The kept key holds the object, so its
+    identity cannot come back for another value. Only for module-level constants: a
+    value built per request would never match (and only fill the cache).
     """
 
-    tags = {"cache"}  # noqa: RUF012 - the type Jinja declares
+    __slots__ = ("value",)
+
+    def __init__(self, value: T) -> None:
+        self.value = value
+
+
+class NotABlock(ValueError):
+    """A template outside ``blocks/`` was asked for as a cached block."""
+
+
+class BlockCache:
+    """``{{ cached_block("blocks/name.html", name=value, ...) }}``: markup rendered from
+    its key alone, once per key and language, and shared by everyone who uses the language.
+
+    The threat is one person's markup served to the next: a CSRF token, a session's
+    notices, an account's name or what someone typed, left in a cached block and shown to
+    whoever comes next with the same key. So a block is never rendered from the page's
+    context: its context is exactly the key's names and values, the language's ``_``,
+    ``gettext`` and ``ngettext`` and this helper (for a block inside a block); not even
+    the environment's globals. A name outside the key is undefined, which raises
+    (``StrictUndefined``) the first time the block is rendered. Two visitors get the same
+    markup only when their keys are equal, and key values must be hashable, so a form's
+    dict of typed values cannot be one. Block templates live in ``templates/blocks/``
+    (nothing else is accepted), so a reader can tell them from page templates.
+
+    When the blocks kept in a language reach ``CHARACTERS``, they are all dropped and the
+    cache fills again. A run of whitespace between two tags is kept as one space (the same
+    to a browser, except inside ``<pre>`` or as a ``<textarea>``'s text, which a cached
+    block must not hold): the booking form's selects were a quarter indentation (bench/).
+    """
+
     CHARACTERS = 4_000_000
+    FOLDER = "blocks/"
 
-    def __init__(self, environment: Environment) -> None:
-        super().__init__(environment)
-        self.fragments: dict[tuple[Any, ...], Markup] = {}
+    def __init__(self, environment: Environment, words: dict[str, Callable[..., Markup]]) -> None:
+        self.environment = environment
+        self.kept: dict[tuple[Any, ...], Markup] = {}
         self.characters = 0
+        self.cached_block = self._helper()
+        self.words: dict[str, Any] = {**words, "cached_block": self.cached_block}
 
-    def parse(self, parser: Parser) -> nodes.Node:
-        lineno = next(parser.stream).lineno
-        key = parser.parse_tuple()
-        if not isinstance(key, nodes.Tuple):
-            key = nodes.Tuple([key], "load")
-        body = parser.parse_statements(("name:endcache",), drop_needle=True)
-        call = self.call_method("_fragment", [key])
-        return nodes.CallBlock(call, [], [], body).set_lineno(lineno)
+    def _helper(self) -> Callable[..., Markup]:
+        """``cached_block`` for the templates: a plain function, which Jinja calls with
+        less ado than a bound method (bench/)."""
+        kept = self.kept
 
-    def _fragment(self, key: tuple[Any, ...], caller: Callable[[], Markup]) -> Markup:
-        fragment = self.fragments.get(key)
-        if fragment is None:
-            fragment = Markup(_BETWEEN_TAGS.sub("> <", caller()))  # noqa: S704 - our markup
-            if self.characters + len(fragment) > self.CHARACTERS:
-                self.fragments.clear()
-                self.characters = 0
-            self.fragments[key] = fragment
-            self.characters += len(fragment)
-        return fragment
+        def cached_block(template: str, /, **key: Any) -> Markup:
+            cache_key = (template, *key.items())
+            block = kept.get(cache_key)
+            if block is None:
+                block = self._render(template, key)
+                if self.characters + len(block) > self.CHARACTERS:
+                    kept.clear()
+                    self.characters = 0
+                kept[cache_key] = block
+                self.characters += len(block)
+            return block
+
+        return cached_block
+
+    def _render(self, name: str, key: dict[str, Any]) -> Markup:
+        if not name.startswith(self.FOLDER):
+            raise NotABlock(name)
+        template = self.environment.get_template(name)
+        # shared=True: the context is this dict and nothing else (Jinja would otherwise
+        # add the environment's globals); an include inside the block gets the same.
+        context = template.new_context({**key, **self.words}, shared=True)
+        try:
+            html = "".join(template.root_render_func(context))
+        except Exception:
+            self.environment.handle_exception()  # re-raises, with the template's lines
+        return Markup(_BETWEEN_TAGS.sub("> <", html))  # noqa: S704 - autoescaped template
 
 
 class CompiledTranslations(Extension):
@@ -221,9 +265,13 @@ class Templates:
             "locale_names": LOCALE_NAMES,
             "staff_locales": STAFF_LOCALES,
             "client_locales": CLIENT_LOCALES,
+            # (code, name) of each language: a cached block's key for the language buttons.
+            "staff_languages": tuple((code, LOCALE_NAMES[code]) for code in STAFF_LOCALES),
+            "client_languages": tuple((code, LOCALE_NAMES[code]) for code in CLIENT_LOCALES),
             "timezone": self.zone,
         }
         self._environments: dict[str, Environment] = {}
+        self._blocks: dict[str, BlockCache] = {}
 
     def environment(self, locale: str) -> Environment:
         env = self._environments.get(locale)
@@ -236,19 +284,28 @@ class Templates:
                 # Every template stays compiled in a plain dict: Jinja's default LRU cache
                 # reorders a queue on every look-up, four per page (bench/).
                 cache_size=-1,
-                extensions=[CompiledTranslations, FragmentCache],
+                extensions=[CompiledTranslations],
             )
+            words = translators(self.catalogues.get(locale))
+            blocks = BlockCache(env, words)
             env.globals.update(
                 self._shared,
                 locale=locale,
                 text_direction="rtl" if locale in RIGHT_TO_LEFT else "ltr",
-                **translators(self.catalogues.get(locale)),
+                cached_block=blocks.cached_block,
+                **words,
             )
             env.filters.update(_locale_filters(locale, self.zone))
             env.filters["b64"] = lambda data: base64.b64encode(data).decode()
             env.filters["input_datetime"] = lambda ts: _input_datetime(ts, self.zone)
             self._environments[locale] = env
+            self._blocks[locale] = blocks
         return env
+
+    def blocks(self, locale: str) -> BlockCache:
+        """The cached blocks of one language."""
+        self.environment(locale)
+        return self._blocks[locale]
 
     def render(
         self,

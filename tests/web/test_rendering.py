@@ -1,10 +1,13 @@
-"""Rendering: one environment per language, literal messages translated at compile time."""
+"""Rendering: one environment per language, literal messages translated at compile time,
+blocks shared between visitors rendered from their key alone."""
 
 from __future__ import annotations
 
+import pytest
 from babel.support import NullTranslations
+from jinja2 import ChoiceLoader, DictLoader, Environment, UndefinedError
 
-from portal.web.rendering import Templates
+from portal.web.rendering import Fixed, NotABlock, Templates
 
 
 class Catalogue(NullTranslations):
@@ -74,7 +77,14 @@ def test_a_literal_message_inside_an_expression_is_still_translated() -> None:
     )
 
 
-def test_a_fragment_is_rendered_once_per_key_and_language() -> None:
+def with_templates(rendering: Templates, locale: str, **sources: str) -> Environment:
+    """The language's environment, with these templates found before the portal's."""
+    environment = rendering.environment(locale)
+    environment.loader = ChoiceLoader([DictLoader(sources), environment.loader])  # type: ignore[list-item]
+    return environment
+
+
+def test_a_block_is_rendered_once_per_key_and_language() -> None:
     rendering, _ = templates(fi={}, sv={})
     rendered: list[int] = []
 
@@ -82,34 +92,95 @@ def test_a_fragment_is_rendered_once_per_key_and_language() -> None:
         rendered.append(n)
         return n
 
-    source = "{% cache 'part', n %}<b>{{ draw(n) }}</b>{% endcache %}"
-    fi = rendering.environment("fi").from_string(source)
+    block = {"blocks/part.html": "<b>{{ draw(n) }}</b>"}
+    page = "{{ cached_block('blocks/part.html', n=n, draw=draw) }}"
+    fi = with_templates(rendering, "fi", **block).from_string(page)
     assert [fi.render(n=n, draw=draw) for n in (1, 2, 1, 1)] == ["<b>1</b>", "<b>2</b>"] + [
         "<b>1</b>"
     ] * 2
     assert rendered == [1, 2]
-    assert rendering.environment("sv").from_string(source).render(n=1, draw=draw) == "<b>1</b>"
-    assert rendered == [1, 2, 1]  # another language, another fragment
+    sv = with_templates(rendering, "sv", **block).from_string(page)
+    assert sv.render(n=1, draw=draw) == "<b>1</b>"
+    assert rendered == [1, 2, 1]  # another language, another block
 
 
-def test_a_cached_fragment_keeps_one_space_between_tags() -> None:
-    rendering, _ = templates(fi={})
-    page = rendering.environment("fi").from_string(
-        "{% cache 'k' %}<select>\n    <option>a</option>\n    <option>b</option>\n</select>"
-        "<b>x</b>  text  <i>y</i>{% endcache %}"
+def test_a_block_sees_its_key_and_its_language_and_nothing_else() -> None:
+    """The threat: one person's page in a block shown to the next person. A block that
+    names anything outside its key (the page's CSRF field, its account, a global) fails
+    when it is first rendered, so it can never be kept with someone's data in it."""
+    rendering, _ = templates(fi={"Place": "Paikka"})
+    environment = with_templates(
+        rendering,
+        "fi",
+        **{
+            "blocks/fair.html": '{{ _("Place") }}: {{ place }}',
+            "blocks/csrf.html": "{{ place }} {{ csrf_field }}",
+            "blocks/account.html": "{% if account %}{{ account }}{% endif %}{{ place }}",
+            "blocks/global.html": "{{ place }} {{ locale }}",
+            "blocks/include.html": '{{ place }} {% include "partials/peek.html" %}',
+            "partials/peek.html": "{{ csrf_field }}",
+        },
     )
-    assert page.render() == (
+    page = {"csrf_field": "canary-csrf-1234", "account": "canary-account-5678", "place": "x"}
+    for name in ("csrf", "account", "global", "include"):
+        template = environment.from_string(
+            f"{{{{ cached_block('blocks/{name}.html', place=place) }}}}"
+        )
+        with pytest.raises(UndefinedError):
+            template.render(page)
+    fair = environment.from_string("{{ cached_block('blocks/fair.html', place=place) }}")
+    assert fair.render(page) == "Paikka: x"
+    assert list(rendering.blocks("fi").kept.values()) == ["Paikka: x"]
+
+
+def test_only_a_template_under_blocks_is_a_cached_block() -> None:
+    rendering, _ = templates(fi={})
+    environment = with_templates(rendering, "fi", **{"partials/part.html": "<b>x</b>"})
+    with pytest.raises(NotABlock):
+        environment.from_string("{{ cached_block('partials/part.html') }}").render()
+
+
+def test_what_was_typed_cannot_be_a_key() -> None:
+    """A form's typed values are a dict, and a dict is not hashable: it cannot key a block."""
+    rendering, _ = templates(fi={})
+    environment = with_templates(rendering, "fi", **{"blocks/part.html": "{{ values }}"})
+    page = environment.from_string("{{ cached_block('blocks/part.html', values=values) }}")
+    with pytest.raises(TypeError, match="unhashable"):
+        page.render(values={"wishes": "canary-typed-9911"})
+    assert rendering.blocks("fi").kept == {}
+
+
+def test_a_fixed_constant_is_the_same_key_only_as_itself() -> None:
+    rendering, _ = templates(fi={})
+    environment = with_templates(rendering, "fi", **{"blocks/part.html": "{{ n.value }}"})
+    page = environment.from_string("{{ cached_block('blocks/part.html', n=n) }}")
+    one, same, other = Fixed((1,)), Fixed((1,)), Fixed((2,))
+    assert [page.render(n=n) for n in (one, one, same, other)] == ["(1,)"] * 3 + ["(2,)"]
+    assert len(rendering.blocks("fi").kept) == 3  # one and same are two constants
+
+
+def test_a_cached_block_keeps_one_space_between_tags() -> None:
+    rendering, _ = templates(fi={})
+    environment = with_templates(
+        rendering,
+        "fi",
+        **{
+            "blocks/k.html": "<select>\n    <option>a</option>\n    <option>b</option>\n</select>"
+            "<b>x</b>  text  <i>y</i>"
+        },
+    )
+    assert environment.from_string("{{ cached_block('blocks/k.html') }}").render() == (
         "<select> <option>a</option> <option>b</option> </select><b>x</b>  text  <i>y</i>"
     )
 
 
-def test_the_fragments_kept_are_bounded_in_size() -> None:
+def test_the_blocks_kept_are_bounded_in_size() -> None:
     rendering, _ = templates(fi={})
-    environment = rendering.environment("fi")
-    page = environment.from_string("{% cache 'k', n %}{{ 'x' * 1000 }}{{ n }}{% endcache %}")
-    cache = environment.extensions["portal.web.rendering.FragmentCache"]
-    cache.CHARACTERS = 10_000  # type: ignore[attr-defined]
+    environment = with_templates(rendering, "fi", **{"blocks/k.html": "{{ 'x' * 1000 }}{{ n }}"})
+    page = environment.from_string("{{ cached_block('blocks/k.html', n=n) }}")
+    blocks = rendering.blocks("fi")
+    blocks.CHARACTERS = 10_000
     for n in range(25):
         assert page.render(n=n) == "x" * 1000 + str(n)
-        assert cache.characters <= 10_000  # type: ignore[attr-defined]
-    assert 0 < len(cache.fragments) < 10  # type: ignore[attr-defined]
+        assert blocks.characters <= 10_000
+    assert 0 < len(blocks.kept) < 10
