@@ -22,7 +22,7 @@ from portal.domain.organisations import create_organisation
 from portal.domain.places import add_place
 from portal.domain.slots import SlotInput, publish_slot
 from portal.settings import Settings
-from portal.storage.accounts import insert_account
+from portal.storage.accounts import account_by_username, insert_account
 from portal.storage.database import Database, connect
 from portal.storage.migrate import upgrade
 from portal.storage.tables import metadata
@@ -171,7 +171,7 @@ async def _demo_bookings(
     hashing = CodeHashing(
         hasher, HashingPool(1, 4), Keys(settings.secret_key).derive("code-pepper")
     )
-    worker = await db.fetch_one("SELECT id, organisation_id FROM accounts WHERE username = 'ngo'")
+    worker = await account_by_username(db, "ngo")
     free = await db.fetch_all(
         "SELECT id FROM slots WHERE status = 'free' ORDER BY starts_at LIMIT 2"
     )
@@ -191,8 +191,7 @@ async def _demo_bookings(
             db,
             clock,
             hashing,
-            organisation_id=worker["organisation_id"],
-            worker_id=worker["id"],
+            worker=worker,
             slot_id=slot["id"],
             needs=needs,
             client_locale="en",

@@ -8,6 +8,7 @@ that session, are audited, and leave a notice the owner sees in every other sess
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from portal.clock import Clock
@@ -16,9 +17,11 @@ from portal.crypto.hashing import HashingPool
 from portal.crypto.passwords import PasswordHasher
 from portal.domain import audit
 from portal.domain.password_policy import check_policy
+from portal.domain.roles import INVESTIGATOR
 from portal.i18n import N_
 from portal.storage import accounts as store
-from portal.storage.accounts import Account, AccountSecrets, SecurityNotice
+from portal.storage.accounts import Account as Account
+from portal.storage.accounts import AccountSecrets, SecurityNotice
 from portal.storage.database import Database, Queryable
 
 LOGIN_FAILED = N_("The username, password or code is wrong.")
@@ -212,3 +215,12 @@ async def record_refusal(db: Database, clock: Clock, action: str, username: str 
         actor_role=audit.VISITOR_ROLE,
         subject_account_id=account.id if account else None,
     )
+
+
+async def list_accounts(db: Queryable) -> Sequence[Account]:
+    return await store.list_accounts(db)
+
+
+async def active_investigators(db: Queryable) -> list[Account]:
+    """Who a meeting, a follow-up or a first interview can be given to."""
+    return [a for a in await store.list_accounts(db) if a.role == INVESTIGATOR and a.is_active]

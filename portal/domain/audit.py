@@ -11,11 +11,17 @@ the database itself (migration 0007).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
 from portal.clock import Clock
 from portal.i18n import N_
 from portal.storage import audit as store
 from portal.storage.accounts import Account
-from portal.storage.consultations import Consultation
+from portal.storage.audit import FOREVER as FOREVER
+from portal.storage.audit import AuditEvent as AuditEvent
+from portal.storage.audit import AuditFilter as AuditFilter
 from portal.storage.database import Queryable
 
 CONSULTATION = "consultation"
@@ -86,6 +92,25 @@ DETAILS = {
 CLIENT_ROLE, SYSTEM_ROLE, VISITOR_ROLE = "client", "system", "visitor"
 
 
+class AboutConsultation(Protocol):
+    """What an event keeps of its consultation: the internal id and the pseudonym."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def pseudonym(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A consultation known by id and pseudonym only (one just created, in the same
+    transaction: no need to read it back to audit it)."""
+
+    id: str
+    pseudonym: str
+
+
 class UnknownAction(ValueError):
     """An audit action that is not in ``ACTIONS`` (a programming error, not input)."""
 
@@ -98,7 +123,7 @@ async def record(
     db: Queryable,
     clock: Clock,
     action: str,
-    consultation: Consultation | None,
+    consultation: AboutConsultation | None,
     *,
     actor: Account | None = None,
     actor_role: str | None = None,
@@ -128,3 +153,9 @@ async def record(
         subject_account_id=subject_account_id,
         subject_id=subject_id,
     )
+
+
+async def list_events(
+    db: Queryable, chosen: AuditFilter, *, limit: int, offset: int
+) -> Sequence[AuditEvent]:
+    return await store.list_events(db, chosen, limit=limit, offset=offset)

@@ -9,13 +9,14 @@ an argon2id hash.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from portal.clock import Clock
 from portal.crypto.hashing import HashingPool
 from portal.crypto.passwords import PasswordHasher
 from portal.crypto.tokens import random_id
-from portal.domain import codes
+from portal.domain import audit, codes
 from portal.domain.errors import InputRejected
 from portal.domain.needs import Needs
 from portal.domain.pseudonyms import new_pseudonym
@@ -24,8 +25,13 @@ from portal.i18n import CLIENT_LOCALES, N_
 from portal.storage import accounts as account_store
 from portal.storage import consultations as store
 from portal.storage import slots as slot_store
-from portal.storage.consultations import Consultation
+from portal.storage.accounts import Account
+from portal.storage.consultations import BookingRow as BookingRow
+from portal.storage.consultations import Consultation as Consultation
+from portal.storage.consultations import Meeting as Meeting
+from portal.storage.consultations import OneTimeCode
 from portal.storage.database import Database, Queryable
+from portal.storage.slots import Slot
 
 OPEN_STATUSES = ("booked", "confirmed", "change_requested")
 
@@ -89,8 +95,7 @@ async def book_meeting(
     clock: Clock,
     hashing: CodeHashing,
     *,
-    organisation_id: str,
-    worker_id: str,
+    worker: Account,
     slot_id: str,
     needs: Needs,
     client_locale: str,
@@ -109,8 +114,8 @@ async def book_meeting(
             tx,
             consultation_id=consultation_id,
             pseudonym=pseudonym,
-            organisation_id=organisation_id,
-            booked_by=worker_id,
+            organisation_id=worker.organisation_id,
+            booked_by=worker.id,
             investigator_id=slot.investigator_id,
             client_locale=client_locale,
             needs=needs.as_row(),
@@ -129,31 +134,42 @@ async def book_meeting(
             now=now,
         )
         await _new_one_time_code(tx, hashing, consultation_id, code, code_hash, now, code_ttl)
+        await audit.record(tx, clock, "booked", audit.Ref(consultation_id, pseudonym), actor=worker)
     return Booking(consultation_id, pseudonym, code, now + code_ttl, client_locale)
 
 
 async def reissue_one_time_code(
-    db: Database, clock: Clock, hashing: CodeHashing, consultation: Consultation, code_ttl: int
+    db: Database,
+    clock: Clock,
+    hashing: CodeHashing,
+    consultation: Consultation,
+    code_ttl: int,
+    *,
+    actor: Account,
 ) -> Booking:
     """A fresh code for a lost slip; every earlier unused code stops working."""
     code, code_hash = await _hashed_code(hashing)
     now = clock.now()
     async with db.transaction() as tx:
         await _new_one_time_code(tx, hashing, consultation.id, code, code_hash, now, code_ttl)
+        await audit.record(tx, clock, "code_reissued", consultation, actor=actor)
     return Booking(
         consultation.id, consultation.pseudonym, code, now + code_ttl, consultation.client_locale
     )
 
 
-async def cancel_meeting(db: Database, clock: Clock, meeting_id: str, slot_id: str) -> bool:
+async def cancel_meeting(
+    db: Database, clock: Clock, meeting: Meeting, consultation: Consultation, *, actor: Account
+) -> bool:
     """Cancel an open meeting and free its slot for someone else."""
     now = clock.now()
     async with db.transaction() as tx:
         if not await store.set_meeting_status(
-            tx, meeting_id, "cancelled", now, only_if=OPEN_STATUSES
+            tx, meeting.id, "cancelled", now, only_if=OPEN_STATUSES
         ):
             return False
-        await slot_store.free_slot(tx, slot_id)
+        await slot_store.free_slot(tx, meeting.slot_id)
+        await audit.record(tx, clock, "meeting_cancelled", consultation, actor=actor)
     return True
 
 
@@ -164,12 +180,15 @@ async def rebook(
     slot_id: str,
     *,
     follow_up: bool,
+    actor: Account,
     investigator_id: str | None = None,
+    detail: str | None = None,
 ) -> None:
     """Move the consultation to a new slot (cancelling open meetings unless a follow-up).
 
     ``investigator_id`` restricts the slot to one investigator (an investigator booking
-    a follow-up in their own calendar).
+    a follow-up in their own calendar). Audited as ``follow_up_booked`` (with
+    ``detail``) or ``meeting_rebooked``, in the same transaction.
     """
     now = clock.now()
     async with db.transaction() as tx:
@@ -201,10 +220,18 @@ async def rebook(
         )
         await store.assign_investigator(tx, consultation.id, slot.investigator_id)
         await store.touch_consultation(tx, consultation.id, now)
+        action = "follow_up_booked" if follow_up else "meeting_rebooked"
+        await audit.record(tx, clock, action, consultation, actor=actor, detail=detail)
 
 
 async def reassign_meeting(
-    db: Database, clock: Clock, meeting_id: str, consultation_id: str, investigator_id: str
+    db: Database,
+    clock: Clock,
+    meeting: Meeting,
+    consultation: Consultation,
+    investigator_id: str,
+    *,
+    actor: Account,
 ) -> None:
     """A coordinator gives a meeting (and the consultation) to another investigator.
 
@@ -214,8 +241,9 @@ async def reassign_meeting(
         investigator = await account_store.account_by_id(tx, investigator_id)
         if investigator is None or investigator.role != INVESTIGATOR or not investigator.is_active:
             raise InputRejected("investigator_id", N_("Choose an active investigator."))
-        await store.reassign_meeting(tx, meeting_id, investigator_id, clock.now())
-        await store.assign_investigator(tx, consultation_id, investigator_id)
+        await store.reassign_meeting(tx, meeting.id, investigator_id, clock.now())
+        await store.assign_investigator(tx, consultation.id, investigator_id)
+        await audit.record(tx, clock, "meeting_reassigned", consultation, actor=actor)
 
 
 # Continuity: a follow-up is held by the same investigator unless there is a reason.
@@ -234,17 +262,15 @@ async def book_follow_up(
     consultation: Consultation,
     slot_id: str,
     *,
-    investigator_id: str,
+    investigator: Account,
     reason: str,
-) -> str:
-    """Book a follow-up; another investigator's time needs a reason from the fixed list.
-
-    Returns the audit detail: "same-investigator" or the reason code.
-    """
+) -> None:
+    """Book a follow-up; another investigator's time needs a reason from the fixed list
+    (the audit detail: "same-investigator" or the reason code)."""
     slot = await slot_store.slot_by_id(db, slot_id)
     if slot is None or slot.status != "free":
         raise SlotTaken
-    if slot.investigator_id == investigator_id:
+    if slot.investigator_id == investigator.id:
         detail = "same-investigator"
     elif reason in OTHER_INVESTIGATOR_REASONS:
         detail = reason
@@ -252,5 +278,32 @@ async def book_follow_up(
         raise InputRejected(
             "reason", N_("Say why another investigator should hold the follow-up meeting.")
         )
-    await rebook(db, clock, consultation, slot_id, follow_up=True)
-    return detail
+    await rebook(
+        db, clock, consultation, slot_id, follow_up=True, actor=investigator, detail=detail
+    )
+
+
+async def meetings_of(db: Queryable, consultation: Consultation) -> Sequence[Meeting]:
+    """The meetings of a consultation the caller was allowed to see (visibility.py)."""
+    return await store.consultation_meetings(db, consultation.id)
+
+
+async def code_state(db: Queryable, consultation: Consultation) -> OneTimeCode | None:
+    """The latest slip's code: used, expired or still open (never the code itself)."""
+    return await store.latest_code_state(db, consultation.id)
+
+
+async def matching_slots(
+    db: Database, clock: Clock, needs: Needs, *, limit: int, offset: int
+) -> Sequence[Slot]:
+    """Free future times that fit the client's needs, soonest first."""
+    return await slot_store.matching_free_slots(
+        db,
+        after=clock.now(),
+        language=needs.language,
+        needs_interpreter=needs.interpreter_needed,
+        investigator_gender=needs.investigator_gender,
+        place_kind=needs.venue_preference,
+        limit=limit,
+        offset=offset,
+    )

@@ -9,15 +9,18 @@ answered identically whatever the reason (unknown, used, expired, revoked).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from portal.clock import Clock
-from portal.domain import codes
+from portal.domain import audit, codes
 from portal.domain.bookings import OPEN_STATUSES, CodeHashing
 from portal.i18n import N_
 from portal.storage import consultations as store
 from portal.storage import slots as slot_store
-from portal.storage.database import Database
+from portal.storage.consultations import Consultation, Meeting
+from portal.storage.database import Database, Queryable
+from portal.storage.keys import InvestigatorKey
 
 CHANGE_REASONS = {
     "time": N_("The time does not suit me"),
@@ -72,7 +75,15 @@ async def redeem_one_time_code(
             client_hash,
         )
         await store.touch_consultation(tx, row.consultation_id, now)
+        await _record(tx, clock, "code_redeemed", row.consultation_id)
     return Redeemed(row.consultation_id, client_code)
+
+
+async def _record(
+    tx: Queryable, clock: Clock, action: str, consultation_id: str, detail: str | None = None
+) -> None:
+    consultation = await store.consultation_by_id(tx, consultation_id)
+    await audit.record(tx, clock, action, consultation, actor_role=audit.CLIENT_ROLE, detail=detail)
 
 
 async def open_with_client_code(db: Database, hashing: CodeHashing, typed: str) -> str:
@@ -135,4 +146,30 @@ async def answer_meeting(
             return False
         if changed:
             await store.touch_consultation(tx, consultation_id, now)
+            await _record(tx, clock, "client_answered", consultation_id, answer)
     return changed
+
+
+# The client's session names their consultation (it was opened with their code); these
+# read only that one.
+
+
+async def client_consultation(db: Queryable, consultation_id: str) -> Consultation | None:
+    """None if it was purged while the client was looking."""
+    return await store.consultation_by_id(db, consultation_id)
+
+
+@dataclass(frozen=True)
+class ClientView:
+    consultation: Consultation
+    key: InvestigatorKey | None  # the client's note is sealed to it
+    meetings: Sequence[Meeting]
+
+
+async def client_view(db: Queryable, consultation_id: str) -> ClientView | None:
+    """What the client's meeting page shows; None if purged."""
+    found = await store.consultation_and_key(db, consultation_id)
+    if found is None:
+        return None
+    consultation, key = found
+    return ClientView(consultation, key, await store.consultation_meetings(db, consultation.id))

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hmac
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from portal.clock import Clock
@@ -31,8 +32,8 @@ from portal.domain.roles import ROLES_BY_ORGANISATION_KIND
 from portal.i18n import N_
 from portal.storage import accounts, invitations, organisations
 from portal.storage.accounts import Account
-from portal.storage.database import Database
-from portal.storage.invitations import Invitation
+from portal.storage.database import Database, Queryable
+from portal.storage.invitations import Invitation as Invitation
 
 PURPOSE = "enrolment"
 TOTP_PURPOSE = "enrolment-totp"
@@ -214,3 +215,7 @@ async def revoke_invitation(
             tx, clock, "invitation_revoked", None, actor=actor, subject_id=invitation_id
         )
     return True
+
+
+async def list_invitations(db: Queryable) -> Sequence[Invitation]:
+    return await invitations.list_invitations(db)

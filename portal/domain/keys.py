@@ -25,8 +25,8 @@ from portal.domain.errors import InputRejected
 from portal.i18n import N_
 from portal.storage import keys as store
 from portal.storage.accounts import Account
-from portal.storage.database import Database
-from portal.storage.keys import InvestigatorKey
+from portal.storage.database import Database, Queryable
+from portal.storage.keys import InvestigatorKey as InvestigatorKey
 
 WRAPPED_KEY_LENGTH = 1 + 4 + 4 + 16 + 24 + 32 + 16
 BAD_KEY = N_("The key could not be saved. Reload the page and try again.")
@@ -122,3 +122,8 @@ async def rewrap_key(
             raise NoKeyYet
         await store.replace_wrapped_key(tx, current.id, wrapped)
         await accounts.record_security_change(tx, clock, account, "key_rewrapped", session_tag)
+
+
+async def current_key(db: Queryable, account_id: str) -> InvestigatorKey | None:
+    """The key notes for ``account_id``'s consultations are sealed to now (None: none yet)."""
+    return await store.current_key(db, account_id)

@@ -14,19 +14,24 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from portal.clock import Clock
 from portal.crypto.envelopes import seal_json
 from portal.crypto.tokens import random_id
+from portal.domain import audit
 from portal.domain.errors import InputRejected
 from portal.domain.keys import NoKeyYet
 from portal.i18n import N_
 from portal.storage import keys as key_store
 from portal.storage import notes as store
+from portal.storage.accounts import Account
 from portal.storage.consultations import Consultation
-from portal.storage.database import Database
+from portal.storage.database import Database, Queryable
+from portal.storage.keys import InvestigatorKey
+from portal.storage.notes import Note as Note
 
 KIND = "prepared_note"
 # The guided form: each section's heading is the prompt.
@@ -104,17 +109,30 @@ def _clear_sections(kind: str, sections: dict[str, str]) -> dict[str, str]:
     return texts
 
 
-async def add_note(
-    db: Database,
+@dataclass(frozen=True)
+class SealedNote:
+    """A note ready to store: checked and sealed, nothing written yet."""
+
+    consultation_id: str
+    kind: str
+    author_role: str
+    key_id: str
+    envelope: bytes
+    sealed_in: str  # "browser" or "server"
+    at: int
+
+
+async def seal_note(
+    db: Queryable,
     clock: Clock,
     consultation: Consultation,
     *,
     author_role: str,
-    author_account_id: str | None,
     given: NoteInput,
     kind: str = KIND,
-) -> str:
-    """Store a sealed note; returns where it was sealed ("browser" or "server")."""
+) -> SealedNote:
+    """Check the note and seal it to the assigned investigator's current key (in the
+    browser already, or here); ``NotAllowed``, ``NoKeyYet`` or ``InputRejected`` if not."""
     rules = KINDS[kind]
     if author_role not in rules.authors or (rules.case_only and not consultation.is_case):
         raise NotAllowed
@@ -136,35 +154,82 @@ async def add_note(
             **_clear_sections(kind, given.sections),
         }
         envelope, sealed_in = seal_json(key.public_key, message), "server"
+    return SealedNote(consultation.id, kind, author_role, key.id, envelope, sealed_in, now)
+
+
+async def insert_sealed(tx: Queryable, sealed: SealedNote, author: Account | None) -> None:
+    """Store a sealed note; call inside the transaction that audits it."""
     await store.insert_note(
-        db,
+        tx,
         note_id=random_id(),
-        consultation_id=consultation.id,
-        kind=kind,
-        author_role=author_role,
-        author_account_id=author_account_id,
-        key_id=key.id,
-        envelope=envelope,
-        sealed_in=sealed_in,
-        now=now,
+        consultation_id=sealed.consultation_id,
+        kind=sealed.kind,
+        author_role=sealed.author_role,
+        author_account_id=author.id if author else None,
+        key_id=sealed.key_id,
+        envelope=sealed.envelope,
+        sealed_in=sealed.sealed_in,
+        now=sealed.at,
     )
-    return sealed_in
+
+
+# The audit action of each kind of note written on its own (an outcome note is written
+# and audited with the consultation's outcome: outcomes.record_consultation_outcome).
+NOTE_ACTIONS = {KIND: "note_added", "identity": "identity_sealed"}
+
+
+async def add_note(
+    db: Database,
+    clock: Clock,
+    consultation: Consultation,
+    *,
+    author_role: str,
+    author: Account | None,
+    given: NoteInput,
+    kind: str = KIND,
+) -> str:
+    """Store a sealed note with its audit event; returns where it was sealed ("browser"
+    or "server"). ``author`` is None for a client (then ``author_role`` is "client")."""
+    if kind not in NOTE_ACTIONS:
+        raise NotAllowed
+    sealed = await seal_note(
+        db, clock, consultation, author_role=author_role, given=given, kind=kind
+    )
+    async with db.transaction() as tx:
+        await insert_sealed(tx, sealed, author)
+        await audit.record(
+            tx,
+            clock,
+            NOTE_ACTIONS[kind],
+            consultation,
+            actor=author,
+            actor_role=author_role,
+            detail=f"sealed-in-{sealed.sealed_in}" if kind == KIND else None,
+        )
+    return sealed.sealed_in
+
+
+async def notes_to_reseal(db: Queryable, investigator: Account) -> Sequence[tuple[Note, str]]:
+    """Notes sealed to the investigator's keys in consultations now assigned to someone
+    else, with who that is."""
+    return await store.notes_to_reseal(db, investigator.id)
 
 
 async def reseal_notes(
-    db: Database, account_id: str, resealed: dict[str, str], new_key_id: str
+    db: Database, clock: Clock, investigator: Account, resealed: dict[str, str], new_key_id: str
 ) -> int:
     """Swap in envelopes the previous investigator re-sealed in their browser.
 
-    Only notes sealed to one of ``account_id``'s keys, in consultations now assigned to
-    the owner of ``new_key_id``, are replaced. Returns how many were.
+    Only notes sealed to one of ``investigator``'s keys, in consultations now assigned to
+    the owner of ``new_key_id``, are replaced. Returns how many were; audited as
+    ``notes_resealed`` in the same transaction.
     """
     new_key = await key_store.key_by_id(db, new_key_id)
     if new_key is None or new_key.retired_at is not None:
         raise InputRejected("envelope", KEY_CHANGED)
     pending = {
         note.id: note
-        for note, assigned_to in await store.notes_to_reseal(db, account_id)
+        for note, assigned_to in await store.notes_to_reseal(db, investigator.id)
         if assigned_to == new_key.account_id
     }
     replaced = 0
@@ -176,4 +241,35 @@ async def reseal_notes(
             envelope = _browser_envelope(value)
             if await store.replace_envelope(tx, note.id, note.key_id, new_key.id, envelope):
                 replaced += 1
+        await audit.record(
+            tx, clock, "notes_resealed", None, actor=investigator, detail=f"count-{replaced}"
+        )
     return replaced
+
+
+@dataclass(frozen=True)
+class NotesExport:
+    key: InvestigatorKey
+    notes: list[Note]  # only those sealed to ``key``
+
+
+async def sealed_to_current_key(
+    db: Queryable, investigator: Account, consultation: Consultation
+) -> NotesExport | None:
+    """The investigator's current key and the consultation's notes sealed to it (None if
+    the investigator has no key)."""
+    key = await key_store.current_key(db, investigator.id)
+    if key is None:
+        return None
+    sealed = [n for n in await store.consultation_notes(db, consultation.id) if n.key_id == key.id]
+    return NotesExport(key, sealed)
+
+
+async def export_notes(
+    db: Database, clock: Clock, investigator: Account, consultation: Consultation
+) -> NotesExport | None:
+    """What a notes download carries; audited as ``notes_exported``."""
+    found = await sealed_to_current_key(db, investigator, consultation)
+    if found is not None:
+        await audit.record(db, clock, "notes_exported", consultation, actor=investigator)
+    return found

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from portal.clock import Clock
 from portal.crypto.tokens import random_id
 from portal.domain import audit
@@ -10,8 +12,8 @@ from portal.domain.roles import ROLES_BY_ORGANISATION_KIND
 from portal.i18n import N_
 from portal.storage import organisations as store
 from portal.storage.accounts import Account
-from portal.storage.database import Database
-from portal.storage.organisations import Organisation
+from portal.storage.database import Database, Queryable
+from portal.storage.organisations import Organisation as Organisation
 
 
 async def create_organisation(
@@ -31,3 +33,7 @@ async def create_organisation(
             tx, clock, "organisation_created", None, actor=actor, detail=kind, subject_id=org.id
         )
     return org
+
+
+async def list_organisations(db: Queryable) -> Sequence[Organisation]:
+    return await store.list_organisations(db)

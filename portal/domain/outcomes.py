@@ -9,10 +9,12 @@ to report.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from portal.clock import Clock
 from portal.crypto.tokens import random_id
-from portal.domain import audit
+from portal.domain import audit, notes
 from portal.domain.errors import InputRejected
 from portal.domain.roles import INVESTIGATOR
 from portal.i18n import N_
@@ -21,8 +23,9 @@ from portal.storage import consent as consent_store
 from portal.storage import consultations as store
 from portal.storage import slots as slot_store
 from portal.storage.accounts import Account
+from portal.storage.consent import ConsentText, ReferralConsent
 from portal.storage.consultations import Consultation, Meeting
-from portal.storage.database import Database
+from portal.storage.database import Database, Queryable
 
 DAY = 86_400
 MEETING_OUTCOMES = {
@@ -50,7 +53,13 @@ class NoConsentText(Exception):
 
 
 async def record_meeting_outcome(
-    db: Database, clock: Clock, meeting: Meeting, outcome: str
+    db: Database,
+    clock: Clock,
+    meeting: Meeting,
+    consultation: Consultation,
+    outcome: str,
+    *,
+    actor: Account,
 ) -> None:
     if outcome not in MEETING_OUTCOMES:
         raise InputRejected("outcome", N_("Choose one of the options."))
@@ -67,18 +76,44 @@ async def record_meeting_outcome(
         if outcome == "cancelled":
             await slot_store.free_slot(tx, meeting.slot_id)
         await store.touch_consultation(tx, meeting.consultation_id, now)
+        await audit.record(tx, clock, "meeting_outcome", consultation, actor=actor, detail=outcome)
 
 
 async def record_consultation_outcome(
-    db: Database, clock: Clock, consultation: Consultation, outcome: str
+    db: Database,
+    clock: Clock,
+    consultation: Consultation,
+    outcome: str,
+    *,
+    actor: Account,
+    note: notes.NoteInput | None = None,
 ) -> None:
+    """The outcome, with the investigator's sealed summary if they wrote one: both and
+    the audit event in one transaction."""
     if outcome not in CONSULTATION_OUTCOMES:
         raise InputRejected("outcome", N_("Choose one of the options."))
-    await store.set_outcome(db, consultation.id, outcome, clock.now())
+    sealed = None
+    if note is not None:
+        sealed = await notes.seal_note(
+            db, clock, consultation, author_role=INVESTIGATOR, given=note, kind="outcome"
+        )
+    async with db.transaction() as tx:
+        await store.set_outcome(tx, consultation.id, outcome, clock.now())
+        if sealed is not None:
+            await notes.insert_sealed(tx, sealed, actor)
+        await audit.record(
+            tx, clock, "consultation_outcome", consultation, actor=actor, detail=outcome
+        )
 
 
 async def record_reflection(
-    db: Database, clock: Clock, consultation: Consultation, status: str, ends_on: int | None
+    db: Database,
+    clock: Clock,
+    consultation: Consultation,
+    status: str,
+    ends_on: int | None,
+    *,
+    actor: Account,
 ) -> None:
     if status not in REFLECTION:
         raise InputRejected("reflection_status", N_("Choose one of the options."))
@@ -92,7 +127,11 @@ async def record_reflection(
             )
     else:
         ends_on = None
-    await store.set_reflection(db, consultation.id, status, ends_on, now)
+    async with db.transaction() as tx:
+        await store.set_reflection(tx, consultation.id, status, ends_on, now)
+        await audit.record(
+            tx, clock, "reflection_recorded", consultation, actor=actor, detail=status
+        )
 
 
 async def record_consent(
@@ -125,6 +164,14 @@ async def record_consent(
             now=now,
         )
         await store.touch_consultation(tx, consultation.id, now)
+        await audit.record(
+            tx,
+            clock,
+            "consent_recorded",
+            consultation,
+            actor=actor,
+            detail=f"version-{text.version}",
+        )
     return text.version
 
 
@@ -165,6 +212,7 @@ async def decide_to_report(
     case_reference: str,
     first_interview_at: int | None,
     interviewer_id: str,
+    actor: Account,
 ) -> None:
     """The client decides to report: the consultation becomes a case."""
     case_reference = case_reference.strip()
@@ -177,12 +225,51 @@ async def decide_to_report(
     interviewer = await account_store.account_by_id(db, interviewer_id)
     if interviewer is None or interviewer.role != INVESTIGATOR or not interviewer.is_active:
         raise InputRejected("interviewer_id", N_("Choose an active investigator."))
-    if not await store.set_reported(
-        db,
-        consultation.id,
-        case_reference=case_reference,
-        first_interview_at=first_interview_at,
-        interviewer_id=interviewer.id,
-        now=clock.now(),
-    ):
-        raise InputRejected("case_reference", N_("The decision to report is recorded already."))
+    async with db.transaction() as tx:
+        if not await store.set_reported(
+            tx,
+            consultation.id,
+            case_reference=case_reference,
+            first_interview_at=first_interview_at,
+            interviewer_id=interviewer.id,
+            now=clock.now(),
+        ):
+            raise InputRejected("case_reference", N_("The decision to report is recorded already."))
+        await audit.record(tx, clock, "reported", consultation, actor=actor)
+
+
+async def latest_consent_text(db: Queryable) -> ConsentText | None:
+    return await consent_store.latest_text(db)
+
+
+async def consent_texts(db: Queryable) -> Sequence[ConsentText]:
+    return await consent_store.all_texts(db)
+
+
+async def consents_of(db: Queryable, consultation: Consultation) -> Sequence[ReferralConsent]:
+    """The referral consents of a consultation the caller was allowed to see."""
+    return await consent_store.consultation_consents(db, consultation.id)
+
+
+@dataclass(frozen=True)
+class CaseExport:
+    sealed: notes.NotesExport
+    meetings: Sequence[Meeting]
+    consents: Sequence[ReferralConsent]
+
+
+async def export_case(
+    db: Database, clock: Clock, investigator: Account, consultation: Consultation
+) -> CaseExport | None:
+    """What the case bundle carries; audited as ``case_exported``. None before the
+    decision to report, or while the investigator has no key."""
+    sealed = await notes.sealed_to_current_key(db, investigator, consultation)
+    if not consultation.is_case or sealed is None:
+        return None
+    found = CaseExport(
+        sealed,
+        await store.consultation_meetings(db, consultation.id),
+        await consent_store.consultation_consents(db, consultation.id),
+    )
+    await audit.record(db, clock, "case_exported", consultation, actor=investigator)
+    return found

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from portal.clock import Clock
 from portal.crypto.tokens import random_id
 from portal.domain import audit
@@ -9,8 +11,8 @@ from portal.domain.errors import InputRejected
 from portal.i18n import N_
 from portal.storage import places as store
 from portal.storage.accounts import Account
-from portal.storage.database import Database
-from portal.storage.places import Place
+from portal.storage.database import Database, Queryable
+from portal.storage.places import Place as Place
 
 PLACE_KINDS = {
     "police_station": N_("Police station"),
@@ -83,3 +85,7 @@ async def set_archived(
             actor=actor,
             subject_id=place.id,
         )
+
+
+async def list_places(db: Queryable, *, include_archived: bool = False) -> Sequence[Place]:
+    return await store.list_places(db, include_archived=include_archived)

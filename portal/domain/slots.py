@@ -17,6 +17,7 @@ from portal.i18n import N_
 from portal.storage import places as place_store
 from portal.storage import slots as store
 from portal.storage.database import Database
+from portal.storage.slots import Slot as Slot
 
 DURATIONS = (30, 45, 60, 90, 120)
 

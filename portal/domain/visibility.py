@@ -1,73 +1,250 @@
-"""The one place that decides who may see which consultation, meeting and slot.
+"""The one place that decides who may see which consultation, meeting, slot and note.
 
 Threat: insecure direct object references (a curious insider or a compromised NGO
-account trying ids). Every lookup by id from the web goes through here; anything the
-caller may not see is ``None`` and the page answers 404, exactly as for an id that does
-not exist.
+account trying ids). Every lookup by id from the web goes through a typed question
+here that names the role asking (``own_slot(db, investigator, slot_id)``), and every
+list derives its filter from the actor, so no handler repeats or can forget an access
+condition. Anything the caller may not see is ``None`` (or an empty list) and the page
+answers 404, exactly as for an id that does not exist. An actor of another role than
+the question names gets nothing either: by an explicit role check where the rest of the
+condition would let them through, and otherwise because no consultation, meeting or
+slot of theirs can match (a coordinator's organisation books nothing, their id holds no
+slot). tests/domain/test_visibility.py pins every answer, role by role.
 
-- NGO workers: consultations booked by their own organisation.
-- Investigators: consultations assigned to them, meetings they hold, their own slots.
+- NGO workers: consultations booked by their own organisation, their meetings and notes.
+- Investigators: consultations assigned to them with their notes, meetings they hold,
+  their own slots (and every free slot, to book a follow-up).
 - Coordinators: all consultations, meetings and slots of the unit (metadata only; no
-  sealed content ever reaches them).
+  sealed note ever reaches them), and the accounts, places and enrolment links.
 """
 
 from __future__ import annotations
 
-from portal.domain.roles import COORDINATOR, INVESTIGATOR, NGO_WORKER
+from collections.abc import Sequence
+
+from portal.domain.roles import COORDINATOR, INVESTIGATOR
+from portal.storage import accounts as account_store
 from portal.storage import consultations as store
+from portal.storage import invitations as invitation_store
+from portal.storage import notes as note_store
+from portal.storage import places as place_store
 from portal.storage import slots as slot_store
 from portal.storage.accounts import Account
-from portal.storage.consultations import Consultation, Meeting
+from portal.storage.consultations import BookingRow, Consultation, Meeting, ReflectionEnd
 from portal.storage.database import Queryable
+from portal.storage.invitations import Invitation
+from portal.storage.notes import Note
+from portal.storage.places import Place
 from portal.storage.slots import Slot
 
-
-def may_see_consultation(actor: Account, consultation: Consultation) -> bool:
-    if actor.role == NGO_WORKER:
-        return consultation.organisation_id == actor.organisation_id
-    if actor.role == INVESTIGATOR:
-        return consultation.investigator_id == actor.id
-    return actor.role == COORDINATOR
+# How many free times an investigator is offered for a follow-up meeting.
+FOLLOW_UP_CHOICES = 200
 
 
-async def visible_consultation(
-    db: Queryable, actor: Account, consultation_id: str
+def _booked_by_own_organisation(actor: Account, consultation: Consultation) -> bool:
+    return consultation.organisation_id == actor.organisation_id
+
+
+def _assigned_to(actor: Account, consultation: Consultation) -> bool:
+    return consultation.investigator_id == actor.id
+
+
+# --- NGO workers -------------------------------------------------------------------
+
+
+async def booked_consultation(
+    db: Queryable, ngo_worker: Account, consultation_id: str
 ) -> Consultation | None:
-    consultation = await store.consultation_by_id(db, consultation_id)
-    if consultation is None or not may_see_consultation(actor, consultation):
-        return None
-    return consultation
+    """A consultation the worker's organisation booked."""
+    found = await store.consultation_by_id(db, consultation_id)
+    return found if found is not None and _booked_by_own_organisation(ngo_worker, found) else None
 
 
-async def visible_meeting(
-    db: Queryable, actor: Account, meeting_id: str
+async def booked_meeting(
+    db: Queryable, ngo_worker: Account, meeting_id: str
 ) -> tuple[Meeting, Consultation] | None:
+    """A meeting of a consultation the worker's organisation booked."""
     meeting = await store.meeting_by_id(db, meeting_id)
     if meeting is None:
         return None
+    consultation = await booked_consultation(db, ngo_worker, meeting.consultation_id)
+    return None if consultation is None else (meeting, consultation)
+
+
+async def organisation_bookings(
+    db: Queryable, ngo_worker: Account, limit: int, offset: int
+) -> Sequence[BookingRow]:
+    """The bookings of the worker's own organisation, newest first."""
+    return await store.organisation_bookings(db, ngo_worker.organisation_id, limit, offset)
+
+
+# --- investigators -----------------------------------------------------------------
+
+
+async def assigned_consultation(
+    db: Queryable, investigator: Account, consultation_id: str
+) -> Consultation | None:
+    """A consultation assigned to the investigator now."""
+    found = await store.consultation_by_id(db, consultation_id)
+    return found if found is not None and _assigned_to(investigator, found) else None
+
+
+async def held_meeting(
+    db: Queryable, investigator: Account, meeting_id: str
+) -> tuple[Meeting, Consultation] | None:
+    """A meeting the investigator holds (even if the consultation went to someone else
+    later: they still record how their own meeting went)."""
+    meeting = await store.meeting_by_id(db, meeting_id)
+    if meeting is None or meeting.investigator_id != investigator.id:
+        return None
     consultation = await store.consultation_by_id(db, meeting.consultation_id)
-    if consultation is None:
-        return None
-    if actor.role == INVESTIGATOR and meeting.investigator_id == actor.id:
-        return meeting, consultation
-    if not may_see_consultation(actor, consultation):
-        return None
-    return meeting, consultation
+    return None if consultation is None else (meeting, consultation)
 
 
-async def visible_slot(db: Queryable, actor: Account, slot_id: str) -> Slot | None:
+async def own_slot(db: Queryable, investigator: Account, slot_id: str) -> Slot | None:
+    """One of the investigator's own slots."""
     slot = await slot_store.slot_by_id(db, slot_id)
-    if slot is None:
-        return None
-    if actor.role == COORDINATOR or (
-        actor.role == INVESTIGATOR and slot.investigator_id == actor.id
-    ):
-        return slot
-    return None
+    return slot if slot is not None and slot.investigator_id == investigator.id else None
 
 
-async def consultation_pseudonym(db: Queryable, consultation_id: str) -> str:
+async def own_slots(
+    db: Queryable, investigator: Account, after: int, limit: int, offset: int
+) -> Sequence[Slot]:
+    return await slot_store.investigator_slots(db, investigator.id, after, limit, offset)
+
+
+async def own_meetings(
+    db: Queryable, investigator: Account, *, upcoming: bool, now: int, limit: int, offset: int
+) -> Sequence[Meeting]:
+    """The meetings the investigator holds: upcoming soonest first, or past latest first."""
+    return await store.investigator_meetings(
+        db, investigator.id, upcoming=upcoming, now=now, limit=limit, offset=offset
+    )
+
+
+async def follow_up_slots(
+    db: Queryable, investigator: Account, after: int
+) -> tuple[list[Slot], list[Slot]]:
+    """Free times for a follow-up meeting: the investigator's own, and up to 50 of other
+    investigators' (a follow-up may go to someone else, for a reason)."""
+    if investigator.role != INVESTIGATOR:
+        return [], []
+    free = [
+        s for s in await slot_store.all_slots(db, after, FOLLOW_UP_CHOICES, 0) if s.status == "free"
+    ]
+    own = [s for s in free if s.investigator_id == investigator.id]
+    return own, [s for s in free if s.investigator_id != investigator.id][:50]
+
+
+async def previous_pseudonym(db: Queryable, consultation_id: str) -> str:
     """Only the label, for an investigator re-sealing notes of a consultation they no
     longer hold (they may not open the consultation itself any more)."""
     found = await store.consultation_by_id(db, consultation_id)
     return found.pseudonym if found else ""
+
+
+# --- coordinators ------------------------------------------------------------------
+
+
+async def unit_consultation(
+    db: Queryable, coordinator: Account, consultation_id: str
+) -> Consultation | None:
+    if coordinator.role != COORDINATOR:
+        return None
+    return await store.consultation_by_id(db, consultation_id)
+
+
+async def unit_meeting(
+    db: Queryable, coordinator: Account, meeting_id: str
+) -> tuple[Meeting, Consultation] | None:
+    if coordinator.role != COORDINATOR:
+        return None
+    meeting = await store.meeting_by_id(db, meeting_id)
+    if meeting is None:
+        return None
+    consultation = await store.consultation_by_id(db, meeting.consultation_id)
+    return None if consultation is None else (meeting, consultation)
+
+
+async def unit_meetings(
+    db: Queryable, coordinator: Account, after: int, limit: int, offset: int
+) -> Sequence[Meeting]:
+    if coordinator.role != COORDINATOR:
+        return []
+    return await store.unit_meetings(db, after, limit, offset)
+
+
+async def unit_slots(
+    db: Queryable, coordinator: Account, after: int, limit: int, offset: int
+) -> Sequence[Slot]:
+    if coordinator.role != COORDINATOR:
+        return []
+    return await slot_store.all_slots(db, after, limit, offset)
+
+
+async def managed_account(db: Queryable, coordinator: Account, account_id: str) -> Account | None:
+    """An account the coordinator may disable or enable: any but their own (someone must
+    be left to undo it)."""
+    if coordinator.role != COORDINATOR or account_id == coordinator.id:
+        return None
+    return await account_store.account_by_id(db, account_id)
+
+
+async def unit_place(db: Queryable, coordinator: Account, place_id: str) -> Place | None:
+    if coordinator.role != COORDINATOR:
+        return None
+    return await place_store.place_by_id(db, place_id)
+
+
+async def unit_invitation(
+    db: Queryable, coordinator: Account, invitation_id: str
+) -> Invitation | None:
+    if coordinator.role != COORDINATOR:
+        return None
+    return await invitation_store.invitation_by_id(db, invitation_id)
+
+
+# --- several roles -----------------------------------------------------------------
+
+
+async def consultation_notes(
+    db: Queryable, actor: Account, consultation: Consultation
+) -> Sequence[Note]:
+    """The sealed notes of a consultation, for the NGO that booked it and the assigned
+    investigator. Never for a coordinator: they see metadata only."""
+    if not (_booked_by_own_organisation(actor, consultation) or _assigned_to(actor, consultation)):
+        return []
+    return await note_store.consultation_notes(db, consultation.id)
+
+
+async def calendar(
+    db: Queryable, actor: Account, start: int, end: int
+) -> tuple[Sequence[Slot], Sequence[Meeting]]:
+    """Slots and meetings starting in [start, end): an investigator's own, or the whole
+    unit's for a coordinator."""
+    if actor.role == INVESTIGATOR:
+        whose: str | None = actor.id
+    elif actor.role == COORDINATOR:
+        whose = None
+    else:
+        return [], []
+    return (
+        await slot_store.slots_between(db, start, end, whose),
+        await store.meetings_between(db, start, end, whose),
+    )
+
+
+async def day_meetings(
+    db: Queryable, investigator: Account, start: int, end: int
+) -> Sequence[Meeting]:
+    """The investigator's meetings starting in [start, end), for the day sheet."""
+    return await store.meetings_between(db, start, end, investigator.id)
+
+
+async def reflection_ends(db: Queryable, actor: Account, now: int) -> Sequence[ReflectionEnd]:
+    """Running reflection periods: an investigator's own consultations', or the unit's."""
+    if actor.role == INVESTIGATOR:
+        return await store.reflection_ends(db, now, actor.id)
+    if actor.role == COORDINATOR:
+        return await store.reflection_ends(db, now, None)
+    return []

@@ -9,26 +9,21 @@ from datetime import datetime, timedelta
 from starlette.requests import Request
 from starlette.responses import Response
 
+from portal.domain import visibility
 from portal.domain.calendar import ROWS, lay_out, monday_of, parse_day, week_bounds
 from portal.domain.needs import ACCESSIBILITY, LANGUAGES
 from portal.domain.roles import COORDINATOR, INVESTIGATOR
-from portal.storage import consultations as store
-from portal.storage import slots as slot_store
 from portal.web.routing import GuardedRoute, Visit, render, route
 
 
-async def _week(request: Request, visit: Visit, investigator_id: str | None, path: str) -> Response:
+async def _week(request: Request, visit: Visit, path: str) -> Response:
     svc = visit.services
     zone = svc.templates.zone
     today = datetime.fromtimestamp(svc.clock.now(), zone).date()
     monday = monday_of(parse_day(request.query_params.get("start", ""), today))
     start, end = week_bounds(monday, zone)
-    week = lay_out(
-        monday,
-        zone,
-        list(await slot_store.slots_between(svc.db, start, end, investigator_id)),
-        list(await store.meetings_between(svc.db, start, end, investigator_id)),
-    )
+    slots, meetings = await visibility.calendar(svc.db, visit.staff, start, end)
+    week = lay_out(monday, zone, list(slots), list(meetings))
     return render(
         request,
         visit,
@@ -38,16 +33,16 @@ async def _week(request: Request, visit: Visit, investigator_id: str | None, pat
         path=path,
         rows=ROWS,
         today=today,
-        show_investigator=investigator_id is None,
+        show_investigator=visit.staff.role == COORDINATOR,
     )
 
 
 async def investigator_week(request: Request, visit: Visit) -> Response:
-    return await _week(request, visit, visit.staff.id, "/investigator/week")
+    return await _week(request, visit, "/investigator/week")
 
 
 async def coordinator_week(request: Request, visit: Visit) -> Response:
-    return await _week(request, visit, None, "/coordinator/week")
+    return await _week(request, visit, "/coordinator/week")
 
 
 async def day_sheet(request: Request, visit: Visit) -> Response:
@@ -60,7 +55,7 @@ async def day_sheet(request: Request, visit: Visit) -> Response:
     end = int(datetime.combine(day + timedelta(days=1), datetime.min.time(), zone).timestamp())
     meetings = [
         m
-        for m in await store.meetings_between(svc.db, start, end, visit.staff.id)
+        for m in await visibility.day_meetings(svc.db, visit.staff, start, end)
         if m.status != "cancelled"
     ]
     return render(

@@ -11,13 +11,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from portal.crypto.hashing import Overloaded, SenderBusy
-from portal.domain import audit, client_access, codes
+from portal.domain import client_access, codes
+from portal.domain.bookings import Consultation
 from portal.domain.client_access import CHANGE_REASONS, CodeRejected
 from portal.domain.roles import CLIENT, PUBLIC
 from portal.i18n import N_
 from portal.security.senders import sender_of
-from portal.storage import consultations as store
-from portal.storage.consultations import Consultation
 from portal.web.errors import RETRY_AFTER
 from portal.web.forms import FormState
 from portal.web.note_forms import NOTED, note_form_context, submit_note
@@ -69,9 +68,6 @@ async def code_submit(request: Request, visit: Visit) -> Response:
         if len(codes.normalise(typed)) in codes.ONE_TIME_LENGTHS:
             redeemed = await client_access.redeem_one_time_code(svc.db, svc.clock, svc.codes, typed)
             visit.session = await svc.sessions.begin_client(visit.session, redeemed.consultation_id)
-            await audit.record(
-                svc.db, svc.clock, "code_redeemed", await _consultation(visit), actor_role="client"
-            )
             return render(
                 request,
                 visit,
@@ -101,7 +97,9 @@ def _code_page(request: Request, visit: Visit, form: FormState, status: int) -> 
 
 
 async def _consultation(visit: Visit) -> Consultation:
-    found = await store.consultation_by_id(visit.services.db, visit.session.consultation_id or "")
+    found = await client_access.client_consultation(
+        visit.services.db, visit.session.consultation_id or ""
+    )
     if found is None:  # purged while the client was looking
         raise HTTPException(404)
     return found
@@ -111,11 +109,10 @@ async def meeting_page(
     request: Request, visit: Visit, form: FormState | None = None, status: int = 200
 ) -> Response:
     db = visit.services.db
-    found = await store.consultation_and_key(db, visit.session.consultation_id or "")
+    found = await client_access.client_view(db, visit.session.consultation_id or "")
     if found is None:  # purged while the client was looking
         raise HTTPException(404)
-    consultation, key = found
-    meetings = await store.consultation_meetings(db, consultation.id)
+    consultation, key, meetings = found.consultation, found.key, found.meetings
     done = request.query_params.get("done", "")
     return render(
         request,
@@ -153,15 +150,6 @@ async def meeting_answer(request: Request, visit: Visit) -> Response:
         )
     except client_access.MeetingNotFound as exc:
         raise HTTPException(404) from exc
-    if changed:
-        await audit.record(
-            svc.db,
-            svc.clock,
-            "client_answered",
-            await _consultation(visit),
-            actor_role="client",
-            detail=answer,
-        )
     return redirect(f"/meeting?done={answer}" if changed else "/meeting")
 
 

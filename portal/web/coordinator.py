@@ -8,7 +8,6 @@ from starlette.responses import Response
 
 from portal.domain import (
     accounts,
-    audit,
     bookings,
     invitations,
     outcomes,
@@ -17,16 +16,9 @@ from portal.domain import (
 )
 from portal.domain.errors import InputRejected
 from portal.domain.needs import STAFF_GENDER
-from portal.domain.organisations import create_organisation
+from portal.domain.organisations import create_organisation, list_organisations
 from portal.domain.places import PLACE_KINDS
 from portal.domain.roles import COORDINATOR, ORGANISATION_KIND_LABELS, ROLE_LABELS
-from portal.storage import accounts as account_store
-from portal.storage import consent as consent_store
-from portal.storage import consultations as consultation_store
-from portal.storage import invitations as invitation_store
-from portal.storage import places as place_store
-from portal.storage import slots as slot_store
-from portal.storage.organisations import list_organisations
 from portal.web.forms import FormState
 from portal.web.paging import Page, page_number, window
 from portal.web.routing import GuardedRoute, Visit, redirect, render, route
@@ -74,8 +66,8 @@ async def people_page(
         visit,
         "coordinator/people.html",
         status,
-        accounts=await account_store.list_accounts(db),
-        invitations=await invitation_store.list_invitations(db),
+        accounts=await accounts.list_accounts(db),
+        invitations=await invitations.list_invitations(db),
         organisations=await list_organisations(db),
         form=form or FormState(),
         link=link,
@@ -110,7 +102,7 @@ async def invitation_create(request: Request, visit: Visit) -> Response:
 
 async def invitation_revoke(request: Request, visit: Visit) -> Response:
     svc = visit.services
-    if await invitation_store.invitation_by_id(svc.db, request.path_params["id"]) is None:
+    if await visibility.unit_invitation(svc.db, visit.staff, request.path_params["id"]) is None:
         raise HTTPException(404)
     await invitations.revoke_invitation(
         svc.db, svc.clock, request.path_params["id"], actor=visit.staff
@@ -128,9 +120,8 @@ async def account_enable(request: Request, visit: Visit) -> Response:
 
 async def _set_disabled(request: Request, visit: Visit, *, disabled: bool) -> Response:
     svc = visit.services
-    account = await account_store.account_by_id(svc.db, request.path_params["id"])
-    # A coordinator cannot lock themselves out (someone must be left to undo it).
-    if account is None or account.id == visit.staff.id:
+    account = await visibility.managed_account(svc.db, visit.staff, request.path_params["id"])
+    if account is None:
         raise HTTPException(404)
     await accounts.set_disabled(svc.db, svc.clock, account.id, disabled, actor=visit.staff)
     if disabled:
@@ -146,7 +137,7 @@ async def places_page(
         visit,
         "coordinator/places.html",
         status,
-        places=await place_store.list_places(visit.services.db, include_archived=True),
+        places=await places.list_places(visit.services.db, include_archived=True),
         form=form or FormState(),
         kinds=PLACE_KINDS,
     )
@@ -173,7 +164,7 @@ async def place_create(request: Request, visit: Visit) -> Response:
 
 async def place_archive(request: Request, visit: Visit) -> Response:
     svc = visit.services
-    place = await place_store.place_by_id(svc.db, request.path_params["id"])
+    place = await visibility.unit_place(svc.db, visit.staff, request.path_params["id"])
     if place is None:
         raise HTTPException(404)
     await places.set_archived(
@@ -188,13 +179,9 @@ async def schedule_page(
     svc = visit.services
     number = page_number(request)
     limit, offset = window(number)
-    meetings = await consultation_store.unit_meetings(svc.db, svc.clock.now(), limit, offset)
-    free = await slot_store.all_slots(svc.db, svc.clock.now(), limit, offset)
-    investigators = [
-        a
-        for a in await account_store.list_accounts(svc.db)
-        if a.role == "investigator" and a.is_active
-    ]
+    meetings = await visibility.unit_meetings(svc.db, visit.staff, svc.clock.now(), limit, offset)
+    free = await visibility.unit_slots(svc.db, visit.staff, svc.clock.now(), limit, offset)
+    investigators = await accounts.active_investigators(svc.db)
     return render(
         request,
         visit,
@@ -203,22 +190,26 @@ async def schedule_page(
         meetings=Page.of(meetings, number),
         slots=Page.of(free, number),
         investigators=investigators,
-        reflection_ends=await consultation_store.reflection_ends(svc.db, svc.clock.now(), None),
+        reflection_ends=await visibility.reflection_ends(svc.db, visit.staff, svc.clock.now()),
         form=form or FormState(),
     )
 
 
 async def meeting_reassign(request: Request, visit: Visit) -> Response:
     svc = visit.services
-    found = await visibility.visible_meeting(svc.db, visit.staff, request.path_params["id"])
+    found = await visibility.unit_meeting(svc.db, visit.staff, request.path_params["id"])
     if found is None:
         raise HTTPException(404)
     meeting, consultation = found
     try:
         await bookings.reassign_meeting(
-            svc.db, svc.clock, meeting.id, consultation.id, visit.field("investigator_id")
+            svc.db,
+            svc.clock,
+            meeting,
+            consultation,
+            visit.field("investigator_id"),
+            actor=visit.staff,
         )
-        await audit.record(svc.db, svc.clock, "meeting_reassigned", consultation, actor=visit.staff)
     except InputRejected as exc:
         return await schedule_page(request, visit, FormState().error(exc.field, exc.message), 400)
     return redirect("/coordinator/schedule")
@@ -232,7 +223,7 @@ async def consent_page(
         visit,
         "coordinator/consent.html",
         status,
-        texts=await consent_store.all_texts(visit.services.db),
+        texts=await outcomes.consent_texts(visit.services.db),
         form=form or FormState(),
     )
 

@@ -19,14 +19,11 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from portal.domain import audit, retention, visibility
-from portal.domain.audit import ACTIONS
+from portal.domain import accounts, audit, retention, visibility
+from portal.domain.audit import ACTIONS, FOREVER, AuditEvent, AuditFilter
 from portal.domain.errors import InputRejected
 from portal.domain.roles import COORDINATOR, ORGANISATION_KIND_LABELS, ROLE_LABELS
 from portal.i18n import N_
-from portal.storage import accounts as account_store
-from portal.storage import audit as audit_store
-from portal.storage.audit import FOREVER, AuditEvent, AuditFilter
 from portal.web.forms import FormState
 from portal.web.paging import Page, page_number, window
 from portal.web.routing import GuardedRoute, Visit, redirect, render, route
@@ -108,7 +105,7 @@ async def retention_page(
 
 async def retention_extend(request: Request, visit: Visit) -> Response:
     svc = visit.services
-    consultation = await visibility.visible_consultation(
+    consultation = await visibility.unit_consultation(
         svc.db, visit.staff, request.path_params["id"]
     )
     if consultation is None or consultation.is_case:
@@ -184,13 +181,13 @@ def _audit_filter(
 
 async def audit_page(request: Request, visit: Visit) -> Response:
     svc = visit.services
-    people = await account_store.list_accounts(svc.db)
+    people = await accounts.list_accounts(svc.db)
     chosen, form = _audit_filter(request, svc.templates.zone, {a.id for a in people})
     number = page_number(request)
     limit, offset = window(number)
     events: list[AuditEvent] = []
     if form.ok:
-        events = list(await audit_store.list_events(svc.db, chosen, limit=limit, offset=offset))
+        events = list(await audit.list_events(svc.db, chosen, limit=limit, offset=offset))
     query = urlencode({k: v for k, v in form.values.items() if v})
     return render(
         request,
@@ -227,7 +224,7 @@ def _csv_line(values: list[str]) -> str:
 
 async def audit_csv(request: Request, visit: Visit) -> Response:
     svc = visit.services
-    people = {a.id for a in await account_store.list_accounts(svc.db)}
+    people = {a.id for a in await accounts.list_accounts(svc.db)}
     chosen, form = _audit_filter(request, svc.templates.zone, people)
     if not form.ok:
         return await audit_page(request, visit)
@@ -239,7 +236,7 @@ async def audit_csv(request: Request, visit: Visit) -> Response:
         yield _csv_line(list(CSV_COLUMNS))
         offset = 0
         while True:
-            batch = await audit_store.list_events(svc.db, chosen, limit=CSV_BATCH, offset=offset)
+            batch = await audit.list_events(svc.db, chosen, limit=CSV_BATCH, offset=offset)
             for event in batch:
                 yield _csv_line(
                     [

@@ -10,23 +10,14 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from portal.domain import audit, bookings, outcomes, slots, visibility
-from portal.domain.bookings import SlotTaken
+from portal.domain import accounts, bookings, keys, outcomes, places, slots, visibility
+from portal.domain.bookings import Consultation, SlotTaken
 from portal.domain.errors import InputRejected
 from portal.domain.needs import LANGUAGES, describe
 from portal.domain.notes import KINDS
 from portal.domain.roles import INVESTIGATOR
-from portal.domain.slots import DURATIONS, SlotInput, SlotNotFree
+from portal.domain.slots import DURATIONS, Slot, SlotInput, SlotNotFree
 from portal.i18n import N_
-from portal.storage import accounts as account_store
-from portal.storage import consent as consent_store
-from portal.storage import consultations as store
-from portal.storage import keys as key_store
-from portal.storage import notes as note_store
-from portal.storage import places as place_store
-from portal.storage import slots as slot_store
-from portal.storage.consultations import Consultation
-from portal.storage.slots import Slot
 from portal.web.forms import FormState
 from portal.web.paging import Page, page_number, window
 from portal.web.routing import GuardedRoute, Visit, redirect, render, route
@@ -55,9 +46,9 @@ async def _meetings(request: Request, visit: Visit, *, upcoming: bool) -> Respon
     svc = visit.services
     number = page_number(request)
     limit, offset = window(number)
-    rows = await store.investigator_meetings(
+    rows = await visibility.own_meetings(
         svc.db,
-        visit.staff.id,
+        visit.staff,
         upcoming=upcoming,
         now=svc.clock.now(),
         limit=limit,
@@ -70,7 +61,7 @@ async def _meetings(request: Request, visit: Visit, *, upcoming: bool) -> Respon
         page=Page.of(rows, number),
         upcoming=upcoming,
         languages=LANGUAGES,
-        reflection_ends=await store.reflection_ends(svc.db, svc.clock.now(), visit.staff.id),
+        reflection_ends=await visibility.reflection_ends(svc.db, visit.staff, svc.clock.now()),
     )
 
 
@@ -100,9 +91,7 @@ async def _slots_page(
     svc = visit.services
     number = page_number(request)
     limit, offset = window(number)
-    rows = await slot_store.investigator_slots(
-        svc.db, visit.staff.id, svc.clock.now(), limit, offset
-    )
+    rows = await visibility.own_slots(svc.db, visit.staff, svc.clock.now(), limit, offset)
     return render(
         request,
         visit,
@@ -111,7 +100,7 @@ async def _slots_page(
         page=Page.of(rows, number),
         form=form,
         editing=editing,
-        places=await place_store.list_places(svc.db),
+        places=await places.list_places(svc.db),
         languages=LANGUAGES,
         durations=DURATIONS,
         chosen_languages=form.values.get("languages_list", "").split(","),
@@ -141,8 +130,8 @@ async def slot_create(request: Request, visit: Visit) -> Response:
 
 
 async def _own_slot(visit: Visit, slot_id: str) -> Slot:
-    found = await visibility.visible_slot(visit.services.db, visit.staff, slot_id)
-    if found is None or found.investigator_id != visit.staff.id:
+    found = await visibility.own_slot(visit.services.db, visit.staff, slot_id)
+    if found is None:
         raise HTTPException(404)
     return found
 
@@ -189,30 +178,26 @@ async def consultation_page(
     request: Request, visit: Visit, form: FormState | None = None, status: int = 200
 ) -> Response:
     svc = visit.services
-    consultation = await visibility.visible_consultation(
+    consultation = await visibility.assigned_consultation(
         svc.db, visit.staff, request.path_params["id"]
     )
     if consultation is None:
         raise HTTPException(404)
-    free = [
-        s for s in await slot_store.all_slots(svc.db, svc.clock.now(), 200, 0) if s.status == "free"
-    ]
-    own_free = [s for s in free if s.investigator_id == visit.staff.id]
-    others_free = [s for s in free if s.investigator_id != visit.staff.id][:50]
+    own_free, others_free = await visibility.follow_up_slots(svc.db, visit.staff, svc.clock.now())
     return render(
         request,
         visit,
         "investigator/consultation.html",
         status,
         consultation=consultation,
-        meetings=await store.consultation_meetings(svc.db, consultation.id),
+        meetings=await bookings.meetings_of(svc.db, consultation),
         needs=describe(consultation.needs),
         free_slots=own_free,
         others_free=others_free,
         other_reasons=bookings.OTHER_INVESTIGATOR_REASONS,
         form=form or FormState(),
-        notes=await note_store.consultation_notes(svc.db, consultation.id),
-        key=await key_store.current_key(svc.db, visit.staff.id),
+        notes=await visibility.consultation_notes(svc.db, visit.staff, consultation),
+        key=await keys.current_key(svc.db, visit.staff.id),
         note_kinds=KINDS,
         done=DONE.get(request.query_params.get("done", "")),
         **await _after_meeting_context(visit, consultation),
@@ -226,30 +211,26 @@ async def _after_meeting_context(visit: Visit, consultation: Consultation) -> di
         "meeting_outcomes": outcomes.MEETING_OUTCOMES,
         "consultation_outcomes": outcomes.CONSULTATION_OUTCOMES,
         "reflection_choices": outcomes.REFLECTION,
-        "consent_text": await consent_store.latest_text(db),
-        "consents": await consent_store.consultation_consents(db, consultation.id),
-        "investigators": [
-            a
-            for a in await account_store.list_accounts(db)
-            if a.role == INVESTIGATOR and a.is_active
-        ],
+        "consent_text": await outcomes.latest_consent_text(db),
+        "consents": await outcomes.consents_of(db, consultation),
+        "investigators": await accounts.active_investigators(db),
     }
 
 
 async def follow_up(request: Request, visit: Visit) -> Response:
     svc = visit.services
-    consultation = await visibility.visible_consultation(
+    consultation = await visibility.assigned_consultation(
         svc.db, visit.staff, request.path_params["id"]
     )
     if consultation is None:
         raise HTTPException(404)
     try:
-        detail = await bookings.book_follow_up(
+        await bookings.book_follow_up(
             svc.db,
             svc.clock,
             consultation,
             visit.field("slot_id"),
-            investigator_id=visit.staff.id,
+            investigator=visit.staff,
             reason=visit.field("reason"),
         )
     except SlotTaken:
@@ -259,9 +240,6 @@ async def follow_up(request: Request, visit: Visit) -> Response:
         return await consultation_page(
             request, visit, FormState.typed(visit).error(exc.field, exc.message), 400
         )
-    await audit.record(
-        svc.db, svc.clock, "follow_up_booked", consultation, actor=visit.staff, detail=detail
-    )
     return redirect(f"/investigator/consultations/{consultation.id}")
 
 

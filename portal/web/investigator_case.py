@@ -7,14 +7,11 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from portal.domain import audit, notes, outcomes, visibility
+from portal.domain import notes, outcomes, visibility
+from portal.domain.bookings import Consultation
 from portal.domain.errors import InputRejected
 from portal.domain.keys import NoKeyYet
 from portal.domain.roles import INVESTIGATOR
-from portal.storage import consent as consent_store
-from portal.storage import consultations as store
-from portal.storage import keys as key_store
-from portal.storage.consultations import Consultation
 from portal.web.forms import FormState
 from portal.web.investigator import consultation_page, parse_local_time
 from portal.web.investigator_notes import download, export_document
@@ -25,7 +22,7 @@ ROLES = {INVESTIGATOR}
 
 
 async def _assigned(request: Request, visit: Visit) -> Consultation:
-    found = await visibility.visible_consultation(
+    found = await visibility.assigned_consultation(
         visit.services.db, visit.staff, request.path_params["id"]
     )
     if found is None:
@@ -44,22 +41,16 @@ async def _again(request: Request, visit: Visit, exc: InputRejected) -> Response
 
 async def meeting_outcome(request: Request, visit: Visit) -> Response:
     svc = visit.services
-    found = await visibility.visible_meeting(svc.db, visit.staff, request.path_params["id"])
-    if found is None or found[0].investigator_id != visit.staff.id:
+    found = await visibility.held_meeting(svc.db, visit.staff, request.path_params["id"])
+    if found is None:
         raise HTTPException(404)
     meeting, consultation = found
     try:
-        await outcomes.record_meeting_outcome(svc.db, svc.clock, meeting, visit.field("outcome"))
+        await outcomes.record_meeting_outcome(
+            svc.db, svc.clock, meeting, consultation, visit.field("outcome"), actor=visit.staff
+        )
     except InputRejected:
         raise HTTPException(400) from None
-    await audit.record(
-        svc.db,
-        svc.clock,
-        "meeting_outcome",
-        consultation,
-        actor=visit.staff,
-        detail=visit.field("outcome"),
-    )
     return _back(consultation, "meeting")
 
 
@@ -69,30 +60,17 @@ async def consultation_outcome(request: Request, visit: Visit) -> Response:
     given = note_input(visit, notes.KINDS["outcome"].sections)
     try:
         await outcomes.record_consultation_outcome(
-            svc.db, svc.clock, consultation, visit.field("outcome")
+            svc.db,
+            svc.clock,
+            consultation,
+            visit.field("outcome"),
+            actor=visit.staff,
+            note=given if given.envelope or any(given.sections.values()) else None,
         )
-        if given.envelope or any(given.sections.values()):
-            await notes.add_note(
-                svc.db,
-                svc.clock,
-                consultation,
-                author_role="investigator",
-                author_account_id=visit.staff.id,
-                given=given,
-                kind="outcome",
-            )
     except InputRejected as exc:
         return await _again(request, visit, exc)
     except NoKeyYet:
         raise HTTPException(409) from None
-    await audit.record(
-        svc.db,
-        svc.clock,
-        "consultation_outcome",
-        consultation,
-        actor=visit.staff,
-        detail=visit.field("outcome"),
-    )
     return _back(consultation, "outcome")
 
 
@@ -100,7 +78,7 @@ async def consent(request: Request, visit: Visit) -> Response:
     svc = visit.services
     consultation = await _assigned(request, visit)
     try:
-        version = await outcomes.record_consent(
+        await outcomes.record_consent(
             svc.db,
             svc.clock,
             consultation,
@@ -112,14 +90,6 @@ async def consent(request: Request, visit: Visit) -> Response:
         return await _again(request, visit, exc)
     except outcomes.NoConsentText:
         raise HTTPException(409) from None
-    await audit.record(
-        svc.db,
-        svc.clock,
-        "consent_recorded",
-        consultation,
-        actor=visit.staff,
-        detail=f"version-{version}",
-    )
     return _back(consultation, "consent")
 
 
@@ -129,18 +99,15 @@ async def reflection(request: Request, visit: Visit) -> Response:
     ends_on = parse_local_time(visit.field("reflection_ends_on") + "T12:00", svc.templates.zone)
     try:
         await outcomes.record_reflection(
-            svc.db, svc.clock, consultation, visit.field("reflection_status"), ends_on
+            svc.db,
+            svc.clock,
+            consultation,
+            visit.field("reflection_status"),
+            ends_on,
+            actor=visit.staff,
         )
     except InputRejected as exc:
         return await _again(request, visit, exc)
-    await audit.record(
-        svc.db,
-        svc.clock,
-        "reflection_recorded",
-        consultation,
-        actor=visit.staff,
-        detail=visit.field("reflection_status"),
-    )
     return _back(consultation, "reflection")
 
 
@@ -157,10 +124,10 @@ async def report(request: Request, visit: Visit) -> Response:
                 visit.field("first_interview_at"), svc.templates.zone
             ),
             interviewer_id=visit.field("interviewer_id") or visit.staff.id,
+            actor=visit.staff,
         )
     except InputRejected as exc:
         return await _again(request, visit, exc)
-    await audit.record(svc.db, svc.clock, "reported", consultation, actor=visit.staff)
     return _back(consultation, "reported")
 
 
@@ -173,7 +140,7 @@ async def identity(request: Request, visit: Visit) -> Response:
             svc.clock,
             consultation,
             author_role="investigator",
-            author_account_id=visit.staff.id,
+            author=visit.staff,
             given=note_input(visit, notes.KINDS["identity"].sections),
             kind="identity",
         )
@@ -181,7 +148,6 @@ async def identity(request: Request, visit: Visit) -> Response:
         return await _again(request, visit, exc)
     except (notes.NotAllowed, NoKeyYet):
         raise HTTPException(409) from None
-    await audit.record(svc.db, svc.clock, "identity_sealed", consultation, actor=visit.staff)
     return _back(consultation, "identity")
 
 
@@ -190,12 +156,11 @@ async def case_export(request: Request, visit: Visit) -> Response:
     for transfer to the police case-management system."""
     svc = visit.services
     consultation = await _assigned(request, visit)
-    key = await key_store.current_key(svc.db, visit.staff.id)
-    if not consultation.is_case or key is None:
+    found = await outcomes.export_case(svc.db, svc.clock, visit.staff, consultation)
+    if found is None:
         raise HTTPException(404)
-    meetings = await store.consultation_meetings(svc.db, consultation.id)
-    consents = await consent_store.consultation_consents(svc.db, consultation.id)
-    document = await export_document(svc.db, consultation, key)
+    meetings, consents = found.meetings, found.consents
+    document = export_document(consultation, found.sealed)
     document["case"] = {
         "case_reference": consultation.case_reference,
         "reported_at": consultation.reported_at,
@@ -218,7 +183,6 @@ async def case_export(request: Request, visit: Visit) -> Response:
             for c in consents
         ],
     }
-    await audit.record(svc.db, svc.clock, "case_exported", consultation, actor=visit.staff)
     reference = (consultation.case_reference or consultation.id).replace("/", "-")
     return download(document, f"case-{reference}.json")
 

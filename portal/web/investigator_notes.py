@@ -17,16 +17,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from portal.crypto.envelopes import fingerprint
-from portal.domain import audit, keys, notes, visibility
+from portal.domain import keys, notes, visibility
+from portal.domain.bookings import Consultation
 from portal.domain.errors import InputRejected
+from portal.domain.keys import InvestigatorKey
+from portal.domain.notes import Note, NotesExport
 from portal.domain.roles import INVESTIGATOR
 from portal.i18n import N_
-from portal.storage import keys as key_store
-from portal.storage import notes as note_store
-from portal.storage.consultations import Consultation
-from portal.storage.database import Database
-from portal.storage.keys import InvestigatorKey
-from portal.storage.notes import Note
 from portal.web import reauth
 from portal.web.forms import FormState
 from portal.web.routing import GuardedRoute, Visit, redirect, render, route
@@ -49,7 +46,7 @@ async def key_page(
 ) -> Response:
     db = visit.services.db
     form = form or FormState()
-    key = await key_store.current_key(db, visit.staff.id)
+    key = await keys.current_key(db, visit.staff.id)
     # A key pair or wrapped key the browser made, sent back because the confirmation
     # with password and code was missing or wrong: saved by confirming, not made again.
     pending = form.values.get("purpose", "") if form.values.get("wrapped_key") else ""
@@ -61,7 +58,7 @@ async def key_page(
         status,
         key=key,
         key_fingerprint=fingerprint(key.public_key) if key else "",
-        pending=len(await note_store.notes_to_reseal(db, visit.staff.id)),
+        pending=len(await notes.notes_to_reseal(db, visit.staff)),
         pending_save=pending,
         pending_fingerprint=_fingerprint_of(pending_pk) if pending == "create" else "",
         message=KEY_MESSAGES.get(request.query_params.get("done", "")),
@@ -132,14 +129,14 @@ class ResealGroup:
 async def reseal_page(request: Request, visit: Visit) -> Response:
     db = visit.services.db
     groups: dict[str, ResealGroup] = {}
-    for note, assigned_to in await note_store.notes_to_reseal(db, visit.staff.id):
+    for note, assigned_to in await notes.notes_to_reseal(db, visit.staff):
         if note.consultation_id not in groups:
             groups[note.consultation_id] = ResealGroup(
-                await visibility.consultation_pseudonym(db, note.consultation_id),
-                await key_store.current_key(db, assigned_to),
+                await visibility.previous_pseudonym(db, note.consultation_id),
+                await keys.current_key(db, assigned_to),
             )
         groups[note.consultation_id].notes.append(note)
-    key = await key_store.current_key(db, visit.staff.id)
+    key = await keys.current_key(db, visit.staff.id)
     return render(request, visit, "investigator/reseal.html", key=key, groups=groups)
 
 
@@ -150,27 +147,22 @@ async def reseal_submit(request: Request, visit: Visit) -> Response:
             isinstance(k, str) and isinstance(v, str) for k, v in resealed.items()
         ):
             raise ValueError
-        count = await notes.reseal_notes(
-            visit.services.db, visit.staff.id, resealed, visit.field("target_key_id")
+        await notes.reseal_notes(
+            visit.services.db,
+            visit.services.clock,
+            visit.staff,
+            resealed,
+            visit.field("target_key_id"),
         )
     except (ValueError, InputRejected):
         raise HTTPException(400) from None
-    await audit.record(
-        visit.services.db,
-        visit.services.clock,
-        "notes_resealed",
-        None,
-        actor=visit.staff,
-        detail=f"count-{count}",
-    )
     return redirect("/investigator/key?done=resealed")
 
 
-async def export_document(
-    db: Database, consultation: Consultation, key: InvestigatorKey
-) -> dict[str, Any]:
-    """The export format of docs/exports.md: the notes sealed to ``key`` and the key
+def export_document(consultation: Consultation, sealed: NotesExport) -> dict[str, Any]:
+    """The export format of docs/exports.md: the notes sealed to the key and the key
     itself, wrapped. Nothing in it is readable without the passphrase or recovery key."""
+    key = sealed.key
     return {
         "format": EXPORT_FORMAT,
         "version": 1,
@@ -187,8 +179,7 @@ async def export_document(
                 "sealed_in": note.sealed_in,
                 "envelope": b64(note.envelope),
             }
-            for note in await note_store.consultation_notes(db, consultation.id)
-            if note.key_id == key.id
+            for note in sealed.notes
         ],
     }
 
@@ -204,12 +195,15 @@ def download(document: dict[str, Any], filename: str) -> Response:
 async def export(request: Request, visit: Visit) -> Response:
     """The consultation's sealed notes and the wrapped keys, for ``portal decrypt``."""
     db = visit.services.db
-    consultation = await visibility.visible_consultation(db, visit.staff, request.path_params["id"])
-    key = await key_store.current_key(db, visit.staff.id)
-    if consultation is None or key is None:
+    consultation = await visibility.assigned_consultation(
+        db, visit.staff, request.path_params["id"]
+    )
+    if consultation is None:
         raise HTTPException(404)
-    document = await export_document(db, consultation, key)
-    await audit.record(db, visit.services.clock, "notes_exported", consultation, actor=visit.staff)
+    sealed = await notes.export_notes(db, visit.services.clock, visit.staff, consultation)
+    if sealed is None:
+        raise HTTPException(404)
+    document = export_document(consultation, sealed)
     return download(document, f"notes-{consultation.pseudonym.replace(' ', '-').lower()}.json")
 
 

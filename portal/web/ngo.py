@@ -6,19 +6,14 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from portal.domain import audit, bookings, codes, visibility
-from portal.domain.bookings import Booking, SlotTaken
+from portal.domain import bookings, codes, keys, visibility
+from portal.domain.bookings import Booking, Consultation, SlotTaken
 from portal.domain.client_access import CHANGE_REASONS
 from portal.domain.errors import InputRejected
 from portal.domain.needs import CHOICES, DEFAULTS, LABELS, Needs, describe, parse_needs
 from portal.domain.roles import NGO_WORKER
+from portal.domain.slots import Slot
 from portal.i18n import CLIENT_LOCALES, LOCALE_NAMES, N_
-from portal.storage import consultations as store
-from portal.storage import keys as key_store
-from portal.storage import notes as note_store
-from portal.storage import slots as slot_store
-from portal.storage.consultations import Consultation
-from portal.storage.slots import Slot
 from portal.web.forms import FormState
 from portal.web.note_forms import NOTED, note_form_context, submit_note
 from portal.web.paging import Page, number_from, page_number, window
@@ -55,9 +50,7 @@ SELECTS = {name: dict(options) for name, _, options in NEEDS_FIELDS.value}
 async def bookings_page(request: Request, visit: Visit) -> Response:
     number = page_number(request)
     limit, offset = window(number)
-    rows = await store.organisation_bookings(
-        visit.services.db, visit.staff.organisation_id, limit, offset
-    )
+    rows = await visibility.organisation_bookings(visit.services.db, visit.staff, limit, offset)
     return render(request, visit, "ngo/bookings.html", page=Page.of(rows, number))
 
 
@@ -65,15 +58,8 @@ async def _matching_slots(visit: Visit, needs: Needs | None, number: int = 1) ->
     if needs is None:
         return Page((), 1, has_next=False)
     limit, offset = window(number, SEARCH_PAGE)
-    found = await slot_store.matching_free_slots(
-        visit.services.db,
-        after=visit.services.clock.now(),
-        language=needs.language,
-        needs_interpreter=needs.interpreter_needed,
-        investigator_gender=needs.investigator_gender,
-        place_kind=needs.venue_preference,
-        limit=limit,
-        offset=offset,
+    found = await bookings.matching_slots(
+        visit.services.db, visit.services.clock, needs, limit=limit, offset=offset
     )
     return Page.of(found, number, SEARCH_PAGE)
 
@@ -145,8 +131,7 @@ async def book_submit(request: Request, visit: Visit) -> Response:
             svc.db,
             svc.clock,
             svc.codes,
-            organisation_id=visit.staff.organisation_id,
-            worker_id=visit.staff.id,
+            worker=visit.staff,
             slot_id=slot_id,
             needs=needs,
             client_locale=visit.field("client_locale"),
@@ -163,8 +148,6 @@ async def book_submit(request: Request, visit: Visit) -> Response:
         return _book_page(
             request, visit, form, await _matching_slots(visit, needs, number), True, 400
         )
-    booked = await store.consultation_by_id(svc.db, booking.consultation_id)
-    await audit.record(svc.db, svc.clock, "booked", booked, actor=visit.staff)
     return _slip_page(request, visit, booking)
 
 
@@ -186,7 +169,7 @@ def _slip_page(request: Request, visit: Visit, booking: Booking) -> Response:
 
 
 async def _own_consultation(visit: Visit, consultation_id: str) -> Consultation:
-    found = await visibility.visible_consultation(visit.services.db, visit.staff, consultation_id)
+    found = await visibility.booked_consultation(visit.services.db, visit.staff, consultation_id)
     if found is None:
         raise HTTPException(404)
     return found
@@ -197,8 +180,8 @@ async def consultation_page(
 ) -> Response:
     consultation = await _own_consultation(visit, request.path_params["id"])
     db = visit.services.db
-    written = await note_store.consultation_notes(db, consultation.id)
-    key = await key_store.current_key(db, consultation.investigator_id)
+    written = await visibility.consultation_notes(db, visit.staff, consultation)
+    key = await keys.current_key(db, consultation.investigator_id)
     return render(
         request,
         visit,
@@ -207,8 +190,8 @@ async def consultation_page(
         consultation=consultation,
         needs=describe(consultation.needs),
         reasons=CHANGE_REASONS,
-        meetings=await store.consultation_meetings(db, consultation.id),
-        code=await store.latest_code_state(db, consultation.id),
+        meetings=await bookings.meetings_of(db, consultation),
+        code=await bookings.code_state(db, consultation),
         notes=written,
         # Notes the assigned investigator cannot open (reassigned, or a replaced key):
         # the NGO is asked to prepare them again.
@@ -234,20 +217,23 @@ async def new_code(request: Request, visit: Visit) -> Response:
     svc = visit.services
     consultation = await _own_consultation(visit, request.path_params["id"])
     booking = await bookings.reissue_one_time_code(
-        svc.db, svc.clock, svc.codes, consultation, svc.settings.one_time_code_ttl
+        svc.db,
+        svc.clock,
+        svc.codes,
+        consultation,
+        svc.settings.one_time_code_ttl,
+        actor=visit.staff,
     )
-    await audit.record(svc.db, svc.clock, "code_reissued", consultation, actor=visit.staff)
     return _slip_page(request, visit, booking)
 
 
 async def cancel_meeting(request: Request, visit: Visit) -> Response:
     svc = visit.services
-    found = await visibility.visible_meeting(svc.db, visit.staff, request.path_params["id"])
+    found = await visibility.booked_meeting(svc.db, visit.staff, request.path_params["id"])
     if found is None:
         raise HTTPException(404)
     meeting, consultation = found
-    if await bookings.cancel_meeting(svc.db, svc.clock, meeting.id, meeting.slot_id):
-        await audit.record(svc.db, svc.clock, "meeting_cancelled", consultation, actor=visit.staff)
+    await bookings.cancel_meeting(svc.db, svc.clock, meeting, consultation, actor=visit.staff)
     return redirect(f"/ngo/consultations/{consultation.id}")
 
 
@@ -284,8 +270,9 @@ async def rebook_submit(request: Request, visit: Visit) -> Response:
         form = FormState().error("slot_id", CHOOSE_TIME)
         return await rebook_page(request, visit, form, 400, _slots_page(visit, booking=True))
     try:
-        await bookings.rebook(svc.db, svc.clock, consultation, slot_id, follow_up=False)
-        await audit.record(svc.db, svc.clock, "meeting_rebooked", consultation, actor=visit.staff)
+        await bookings.rebook(
+            svc.db, svc.clock, consultation, slot_id, follow_up=False, actor=visit.staff
+        )
     except SlotTaken:
         form = FormState().error("slot_id", SLOT_TAKEN)
         return await rebook_page(request, visit, form, 409, _slots_page(visit, booking=True))

@@ -12,12 +12,11 @@ from typing import Any
 
 from starlette.responses import Response
 
-from portal.domain import audit, notes
+from portal.domain import notes
+from portal.domain.bookings import Consultation
 from portal.domain.errors import InputRejected
-from portal.domain.keys import NoKeyYet
+from portal.domain.keys import InvestigatorKey, NoKeyYet
 from portal.i18n import N_
-from portal.storage.consultations import Consultation
-from portal.storage.keys import InvestigatorKey
 from portal.web.forms import FormState
 from portal.web.routing import Visit, redirect
 
@@ -85,20 +84,11 @@ async def submit_note(
             svc.clock,
             consultation,
             author_role=author_role,
-            author_account_id=visit.account.id if visit.account else None,
+            author=visit.account,
             given=note_input(visit),
         )
     except InputRejected as exc:
         return FormState.typed(visit).error(exc.field, exc.message)
     except NoKeyYet:
         return FormState.typed(visit).error("other", NO_KEY)
-    await audit.record(
-        svc.db,
-        svc.clock,
-        "note_added",
-        consultation,
-        actor=visit.account,
-        actor_role=author_role,
-        detail=f"sealed-in-{sealed_in}",
-    )
     return redirect(f"{back_to}?noted={sealed_in}")

@@ -14,6 +14,7 @@ from starlette.testclient import TestClient
 
 from portal.domain.bookings import SlotTaken, book_meeting
 from portal.domain.needs import parse_needs
+from portal.storage.accounts import account_by_id
 from tests.factories import (
     NEEDS,
     Actor,
@@ -35,6 +36,8 @@ def test_domain_race_books_each_slot_exactly_once(client: TestClient, world: Wor
     ]
     needs, problems = parse_needs(NEEDS)
     assert needs is not None and not problems
+    worker = in_app(client, account_by_id, svc.db, world.ngo_worker.id)
+    assert worker is not None
 
     async def race() -> list[str]:
         async def one(i: int) -> str:
@@ -43,8 +46,7 @@ def test_domain_race_books_each_slot_exactly_once(client: TestClient, world: Wor
                     svc.db,
                     svc.clock,
                     svc.codes,
-                    organisation_id=world.ngo.id,
-                    worker_id=world.ngo_worker.id,
+                    worker=worker,
                     slot_id=slots[i % 3],
                     needs=needs,
                     client_locale="en",
