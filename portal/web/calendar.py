@@ -14,7 +14,9 @@ from portal.domain.needs import ACCESSIBILITY, LANGUAGES
 from portal.domain.roles import COORDINATOR, INVESTIGATOR
 from portal.storage import consultations as store
 from portal.storage import slots as slot_store
-from portal.web.routing import GuardedRoute, Visit, render, route
+from portal.web.guard import GuardedRoute, route
+from portal.web.responses import render
+from portal.web.visit import Visit
 
 
 async def _week(request: Request, visit: Visit, investigator_id: str | None, path: str) -> Response:

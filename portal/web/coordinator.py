@@ -28,8 +28,10 @@ from portal.storage import places as place_store
 from portal.storage import slots as slot_store
 from portal.storage.organisations import list_organisations
 from portal.web.forms import FormState
+from portal.web.guard import GuardedRoute, route
 from portal.web.paging import Page, page_number, window
-from portal.web.routing import GuardedRoute, Visit, redirect, render, route
+from portal.web.responses import redirect, render
+from portal.web.visit import Visit
 
 ROLES = {COORDINATOR}
 

@@ -28,8 +28,10 @@ from portal.storage import accounts as account_store
 from portal.storage import audit as audit_store
 from portal.storage.audit import FOREVER, AuditEvent, AuditFilter
 from portal.web.forms import FormState
+from portal.web.guard import GuardedRoute, route
 from portal.web.paging import Page, page_number, window
-from portal.web.routing import GuardedRoute, Visit, redirect, render, route
+from portal.web.responses import redirect, render
+from portal.web.visit import Visit
 
 ROLES = {COORDINATOR}
 ACTOR_ROLES = {

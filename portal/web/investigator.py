@@ -28,8 +28,10 @@ from portal.storage import slots as slot_store
 from portal.storage.consultations import Consultation
 from portal.storage.slots import Slot
 from portal.web.forms import FormState
+from portal.web.guard import GuardedRoute, route
 from portal.web.paging import Page, page_number, window
-from portal.web.routing import GuardedRoute, Visit, redirect, render, route
+from portal.web.responses import redirect, render
+from portal.web.visit import Visit
 
 ROLES = {INVESTIGATOR}
 NOT_FREE = N_("This time is booked or withdrawn, so it cannot be changed.")

@@ -16,10 +16,12 @@ from portal.storage import consultations as store
 from portal.storage import keys as key_store
 from portal.storage.consultations import Consultation
 from portal.web.forms import FormState
+from portal.web.guard import GuardedRoute, route
 from portal.web.investigator import consultation_page, parse_local_time
 from portal.web.investigator_notes import download, export_document
 from portal.web.note_forms import note_input
-from portal.web.routing import GuardedRoute, Visit, redirect, route
+from portal.web.responses import redirect
+from portal.web.visit import Visit
 
 ROLES = {INVESTIGATOR}
 

@@ -19,7 +19,8 @@ from portal.i18n import N_
 from portal.storage.consultations import Consultation
 from portal.storage.keys import InvestigatorKey
 from portal.web.forms import FormState
-from portal.web.routing import Visit, redirect
+from portal.web.responses import redirect
+from portal.web.visit import Visit
 
 NOTED = {
     "browser": N_(
