@@ -28,9 +28,6 @@ KNOWN_EXCEPTIONS = {
     # The one remaining package cycle: services builds web.rendering.Templates, and the
     # web imports services (web -> services -> web). Being moved out in issue 14.
     ("portal.services", "portal.web.rendering"),
-    # The route guard's type of the signed-in account; routing.py is being split in
-    # issue 14 and will take Account from portal.domain.accounts.
-    ("portal.web.routing", "portal.storage.accounts"),
 }
 
 

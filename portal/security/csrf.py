@@ -12,7 +12,7 @@ browser).
    ``Origin``, which must name this host (or ``PORTAL_PUBLIC_URL``). A request with
    neither header is no browser's cross-site form, and goes on to the second layer.
 2. A token bound to the session (``csrf_token``, checked by the route guard in
-   web/routing.py): an HMAC of the cookie value under a CSRF-only key, sent as the
+   web/guard.py): an HMAC of the cookie value under a CSRF-only key, sent as the
    hidden field ``csrf_token`` in plain forms or the ``X-CSRF-Token`` header from htmx.
    It changes when the session id does (sign-in), so a token from another session
    never fits.

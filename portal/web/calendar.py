@@ -13,7 +13,9 @@ from portal.domain import visibility
 from portal.domain.calendar import ROWS, lay_out, monday_of, parse_day, week_bounds
 from portal.domain.needs import ACCESSIBILITY, LANGUAGES
 from portal.domain.roles import COORDINATOR, INVESTIGATOR
-from portal.web.routing import GuardedRoute, Visit, render, route
+from portal.web.guard import GuardedRoute, route
+from portal.web.responses import render
+from portal.web.visit import Visit
 
 
 async def _week(request: Request, visit: Visit, path: str) -> Response:

@@ -19,9 +19,11 @@ from portal.i18n import N_
 from portal.security.senders import sender_of
 from portal.web.errors import RETRY_AFTER
 from portal.web.forms import FormState
+from portal.web.guard import GuardedRoute, route
 from portal.web.note_forms import NOTED, note_form_context, submit_note
 from portal.web.refusals import refused
-from portal.web.routing import GuardedRoute, Visit, redirect, render, route
+from portal.web.responses import redirect, render
+from portal.web.visit import Visit
 
 WRONG_CODE = N_(
     "This code does not work. Check the numbers and try again, "

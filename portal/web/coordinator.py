@@ -20,8 +20,10 @@ from portal.domain.organisations import create_organisation, list_organisations
 from portal.domain.places import PLACE_KINDS
 from portal.domain.roles import COORDINATOR, ORGANISATION_KIND_LABELS, ROLE_LABELS
 from portal.web.forms import FormState
+from portal.web.guard import GuardedRoute, route
 from portal.web.paging import Page, page_number, window
-from portal.web.routing import GuardedRoute, Visit, redirect, render, route
+from portal.web.responses import redirect, render
+from portal.web.visit import Visit
 
 ROLES = {COORDINATOR}
 

@@ -25,8 +25,10 @@ from portal.domain.errors import InputRejected
 from portal.domain.roles import COORDINATOR, ORGANISATION_KIND_LABELS, ROLE_LABELS
 from portal.i18n import N_
 from portal.web.forms import FormState
+from portal.web.guard import GuardedRoute, route
 from portal.web.paging import Page, page_number, window
-from portal.web.routing import GuardedRoute, Visit, redirect, render, route
+from portal.web.responses import redirect, render
+from portal.web.visit import Visit
 
 ROLES = {COORDINATOR}
 ACTOR_ROLES = {

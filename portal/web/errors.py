@@ -21,7 +21,8 @@ from portal.security.bodylimit import BodyTimeout, BodyTooLarge
 from portal.security.headers import secured
 from portal.security.sessions import CurrentSession, SessionHandle
 from portal.services import services
-from portal.web.routing import Visit, language, render
+from portal.web.responses import render
+from portal.web.visit import Visit, language
 
 log = logging.getLogger("portal.errors")
 # Seconds a refused visitor should wait (429 and 503): a flood's effect ends with it.

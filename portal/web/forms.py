@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
-from portal.web.routing import Visit
+from portal.web.visit import Visit
 
 SECRET_FIELDS = frozenset(
     {"password", "new_password", "confirm_password", "current_password", "csrf_token"}

@@ -19,8 +19,10 @@ from portal.domain.roles import INVESTIGATOR
 from portal.domain.slots import DURATIONS, Slot, SlotInput, SlotNotFree
 from portal.i18n import N_
 from portal.web.forms import FormState
+from portal.web.guard import GuardedRoute, route
 from portal.web.paging import Page, page_number, window
-from portal.web.routing import GuardedRoute, Visit, redirect, render, route
+from portal.web.responses import redirect, render
+from portal.web.visit import Visit
 
 ROLES = {INVESTIGATOR}
 NOT_FREE = N_("This time is booked or withdrawn, so it cannot be changed.")

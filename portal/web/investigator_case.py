@@ -13,10 +13,12 @@ from portal.domain.errors import InputRejected
 from portal.domain.keys import NoKeyYet
 from portal.domain.roles import INVESTIGATOR
 from portal.web.forms import FormState
+from portal.web.guard import GuardedRoute, route
 from portal.web.investigator import consultation_page, parse_local_time
 from portal.web.investigator_notes import download, export_document
 from portal.web.note_forms import note_input
-from portal.web.routing import GuardedRoute, Visit, redirect, route
+from portal.web.responses import redirect
+from portal.web.visit import Visit
 
 ROLES = {INVESTIGATOR}
 

@@ -26,7 +26,9 @@ from portal.domain.roles import INVESTIGATOR
 from portal.i18n import N_
 from portal.web import reauth
 from portal.web.forms import FormState
-from portal.web.routing import GuardedRoute, Visit, redirect, render, route
+from portal.web.guard import GuardedRoute, route
+from portal.web.responses import redirect, render
+from portal.web.visit import Visit
 
 ROLES = {INVESTIGATOR}
 EXPORT_FORMAT = "intake-portal-notes-export"

@@ -15,11 +15,13 @@ from portal.domain.roles import NGO_WORKER
 from portal.domain.slots import Slot
 from portal.i18n import CLIENT_LOCALES, LOCALE_NAMES, N_
 from portal.web.forms import FormState
+from portal.web.guard import GuardedRoute, route
 from portal.web.note_forms import NOTED, note_form_context, submit_note
 from portal.web.paging import Page, number_from, page_number, window
 from portal.web.qrcode import qr_svg
 from portal.web.rendering import Fixed
-from portal.web.routing import GuardedRoute, Visit, redirect, render, route
+from portal.web.responses import redirect, render
+from portal.web.visit import Visit
 
 ROLES = {NGO_WORKER}
 SLOT_TAKEN = N_(

@@ -18,7 +18,8 @@ from portal.domain.errors import InputRejected
 from portal.domain.keys import InvestigatorKey, NoKeyYet
 from portal.i18n import N_
 from portal.web.forms import FormState
-from portal.web.routing import Visit, redirect
+from portal.web.responses import redirect
+from portal.web.visit import Visit
 
 NOTED = {
     "browser": N_(

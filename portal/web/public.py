@@ -14,9 +14,11 @@ from portal.i18n import N_
 from portal.security.senders import sender_of
 from portal.web.errors import CLEAR_SITE_DATA, RETRY_AFTER
 from portal.web.forms import FormState
+from portal.web.guard import GuardedRoute, route
 from portal.web.qrcode import qr_svg
 from portal.web.refusals import refused
-from portal.web.routing import GuardedRoute, Visit, redirect, render, route
+from portal.web.responses import redirect, render
+from portal.web.visit import Visit
 
 TOO_MANY_ATTEMPTS = N_("Too many attempts. Wait a minute and try again.")
 BUSY = N_("The service is busy. Try again in a moment.")

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from portal.domain import accounts
 from portal.i18n import N_
 from portal.web.public import TOO_MANY_ATTEMPTS
-from portal.web.routing import Visit
+from portal.web.visit import Visit
 
 PASSWORD_FIELD = "current_password"  # noqa: S105  (a form field name)
 CODE_FIELD = "totp_code"

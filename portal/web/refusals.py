@@ -11,7 +11,7 @@ when, and for which account, without counting every blocked request.
 from __future__ import annotations
 
 from portal.domain import accounts
-from portal.web.routing import Visit
+from portal.web.visit import Visit
 
 
 async def refused(visit: Visit, action: str, key: str, *, username: str = "") -> None:

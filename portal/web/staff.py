@@ -12,7 +12,9 @@ from portal.i18n import N_
 from portal.security.sessions import new_sid, session_tag
 from portal.web import reauth
 from portal.web.forms import FormState
-from portal.web.routing import GuardedRoute, Visit, redirect, render, route
+from portal.web.guard import GuardedRoute, route
+from portal.web.responses import redirect, render
+from portal.web.visit import Visit
 
 
 async def home(request: Request, visit: Visit) -> Response:

@@ -2,14 +2,16 @@
 // the session, then lands on /bye). With it, the button and the Esc key send the same form
 // in the background and leave at once: replace() keeps this page out of the back-button
 // history, and the person lands on /bye even if the session had already ended.
-"use strict";
-var leaving = false;
+// An ES module like the other scripts here: strict, and nothing it declares is global.
+let leaving = false;
+
+function leave() {
+  if (leaving) { return; }
+  leaving = true;
+  window.location.replace("/bye");
+}
+
 function quickExit(form) {
-  var leave = function () {
-    if (leaving) { return; }
-    leaving = true;
-    window.location.replace("/bye");
-  };
   // Wait for the session to end (a copied cookie dies with it), but never for long.
   window.setTimeout(leave, 400);
   try {
@@ -18,25 +20,28 @@ function quickExit(form) {
       body: new URLSearchParams(new FormData(form)),
       credentials: "same-origin",
       redirect: "manual",
-      keepalive: true
+      keepalive: true,
     }).then(leave, leave);
   } catch (error) {
     leave();
   }
 }
-document.addEventListener("keydown", function (event) {
+
+document.addEventListener("keydown", (event) => {
   if (event.key !== "Escape") { return; }
-  var form = document.querySelector("form[data-quick-exit]");
+  const form = document.querySelector("form[data-quick-exit]");
   if (form) { quickExit(form); }
 });
-document.addEventListener("submit", function (event) {
-  var form = event.target;
-  if (!form.matches || !form.matches("form[data-quick-exit]")) { return; }
+
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  if (!(form instanceof HTMLFormElement) || !form.matches("form[data-quick-exit]")) { return; }
   event.preventDefault();
   quickExit(form);
 });
+
 // Print buttons exist only with JavaScript; without it the browser's own print works.
-document.querySelectorAll("[data-print]").forEach(function (button) {
+for (const button of document.querySelectorAll("[data-print]")) {
   button.hidden = false;
-  button.addEventListener("click", function () { window.print(); });
-});
+  button.addEventListener("click", () => { window.print(); });
+}

@@ -46,10 +46,19 @@ def test_coordinator_signs_in_and_invites_someone(
     expect(page).to_have_url("/login")
 
 
-def test_quick_exit_leaves_with_the_escape_key(watched: tuple[BrowserContext, PageWatch]) -> None:
+@pytest.mark.parametrize("how", ["Escape key", "button"])
+def test_quick_exit_leaves_no_way_back(watched: tuple[BrowserContext, PageWatch], how: str) -> None:
+    """With the script (static/js/portal.js), Esc or the button leaves for a neutral page
+    that replaces this one in the history: Back does not show the portal again."""
     context, _watch = watched
     page = context.new_page()
+    page.goto("/code")
     page.goto("/")
-    page.keyboard.press("Escape")
+    if how == "button":
+        page.get_by_role("button", name="Quick exit").click()
+    else:
+        page.keyboard.press("Escape")
     expect(page).to_have_url("/bye")
     expect(page).to_have_title("Recipes")
+    page.go_back()
+    expect(page).to_have_url("/code")  # the page before the portal's last, not "/"

@@ -9,7 +9,8 @@ from starlette.testclient import TestClient
 from portal.app import create_app
 from portal.domain.roles import PUBLIC
 from portal.security.headers import CONTENT_SECURITY_POLICY
-from portal.web.routing import Visit, route
+from portal.web.guard import route
+from portal.web.visit import Visit
 from tests.conftest import make_settings
 from tests.factories import Actor, FakeClock
 

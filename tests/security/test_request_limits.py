@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from urllib.parse import parse_qsl
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 from starlette.types import Message, Receive, Scope, Send
 
-from portal.web.routing import form_pairs
 from tests.factories import Actor, on_own_loop
 
 
@@ -44,32 +40,6 @@ def test_too_many_fields_get_400(actor: Actor) -> None:
     data = {f"f{i}": "x" for i in range(150)}
     response = actor.request("POST", "/login", data={"csrf_token": token, **data})
     assert response.status_code == 400
-
-
-# Bodies made of the characters that mean something in a form, and any others.
-FORM_TEXT = st.text(
-    st.one_of(st.sampled_from("&=%+;"), st.sampled_from("0123456789abcdefABCDEF"), st.characters()),
-    max_size=80,
-)
-
-
-@given(FORM_TEXT)
-def test_forms_are_read_as_the_standard_library_reads_them(text: str) -> None:
-    """The portal's own reader of URL-encoded forms (the fast one) gives exactly the
-    fields, names and values, in order, that urllib.parse.parse_qsl gives."""
-    assert form_pairs(text, 1000) == parse_qsl(text, keep_blank_values=True)
-
-
-@given(st.integers(min_value=1, max_value=30), st.integers(min_value=0, max_value=30))
-def test_the_field_limit_is_the_standard_librarys(limit: int, fields: int) -> None:
-    text = "&".join(f"f{i}=x" for i in range(fields))
-    try:
-        expected = parse_qsl(text, keep_blank_values=True, max_num_fields=limit)
-    except ValueError:
-        with pytest.raises(ValueError):
-            form_pairs(text, limit)
-    else:
-        assert form_pairs(text, limit) == expected
 
 
 def test_file_uploads_are_refused(actor: Actor) -> None:
