@@ -9,11 +9,12 @@ from datetime import datetime, timedelta
 from starlette.requests import Request
 from starlette.responses import Response
 
-from portal.domain.calendar import ROWS, lay_out, monday_of, parse_day, week_bounds
+from portal.domain.calendar import ROWS, lay_out, monday_of, week_bounds
 from portal.domain.needs import ACCESSIBILITY, LANGUAGES
 from portal.domain.roles import COORDINATOR, INVESTIGATOR
 from portal.storage import consultations as store
 from portal.storage import slots as slot_store
+from portal.web.inputs import day_start, query_day
 from portal.web.routing import GuardedRoute, Visit, render, route
 
 
@@ -21,7 +22,7 @@ async def _week(request: Request, visit: Visit, investigator_id: str | None, pat
     svc = visit.services
     zone = svc.templates.zone
     today = datetime.fromtimestamp(svc.clock.now(), zone).date()
-    monday = monday_of(parse_day(request.query_params.get("start", ""), today))
+    monday = monday_of(query_day(request, "start", today))
     start, end = week_bounds(monday, zone)
     week = lay_out(
         monday,
@@ -55,9 +56,8 @@ async def day_sheet(request: Request, visit: Visit) -> Response:
     svc = visit.services
     zone = svc.templates.zone
     today = datetime.fromtimestamp(svc.clock.now(), zone).date()
-    day = parse_day(request.query_params.get("date", ""), today)
-    start = int(datetime.combine(day, datetime.min.time(), zone).timestamp())
-    end = int(datetime.combine(day + timedelta(days=1), datetime.min.time(), zone).timestamp())
+    day = query_day(request, "date", today)
+    start, end = day_start(day, zone), day_start(day + timedelta(days=1), zone)
     meetings = [
         m
         for m in await store.meetings_between(svc.db, start, end, visit.staff.id)

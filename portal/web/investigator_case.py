@@ -16,7 +16,8 @@ from portal.storage import consultations as store
 from portal.storage import keys as key_store
 from portal.storage.consultations import Consultation
 from portal.web.forms import FormState
-from portal.web.investigator import consultation_page, parse_local_time
+from portal.web.inputs import local_time
+from portal.web.investigator import consultation_page
 from portal.web.investigator_notes import download, export_document
 from portal.web.note_forms import note_input
 from portal.web.routing import GuardedRoute, Visit, redirect, route
@@ -126,8 +127,10 @@ async def consent(request: Request, visit: Visit) -> Response:
 async def reflection(request: Request, visit: Visit) -> Response:
     svc = visit.services
     consultation = await _assigned(request, visit)
-    ends_on = parse_local_time(visit.field("reflection_ends_on") + "T12:00", svc.templates.zone)
     try:
+        ends_on = local_time(
+            visit.field("reflection_ends_on") + "T12:00", svc.templates.zone, "reflection_ends_on"
+        )
         await outcomes.record_reflection(
             svc.db, svc.clock, consultation, visit.field("reflection_status"), ends_on
         )
@@ -153,8 +156,8 @@ async def report(request: Request, visit: Visit) -> Response:
             svc.clock,
             consultation,
             case_reference=visit.field("case_reference"),
-            first_interview_at=parse_local_time(
-                visit.field("first_interview_at"), svc.templates.zone
+            first_interview_at=local_time(
+                visit.field("first_interview_at"), svc.templates.zone, "first_interview_at"
             ),
             interviewer_id=visit.field("interviewer_id") or visit.staff.id,
         )

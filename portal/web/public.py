@@ -126,7 +126,7 @@ async def enrol_submit(request: Request, visit: Visit) -> Response:
         return render(request, visit, "public/enrol_invalid.html", 404)
     form = FormState.typed(visit)
     secret = visit.field("totp_secret")
-    if len(secret) != 32 or not secret.isalnum():
+    if not totp.is_secret(secret):  # "é" * 32 passed isalnum() and broke the QR code
         form.values["totp_secret"] = secret = totp.new_secret()
     if visit.field("password") != visit.field("confirm_password"):
         form.error("confirm_password", N_("The two passwords are not the same."))
@@ -152,7 +152,11 @@ def _enrol_page(
     request: Request, visit: Visit, display_name: str, form: FormState, status: int = 200
 ) -> Response:
     secret = form.values["totp_secret"]
-    uri = totp.provisioning_uri(secret, form.values.get("username") or display_name)
+    # The label the authenticator app shows. Only a valid username: whatever else was
+    # typed (64 KiB of it) made the QR code overflow, a 500.
+    typed = form.values.get("username", "").strip().lower()
+    label = typed if invitations.USERNAME.fullmatch(typed) else display_name[:64]
+    uri = totp.provisioning_uri(secret, label)
     return render(
         request,
         visit,
