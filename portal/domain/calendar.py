@@ -55,13 +55,6 @@ def week_bounds(monday: date, zone: ZoneInfo) -> tuple[int, int]:
     return int(start.timestamp()), int(end.timestamp())
 
 
-def parse_day(value: str, today: date) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        return today
-
-
 def _place(moment: int, minutes: int, monday: date, zone: ZoneInfo) -> tuple[int, int, int]:
     local = datetime.fromtimestamp(moment, zone)
     day = (local.date() - monday).days + 1

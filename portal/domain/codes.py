@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import unicodedata
 
 ONE_TIME_DIGITS = 18
 LEGACY_ONE_TIME_DIGITS = 12
@@ -40,11 +41,18 @@ def display(code: str) -> str:
 
 
 def normalise(typed: str) -> str:
-    """Keep only the digits, whatever spaces, dashes or digit scripts were typed."""
+    """Keep only the decimal digits, whatever spaces, dashes or digit scripts were typed.
+
+    A decimal digit of any script (Unicode category Nd: Arabic-Indic, Thai, Lao ...)
+    counts as its ASCII digit. Other characters that ``str.isdigit()`` accepts, such as
+    ``²`` or ``①`` (category No), are no digits of a code and are dropped: ``int()``
+    refused them, which was a 500 on the public code page.
+    """
     digits = []
     for char in typed[:100]:
-        if char.isdigit():
-            digits.append(str(int(char)))  # Arabic-Indic or Thai digits -> ASCII
+        value = unicodedata.decimal(char, None)
+        if value is not None:
+            digits.append(str(value))
     return "".join(digits)
 
 

@@ -10,10 +10,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from portal.domain import visibility
-from portal.domain.calendar import ROWS, lay_out, monday_of, parse_day, week_bounds
+from portal.domain.calendar import ROWS, lay_out, monday_of, week_bounds
 from portal.domain.needs import ACCESSIBILITY, LANGUAGES
 from portal.domain.roles import COORDINATOR, INVESTIGATOR
 from portal.web.guard import GuardedRoute, route
+from portal.web.inputs import day_start, query_day
 from portal.web.responses import render
 from portal.web.visit import Visit
 
@@ -22,7 +23,7 @@ async def _week(request: Request, visit: Visit, path: str) -> Response:
     svc = visit.services
     zone = svc.templates.zone
     today = datetime.fromtimestamp(svc.clock.now(), zone).date()
-    monday = monday_of(parse_day(request.query_params.get("start", ""), today))
+    monday = monday_of(query_day(request, "start", today))
     start, end = week_bounds(monday, zone)
     slots, meetings = await visibility.calendar(svc.db, visit.staff, start, end)
     week = lay_out(monday, zone, list(slots), list(meetings))
@@ -52,9 +53,8 @@ async def day_sheet(request: Request, visit: Visit) -> Response:
     svc = visit.services
     zone = svc.templates.zone
     today = datetime.fromtimestamp(svc.clock.now(), zone).date()
-    day = parse_day(request.query_params.get("date", ""), today)
-    start = int(datetime.combine(day, datetime.min.time(), zone).timestamp())
-    end = int(datetime.combine(day + timedelta(days=1), datetime.min.time(), zone).timestamp())
+    day = query_day(request, "date", today)
+    start, end = day_start(day, zone), day_start(day + timedelta(days=1), zone)
     meetings = [
         m
         for m in await visibility.day_meetings(svc.db, visit.staff, start, end)

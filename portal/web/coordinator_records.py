@@ -11,7 +11,7 @@ import csv
 import io
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -26,6 +26,7 @@ from portal.domain.roles import COORDINATOR, ORGANISATION_KIND_LABELS, ROLE_LABE
 from portal.i18n import N_
 from portal.web.forms import FormState
 from portal.web.guard import GuardedRoute, route
+from portal.web.inputs import day_start, form_day
 from portal.web.paging import Page, page_number, window
 from portal.web.responses import redirect, render
 from portal.web.visit import Visit
@@ -64,13 +65,11 @@ CSV_COLUMNS = (
 CSV_BATCH = 500
 
 
-def _day_start(value: str, zone: ZoneInfo) -> int | None:
-    """Midnight at the start of an ``<input type="date">`` day in the portal's zone."""
-    try:
-        day = date.fromisoformat(value)
-    except ValueError:
-        return None
-    return int(datetime(day.year, day.month, day.day, tzinfo=zone).timestamp())
+def _day_start(value: str, field: str, zone: ZoneInfo) -> int | None:
+    """Midnight at the start of an ``<input type="date">`` day in the portal's zone;
+    None if ``value`` is no date, ``InputRejected`` if out of range (web/inputs.py)."""
+    day = form_day(value, field)
+    return None if day is None else day_start(day, zone)
 
 
 # --- due for purge ------------------------------------------------------------------
@@ -113,9 +112,9 @@ async def retention_extend(request: Request, visit: Visit) -> Response:
     if consultation is None or consultation.is_case:
         raise HTTPException(404)
     form = FormState.typed(visit)
-    # Kept through the whole chosen day: the purge may come at the next midnight.
-    start = _day_start(visit.field("until"), svc.templates.zone)
     try:
+        # Kept through the whole chosen day: the purge may come at the next midnight.
+        start = _day_start(visit.field("until"), "until", svc.templates.zone)
         if start is None:
             raise InputRejected("until", N_("Enter a date."))
         until = start + 24 * 60 * 60
@@ -155,15 +154,17 @@ def _audit_filter(
         if chosen[name] and chosen[name] not in values:
             form.error(name, N_("Choose one of the options."))
             chosen[name] = ""
-    since = until = None
-    if params.get("from"):
-        since = _day_start(params["from"], zone)
-        if since is None:
-            form.error("from", N_("Enter a date."))
-    if params.get("to"):
-        until = _day_start(params["to"], zone)
-        if until is None:
-            form.error("to", N_("Enter a date."))
+    dates: dict[str, int | None] = {}
+    for name in ("from", "to"):
+        if params.get(name):
+            try:
+                dates[name] = _day_start(params[name], name, zone)
+            except InputRejected as exc:
+                form.error(exc.field, exc.message)
+                continue
+            if dates[name] is None:
+                form.error(name, N_("Enter a date."))
+    since, until = dates.get("from"), dates.get("to")
     consultation_actions = tuple(audit.CONSULTATION_ACTIONS)
     return (
         AuditFilter(

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -20,6 +18,7 @@ from portal.domain.slots import DURATIONS, Slot, SlotInput, SlotNotFree
 from portal.i18n import N_
 from portal.web.forms import FormState
 from portal.web.guard import GuardedRoute, route
+from portal.web.inputs import local_time, whole_number
 from portal.web.paging import Page, page_number, window
 from portal.web.responses import redirect, render
 from portal.web.visit import Visit
@@ -67,21 +66,13 @@ async def _meetings(request: Request, visit: Visit, *, upcoming: bool) -> Respon
     )
 
 
-def parse_local_time(value: str, zone: ZoneInfo) -> int | None:
-    """``2026-12-01T10:00`` (or with a space) in the portal's time zone -> epoch seconds."""
-    try:
-        moment = datetime.fromisoformat(value.strip().replace(" ", "T"))
-    except ValueError:
-        return None
-    return int(moment.replace(tzinfo=zone).timestamp())
-
-
 def _slot_input(visit: Visit) -> SlotInput:
-    duration = visit.field("duration_minutes")
+    """What the slot form says; raises ``InputRejected`` for a date out of range."""
+    zone = visit.services.templates.zone
     return SlotInput(
         place_id=visit.field("place_id"),
-        starts_at=parse_local_time(visit.field("starts_at"), visit.services.templates.zone),
-        duration_minutes=int(duration) if duration.isdigit() else 0,
+        starts_at=local_time(visit.field("starts_at"), zone, "starts_at"),
+        duration_minutes=whole_number(visit.field("duration_minutes"), max(DURATIONS)) or 0,
         languages=[v for v in visit.form.getlist("languages") if isinstance(v, str)],
         interpreter_available=visit.field("interpreter_available") == "yes",
     )

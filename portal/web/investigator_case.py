@@ -14,7 +14,8 @@ from portal.domain.keys import NoKeyYet
 from portal.domain.roles import INVESTIGATOR
 from portal.web.forms import FormState
 from portal.web.guard import GuardedRoute, route
-from portal.web.investigator import consultation_page, parse_local_time
+from portal.web.inputs import local_time
+from portal.web.investigator import consultation_page
 from portal.web.investigator_notes import download, export_document
 from portal.web.note_forms import note_input
 from portal.web.responses import redirect
@@ -98,8 +99,10 @@ async def consent(request: Request, visit: Visit) -> Response:
 async def reflection(request: Request, visit: Visit) -> Response:
     svc = visit.services
     consultation = await _assigned(request, visit)
-    ends_on = parse_local_time(visit.field("reflection_ends_on") + "T12:00", svc.templates.zone)
     try:
+        ends_on = local_time(
+            visit.field("reflection_ends_on") + "T12:00", svc.templates.zone, "reflection_ends_on"
+        )
         await outcomes.record_reflection(
             svc.db,
             svc.clock,
@@ -122,8 +125,8 @@ async def report(request: Request, visit: Visit) -> Response:
             svc.clock,
             consultation,
             case_reference=visit.field("case_reference"),
-            first_interview_at=parse_local_time(
-                visit.field("first_interview_at"), svc.templates.zone
+            first_interview_at=local_time(
+                visit.field("first_interview_at"), svc.templates.zone, "first_interview_at"
             ),
             interviewer_id=visit.field("interviewer_id") or visit.staff.id,
             actor=visit.staff,

@@ -8,6 +8,8 @@ from typing import Generic, TypeVar
 
 from starlette.requests import Request
 
+from portal.web.inputs import whole_number
+
 T = TypeVar("T")
 PAGE_SIZE = 25
 MAX_PAGE = 10_000
@@ -18,8 +20,9 @@ def page_number(request: Request) -> int:
 
 
 def number_from(raw: str) -> int:
-    """A page number as typed (query string or form field); 1 for anything else."""
-    return min(int(raw), MAX_PAGE) if raw.isdigit() and int(raw) > 0 else 1
+    """A page number as typed (query string or form field): 1 to ``MAX_PAGE`` (an offset
+    a database reads quickly), 1 for anything else (web/inputs.py: "²", 5000 digits)."""
+    return whole_number(raw, MAX_PAGE) or 1
 
 
 @dataclass(frozen=True)

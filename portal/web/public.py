@@ -218,7 +218,11 @@ def _enrol_page(
     pending: invitations.PendingSecret,
     status: int = 200,
 ) -> Response:
-    uri = totp.provisioning_uri(pending.secret, form.values.get("username") or display_name)
+    # The label the authenticator app shows. Only a valid username: whatever else was
+    # typed (64 KiB of it) made the QR code overflow, a 500.
+    typed = form.values.get("username", "").strip().lower()
+    label = typed if invitations.USERNAME.fullmatch(typed) else display_name[:64]
+    uri = totp.provisioning_uri(pending.secret, label)
     return render(
         request,
         visit,

@@ -1,4 +1,8 @@
-"""Security headers arrive on every response: pages, static files, 404, 405, 413 and 500."""
+"""Security headers arrive on every response: pages, static files, 404, 405, 413 and 500.
+
+The expected values are written out here, never imported from portal/: a weakened
+policy in the code must fail these tests.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +12,20 @@ from starlette.testclient import TestClient
 
 from portal.app import create_app
 from portal.domain.roles import PUBLIC
-from portal.security.headers import CONTENT_SECURITY_POLICY
 from portal.web.guard import route
 from portal.web.visit import Visit
 from tests.conftest import make_settings
 from tests.factories import Actor, FakeClock
 
+# Threat: XSS. No inline script or style, no eval, nothing from another origin, no
+# framing, no plugins, no <base> rewriting links, forms post only to the portal.
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'; object-src 'none'"
+)
 EXPECTED = {
-    "content-security-policy": CONTENT_SECURITY_POLICY,
+    "content-security-policy": CSP,
     "x-content-type-options": "nosniff",
     "referrer-policy": "no-referrer",
     "cross-origin-opener-policy": "same-origin",
@@ -36,9 +46,25 @@ def assert_secure_headers(response: object, *, dynamic: bool = True) -> None:
         assert headers["cache-control"] == "no-store"
 
 
-def test_csp_has_no_unsafe_sources() -> None:
-    assert "unsafe" not in CONTENT_SECURITY_POLICY
-    assert "default-src 'none'" in CONTENT_SECURITY_POLICY
+def _explode(app: Starlette) -> None:
+    async def explode(request: object, visit: Visit) -> None:
+        raise RuntimeError("canary-error-detail-1234")
+
+    app.router.routes.append(route("/explode", explode, roles={PUBLIC}))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [("/login", 200), ("/no/such/page", 404), ("/explode", 500), ("/static/css/portal.css", 200)],
+)
+def test_csp_is_exactly_the_policy_on_pages_errors_and_static_files(
+    app: Starlette, path: str, status: int
+) -> None:
+    _explode(app)
+    with TestClient(app, base_url="https://portal.test", raise_server_exceptions=False) as client:
+        response = client.get(path)
+    assert response.status_code == status
+    assert response.headers.get_list("content-security-policy") == [CSP]
 
 
 @pytest.mark.parametrize(
@@ -66,10 +92,7 @@ def test_wrong_method_and_oversize_body_carry_headers(actor: Actor) -> None:
 
 
 def test_server_error_carries_headers_and_leaks_nothing(app: Starlette) -> None:
-    async def explode(request: object, visit: Visit) -> None:
-        raise RuntimeError("canary-error-detail-1234")
-
-    app.router.routes.append(route("/explode", explode, roles={PUBLIC}))  # type: ignore[arg-type]
+    _explode(app)
     with TestClient(app, base_url="https://portal.test", raise_server_exceptions=False) as client:
         response = client.get("/explode")
     assert response.status_code == 500
@@ -83,4 +106,4 @@ def test_no_hsts_over_plain_http(database_url: str, clock: FakeClock) -> None:
     with TestClient(plain, base_url="http://portal.test") as client:
         response = client.get("/login")
     assert "strict-transport-security" not in response.headers
-    assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+    assert response.headers["content-security-policy"] == CSP
