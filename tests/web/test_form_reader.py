@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
@@ -11,7 +9,7 @@ from starlette.requests import Request
 from starlette.types import Message
 
 from portal.web.form_reader import read_form
-from tests.factories import Actor
+from tests.factories import Actor, on_own_loop
 
 URL_ENCODED = "application/x-www-form-urlencoded"
 
@@ -32,7 +30,12 @@ def read(body: bytes, content_type: str = URL_ENCODED, **limits: int) -> FormDat
         return chunks.pop(0)
 
     limits = {"max_fields": 10, "max_field_bytes": 20, **limits}
-    return asyncio.run(read_form(Request(scope, receive), **limits))
+
+    async def parse() -> FormData:
+        return await read_form(Request(scope, receive), **limits)
+
+    # Its own loop in a worker thread: Playwright's loop may own this thread.
+    return on_own_loop(parse)
 
 
 def refused(body: bytes, content_type: str = URL_ENCODED, **limits: int) -> int:

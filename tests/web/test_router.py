@@ -7,7 +7,6 @@ route of create_app()'s table and every method, and for routes added after it wa
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Awaitable, Callable, Iterator
 from urllib.parse import unquote
@@ -19,6 +18,7 @@ from starlette.routing import BaseRoute, Mount, Route, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from portal.web.router import PathRouter
+from tests.factories import on_own_loop
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS")
 Answer = tuple[int, str, str | None, str | None]
@@ -75,7 +75,11 @@ def paths_to_try(app: Starlette) -> Iterator[str]:
 def ask(router: Router, method: str, path: str, root_path: str = "") -> Answer:
     """The router's answer, asked directly over ASGI (a TestClient per request would
     take minutes for the thousands of requests here)."""
-    return asyncio.run(answer_of(router, method, path, root_path))
+
+    async def one() -> Answer:
+        return await answer_of(router, method, path, root_path)
+
+    return on_own_loop(one)  # Playwright's loop may own this thread
 
 
 async def answer_of(router: Router, method: str, path: str, root_path: str = "") -> Answer:
@@ -113,7 +117,7 @@ def differences(ours: Router, theirs: Router, requests: list[tuple[str, str]]) -
             != (b := await answer_of(theirs, method, path))
         ]
 
-    return asyncio.run(all_of_them())
+    return on_own_loop(all_of_them)
 
 
 def test_every_route_of_the_app_is_chosen_as_starlette_chooses_it(app: Starlette) -> None:
