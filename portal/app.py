@@ -32,7 +32,7 @@ from portal.web import (
     public,
     staff,
 )
-from portal.web.rendering import STATIC
+from portal.web.rendering import STATIC, Templates
 from portal.web.router import PathRouter
 from portal.web.static import StaticMount
 
@@ -43,6 +43,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         svc = app.state.services = await build_services(settings, clock)
+        app.state.templates = Templates(svc.catalogues, settings.timezone)
         # Every process runs the loop; jobs.claim lets one of them purge each day.
         purging = (
             asyncio.create_task(jobs.purge_daily(svc.db, svc.clock, settings))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from starlette.requests import HTTPConnection
 
@@ -16,7 +17,6 @@ from portal.security.ratelimit import RateLimits
 from portal.security.sessions import SessionStore
 from portal.settings import Settings
 from portal.storage.database import Database, connect
-from portal.web.rendering import Templates
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class Services:
     limits: RateLimits
     sessions: SessionStore
     catalogues: Catalogues
-    templates: Templates
+    zone: ZoneInfo  # the portal's time zone: meeting times are shown and typed in it
     codes: CodeHashing
 
     async def close(self) -> None:
@@ -58,7 +58,7 @@ async def build_services(settings: Settings, clock: Clock) -> Services:
         limits=RateLimits(settings.redis_url),
         sessions=SessionStore(db, clock, settings),
         catalogues=catalogues,
-        templates=Templates(catalogues, settings.timezone),
+        zone=ZoneInfo(settings.timezone),
         codes=CodeHashing(
             hasher, hashing, keys.derive("code-pepper"), keys.derive_previous("code-pepper")
         ),

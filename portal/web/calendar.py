@@ -21,7 +21,7 @@ from portal.web.visit import Visit
 
 async def _week(request: Request, visit: Visit, path: str) -> Response:
     svc = visit.services
-    zone = svc.templates.zone
+    zone = svc.zone
     today = datetime.fromtimestamp(svc.clock.now(), zone).date()
     monday = monday_of(query_day(request, "start", today))
     start, end = week_bounds(monday, zone)
@@ -51,7 +51,7 @@ async def coordinator_week(request: Request, visit: Visit) -> Response:
 async def day_sheet(request: Request, visit: Visit) -> Response:
     """A printable list of the day's meetings: needs and places, never sealed content."""
     svc = visit.services
-    zone = svc.templates.zone
+    zone = svc.zone
     today = datetime.fromtimestamp(svc.clock.now(), zone).date()
     day = query_day(request, "date", today)
     start, end = day_start(day, zone), day_start(day + timedelta(days=1), zone)

@@ -98,7 +98,7 @@ async def retention_page(
         reasons=retention.REASONS,
         retention_days=svc.settings.retention_days,
         within_days=retention.DUE_WITHIN_DAYS,
-        tomorrow=(datetime.fromtimestamp(svc.clock.now(), svc.templates.zone) + timedelta(days=1))
+        tomorrow=(datetime.fromtimestamp(svc.clock.now(), svc.zone) + timedelta(days=1))
         .date()
         .isoformat(),
     )
@@ -114,7 +114,7 @@ async def retention_extend(request: Request, visit: Visit) -> Response:
     form = FormState.typed(visit)
     try:
         # Kept through the whole chosen day: the purge may come at the next midnight.
-        start = _day_start(visit.field("until"), "until", svc.templates.zone)
+        start = _day_start(visit.field("until"), "until", svc.zone)
         if start is None:
             raise InputRejected("until", N_("Enter a date."))
         until = start + 24 * 60 * 60
@@ -185,7 +185,7 @@ def _audit_filter(
 async def audit_page(request: Request, visit: Visit) -> Response:
     svc = visit.services
     people = await accounts.list_accounts(svc.db)
-    chosen, form = _audit_filter(request, svc.templates.zone, {a.id for a in people})
+    chosen, form = _audit_filter(request, svc.zone, {a.id for a in people})
     number = page_number(request)
     limit, offset = window(number)
     events: list[AuditEvent] = []
@@ -228,7 +228,7 @@ def _csv_line(values: list[str]) -> str:
 async def audit_csv(request: Request, visit: Visit) -> Response:
     svc = visit.services
     people = {a.id for a in await accounts.list_accounts(svc.db)}
-    chosen, form = _audit_filter(request, svc.templates.zone, people)
+    chosen, form = _audit_filter(request, svc.zone, people)
     if not form.ok:
         return await audit_page(request, visit)
     # Events of this second may still be written: stopping before it keeps the offsets

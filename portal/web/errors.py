@@ -21,6 +21,7 @@ from portal.security.bodylimit import BodyTimeout, BodyTooLarge
 from portal.security.headers import secured
 from portal.security.sessions import CurrentSession, SessionHandle
 from portal.services import services
+from portal.web.rendering import templates_of
 from portal.web.responses import render
 from portal.web.visit import Visit, language
 
@@ -66,7 +67,7 @@ async def error_page(request: Request, status: int) -> Response:
             "csrf_field": "",
         }
         locale = language(request, session, svc)
-        response = svc.templates.render(
+        response = templates_of(request).render(
             request, "error.html", context, locale=locale, status_code=status
         )
     if status in (429, 503):
@@ -95,7 +96,7 @@ def _refused_quick_exit(request: Request) -> Response:
         request.headers.get("accept-language"), svc.catalogues.locales, svc.settings.default_locale
     )
     context = {"account": None, "csrf_token": "", "csrf_field": ""}
-    response = svc.templates.render(
+    response = templates_of(request).render(
         request, "public/bye.html", context, locale=locale, status_code=403
     )
     response.headers["clear-site-data"] = CLEAR_SITE_DATA

@@ -68,7 +68,7 @@ async def _meetings(request: Request, visit: Visit, *, upcoming: bool) -> Respon
 
 def _slot_input(visit: Visit) -> SlotInput:
     """What the slot form says; raises ``InputRejected`` for a date out of range."""
-    zone = visit.services.templates.zone
+    zone = visit.services.zone
     return SlotInput(
         place_id=visit.field("place_id"),
         starts_at=local_time(visit.field("starts_at"), zone, "starts_at"),

@@ -101,7 +101,7 @@ async def reflection(request: Request, visit: Visit) -> Response:
     consultation = await _assigned(request, visit)
     try:
         ends_on = local_time(
-            visit.field("reflection_ends_on") + "T12:00", svc.templates.zone, "reflection_ends_on"
+            visit.field("reflection_ends_on") + "T12:00", svc.zone, "reflection_ends_on"
         )
         await outcomes.record_reflection(
             svc.db,
@@ -126,7 +126,7 @@ async def report(request: Request, visit: Visit) -> Response:
             consultation,
             case_reference=visit.field("case_reference"),
             first_interview_at=local_time(
-                visit.field("first_interview_at"), svc.templates.zone, "first_interview_at"
+                visit.field("first_interview_at"), svc.zone, "first_interview_at"
             ),
             interviewer_id=visit.field("interviewer_id") or visit.staff.id,
             actor=visit.staff,

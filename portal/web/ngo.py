@@ -19,7 +19,7 @@ from portal.web.guard import GuardedRoute, route
 from portal.web.note_forms import NOTED, note_form_context, submit_note
 from portal.web.paging import Page, number_from, page_number, window
 from portal.web.qrcode import qr_svg
-from portal.web.rendering import Fixed
+from portal.web.rendering import Fixed, templates_of
 from portal.web.responses import redirect, render
 from portal.web.visit import Visit
 
@@ -157,7 +157,7 @@ def _slip_page(request: Request, visit: Visit, booking: Booking) -> Response:
     """The printable slip, in the client's language; the code is on this response only."""
     svc = visit.services
     public_url = svc.settings.public_url.rstrip("/") + "/"
-    slip = svc.templates.fragment(
+    slip = templates_of(request).fragment(
         "client/slip.html",
         {
             "code": codes.display(booking.one_time_code),

@@ -34,7 +34,7 @@ from jinja2.lexer import (
     TokenStream,
 )
 from markupsafe import Markup
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import HTMLResponse
 
 from portal.i18n import CLIENT_LOCALES, LOCALE_NAMES, RIGHT_TO_LEFT, STAFF_LOCALES, Catalogues
@@ -333,3 +333,9 @@ class Templates:
         """A template rendered in another language than the page (the client's slip)."""
         html = self.environment(locale).get_template(name).render(context)
         return Markup(html)  # noqa: S704 - autoescaped template output
+
+
+def templates_of(conn: HTTPConnection) -> Templates:
+    """The running portal's templates, built in the lifespan beside the services."""
+    found: Templates = conn.app.state.templates
+    return found

@@ -13,6 +13,7 @@ from markupsafe import escape
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from portal.web.rendering import templates_of
 from portal.web.visit import Visit
 
 
@@ -68,6 +69,6 @@ def render(
         "csrf_field": _LazyField(visit),
         **context,
     }
-    return visit.services.templates.render(
+    return templates_of(request).render(
         request, template, page, locale=visit.locale, status_code=status_code, partial=partial
     )

@@ -98,6 +98,6 @@ def test_one_persons_page_never_reaches_the_next_through_a_cached_block(
 
     everyone = own_marks(first_pages + second_pages + first_client_pages + second_client_pages)
     for locale in ("en", "fi", "sv"):
-        kept = svc.templates.blocks(locale).kept.values()
+        kept = client.app.state.templates.blocks(locale).kept.values()
         for mark in everyone | {NAME, TYPED, WISHES, case.consultation}:
             assert not any(mark in block for block in kept)

@@ -140,7 +140,7 @@ def test_typed_text_is_never_kept_as_cached_markup(client: TestClient, case: Cas
     assert refused.status_code == 400 and WISHES in refused.text
     assert WISHES not in case.client.get("/meeting").text
     assert WISHES not in case.ngo.get(f"/ngo/consultations/{case.consultation}").text
-    templates = services_of(client).templates
+    templates = client.app.state.templates
     for locale in ("en", "fi", "sv"):
         assert not any(WISHES in block for block in templates.blocks(locale).kept.values())
 
