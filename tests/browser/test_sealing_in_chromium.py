@@ -18,7 +18,6 @@ from playwright.sync_api import Browser, BrowserContext
 
 from portal.crypto.envelopes import fingerprint, open_json, seal_json
 from portal.crypto.wrapped_keys import unwrap, wrap
-from portal.security.headers import CONTENT_SECURITY_POLICY
 from tests.browser.conftest import PageWatch
 from tests.live import LiveServer
 
@@ -92,7 +91,11 @@ def test_sealing_module_under_the_real_csp(
     page.add_init_script(LISTEN_FOR_CSP)
     response = page.goto("/login")
     assert response is not None
-    assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+    assert response.headers["content-security-policy"] == (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+        "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+        "base-uri 'none'; object-src 'none'"
+    )  # the literal policy, not the constant it guards
     with page.expect_response("**/static/js/sealing.js") as module_response:
         result: dict[str, Any] = page.evaluate(
             EXERCISE,
