@@ -17,6 +17,7 @@ import secrets
 from dataclasses import dataclass
 
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from portal.clock import Clock
@@ -187,8 +188,8 @@ class SessionHandle:
     async def load(self) -> CurrentSession:
         if self._current is None:
             store: SessionStore = self._scope["app"].state.services.sessions
-            cookie = Headers(scope=self._scope).get("cookie", "")
-            self._current = await store.load(_cookie_value(cookie))
+            cookies = cookie_parser(Headers(scope=self._scope).get("cookie", ""))
+            self._current = await store.load(cookies.get(COOKIE_NAME))
             self.original_sid = self._current.sid
         return self._current
 
@@ -213,14 +214,6 @@ class SessionHandle:
 
 class SessionNotLoaded(Exception):
     """A handler read the session before the guard loaded it (a programming error)."""
-
-
-def _cookie_value(header: str) -> str | None:
-    for part in header.split(";"):
-        name, _, value = part.strip().partition("=")
-        if name == COOKIE_NAME:
-            return value
-    return None
 
 
 class SessionMiddleware:
