@@ -12,6 +12,7 @@ from portal.domain.bookings import Consultation
 from portal.domain.errors import InputRejected
 from portal.domain.keys import NoKeyYet
 from portal.domain.roles import INVESTIGATOR
+from portal.i18n import N_
 from portal.web.forms import FormState
 from portal.web.guard import GuardedRoute, route
 from portal.web.inputs import local_time
@@ -77,6 +78,14 @@ async def consultation_outcome(request: Request, visit: Visit) -> Response:
     return _back(consultation, "outcome")
 
 
+def _yes_or_no(visit: Visit, name: str) -> bool:
+    """A recorded decision is made, never assumed: only an explicit yes or no counts."""
+    value = visit.field(name)
+    if value not in ("yes", "no"):
+        raise InputRejected(name, N_("Choose one of the options."))
+    return value == "yes"
+
+
 async def consent(request: Request, visit: Visit) -> Response:
     svc = visit.services
     consultation = await _assigned(request, visit)
@@ -86,8 +95,8 @@ async def consent(request: Request, visit: Visit) -> Response:
             svc.clock,
             consultation,
             visit.staff,
-            explained=visit.field("explained") == "yes",
-            consents=visit.field("consents") == "yes",
+            explained=_yes_or_no(visit, "explained"),
+            consents=_yes_or_no(visit, "consents"),
         )
     except InputRejected as exc:
         return await _again(request, visit, exc)

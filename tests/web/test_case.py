@@ -4,6 +4,7 @@ the decision to report, the sealed identity record, and the case bundle."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from datetime import datetime, timedelta
@@ -239,3 +240,33 @@ def test_a_follow_up_with_another_investigator_asks_why(
         c=case.consultation,
     )
     assert first == world.investigator.id  # who held the first meeting is kept
+
+
+def test_nothing_is_decided_by_default(
+    client: TestClient, world: World, clock: FakeClock, case: Case
+) -> None:
+    """Every choice that records a decision starts empty and must be made: an untouched
+    form records no outcome ("wants to report" unlocks identity records) and no consent."""
+    coordinator = Actor(client)
+    coordinator.log_in(world.coordinator, clock)
+    coordinator.submit("/coordinator/consent", text="The assistance system offers safe housing.")
+    actor = case.investigator.actor
+    page = actor.get(page_of(case)).text
+    for name in ("outcome", "reflection_status", "explained", "consents"):
+        select = re.search(rf'<select id="{name}" name="{name}" required>(.*?)</select>', page)
+        assert select is not None, name
+        assert select.group(1).startswith('<option value="">Choose…</option>'), name
+        if name != "reflection_status":  # (shows the stored status, "none" at booking)
+            assert " selected" not in select.group(1), name
+    untouched = actor.submit(page_of(case), page_of(case) + "/outcome")
+    assert untouched.status_code == 400 and "Choose one of the options." in untouched.text
+    for given in ({}, {"explained": "yes"}, {"consents": "yes"}):
+        refused = actor.submit(page_of(case), page_of(case) + "/consent", **given)
+        assert refused.status_code == 400 and "Choose one of the options." in refused.text
+    recorded = in_app(
+        client,
+        services_of(client).db.fetch_value,
+        "SELECT (SELECT count(*) FROM referral_consents)"
+        " + (SELECT count(*) FROM consultations WHERE outcome IS NOT NULL)",
+    )
+    assert recorded == 0
