@@ -20,7 +20,7 @@ from portal.storage import consultations as store
 from portal.storage import slots as slot_store
 from portal.storage.consultations import Consultation, Meeting
 from portal.storage.database import Database, Queryable
-from portal.storage.keys import InvestigatorKey
+from portal.storage.keys import StaffKey
 
 CHANGE_REASONS = {
     "time": N_("The time does not suit me"),
@@ -162,7 +162,7 @@ async def client_consultation(db: Queryable, consultation_id: str) -> Consultati
 @dataclass(frozen=True)
 class ClientView:
     consultation: Consultation
-    key: InvestigatorKey | None  # the client's note is sealed to it
+    key: StaffKey | None  # the client's note is sealed to it
     meetings: Sequence[Meeting]
 
 

@@ -26,7 +26,7 @@ from portal.i18n import N_
 from portal.storage import keys as store
 from portal.storage.accounts import Account
 from portal.storage.database import Database, Queryable
-from portal.storage.keys import InvestigatorKey as InvestigatorKey
+from portal.storage.keys import StaffKey as StaffKey
 
 WRAPPED_KEY_LENGTH = 1 + 4 + 4 + 16 + 24 + 32 + 16
 BAD_KEY = N_("The key could not be saved. Reload the page and try again.")
@@ -86,7 +86,7 @@ def check_rewrapped_key(wrapped_key: str) -> bytes:
 
 async def register_key(
     db: Database, clock: Clock, account: Account, new: NewKey, session_tag: str
-) -> InvestigatorKey:
+) -> StaffKey:
     """Only after re-authentication. Retires any earlier key; the audit event
     (``key_created`` or ``key_replaced``) and the owner's notice are in the same
     transaction, so no key changes without both."""
@@ -124,6 +124,6 @@ async def rewrap_key(
         await accounts.record_security_change(tx, clock, account, "key_rewrapped", session_tag)
 
 
-async def current_key(db: Queryable, account_id: str) -> InvestigatorKey | None:
+async def current_key(db: Queryable, account_id: str) -> StaffKey | None:
     """The key notes for ``account_id``'s consultations are sealed to now (None: none yet)."""
     return await store.current_key(db, account_id)

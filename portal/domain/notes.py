@@ -30,7 +30,7 @@ from portal.storage import notes as store
 from portal.storage.accounts import Account
 from portal.storage.consultations import Consultation
 from portal.storage.database import Database, Queryable
-from portal.storage.keys import InvestigatorKey
+from portal.storage.keys import StaffKey
 from portal.storage.notes import Note as Note
 
 KIND = "prepared_note"
@@ -249,7 +249,7 @@ async def reseal_notes(
 
 @dataclass(frozen=True)
 class NotesExport:
-    key: InvestigatorKey
+    key: StaffKey
     notes: list[Note]  # only those sealed to ``key``
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from portal.storage.database import Queryable, Row
-from portal.storage.keys import KEY_COLUMNS, InvestigatorKey, key_from_join
+from portal.storage.keys import KEY_COLUMNS, StaffKey, key_from_join
 
 
 @dataclass(frozen=True)
@@ -203,7 +203,7 @@ async def consultation_by_id(db: Queryable, consultation_id: str) -> Consultatio
 
 async def consultation_and_key(
     db: Queryable, consultation_id: str
-) -> tuple[Consultation, InvestigatorKey | None] | None:
+) -> tuple[Consultation, StaffKey | None] | None:
     """The consultation and its investigator's current key (notes are sealed to it), in one
     round trip: the client's page shows both on every view."""
     row = await db.fetch_one(

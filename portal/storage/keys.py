@@ -1,4 +1,5 @@
-"""Queries on investigators' public keys and their wrapped private keys."""
+"""Queries on staff key pairs (investigators, NGO workers): public keys and wrapped
+private keys."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from portal.storage.database import Queryable, Row
 
 
 @dataclass(frozen=True)
-class InvestigatorKey:
+class StaffKey:
     id: str
     account_id: str
     public_key: bytes
@@ -18,9 +19,9 @@ class InvestigatorKey:
     retired_at: int | None
 
 
-def _key(row: Row, prefix: str = "") -> InvestigatorKey:
+def _key(row: Row, prefix: str = "") -> StaffKey:
     """From a row of investigator_keys, or of a join that names its columns ``prefix...``."""
-    return InvestigatorKey(
+    return StaffKey(
         id=row[prefix + "id"],
         account_id=row[prefix + "account_id"],
         public_key=bytes(row[prefix + "public_key"]),
@@ -39,11 +40,11 @@ KEY_COLUMNS = ", ".join(
 )  # fmt: skip
 
 
-def key_from_join(row: Row) -> InvestigatorKey | None:
+def key_from_join(row: Row) -> StaffKey | None:
     return None if row["key_id"] is None else _key(row, "key_")
 
 
-async def current_key(db: Queryable, account_id: str) -> InvestigatorKey | None:
+async def current_key(db: Queryable, account_id: str) -> StaffKey | None:
     row = await db.fetch_one(
         "SELECT * FROM investigator_keys WHERE account_id = :a AND retired_at IS NULL",
         a=account_id,
@@ -51,7 +52,7 @@ async def current_key(db: Queryable, account_id: str) -> InvestigatorKey | None:
     return None if row is None else _key(row)
 
 
-async def key_by_id(db: Queryable, key_id: str) -> InvestigatorKey | None:
+async def key_by_id(db: Queryable, key_id: str) -> StaffKey | None:
     row = await db.fetch_one("SELECT * FROM investigator_keys WHERE id = :id", id=key_id)
     return None if row is None else _key(row)
 

@@ -19,6 +19,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    UniqueConstraint,
 )
 
 metadata = MetaData(
@@ -62,6 +63,10 @@ accounts = Table(
     # tag of the session that made it (storage/accounts.py): every other session of the
     # account shows them, so a change made from a stolen session reaches the owner.
     Column("security_notices", String(400), nullable=False, server_default=""),
+    # Optional, for content-free alerts ("there is something new for you"): set by the
+    # owner on their account page, used only once the link sent to it was opened.
+    Column("email", String(254)),
+    Column("email_verified_at", BigInteger),
     CheckConstraint("role IN ('coordinator', 'investigator', 'ngo_worker')", name="role"),
 )
 
@@ -96,6 +101,10 @@ sessions = Table(
     # When this session last proved password and second factor (a sign-in counts):
     # sensitive actions (key and password changes) need it within the last 5 minutes.
     Column("reauth_at", BigInteger),
+    # A signed-in client's secret key, sealed under a key derived from the cookie value
+    # (client key v1, docs/crypto.md): the database alone cannot open it, and it goes
+    # with the row when the session ends.
+    Column("sealed_client_key", LargeBinary(72)),
     Index("ix_sessions_account_id", "account_id"),
     Index("ix_sessions_consultation_id", "consultation_id"),
     Index("ix_sessions_last_seen_at", "last_seen_at"),
@@ -163,7 +172,19 @@ consultations = Table(
     Column("safe_contact", String(24), nullable=False),
     # The client code: a keyed hash for O(1) lookup and an argon2id hash to verify.
     Column("client_code_lookup", LargeBinary(32), unique=True),
+    # Legacy clients (redeemed before client key v1): an argon2id hash to verify. Both
+    # are replaced at the client's next sign-in by the client key v1 columns below.
     Column("client_code_hash", String(200)),
+    # Client key v1 (docs/crypto.md): one argon2id derivation of the client code gives
+    # the sign-in verifier and the client's X25519 key pair. Stored: the salt and cost,
+    # the verifier and the public key; never the derived key or the secret key. The key
+    # id names the client's key in message envelopes (a new client code: a new key).
+    Column("client_key_id", ID),
+    Column("client_public_key", LargeBinary(32)),
+    Column("client_key_salt", LargeBinary(16)),
+    Column("client_key_opslimit", Integer),
+    Column("client_key_memlimit_kib", Integer),
+    Column("client_verifier", LargeBinary(32)),
     Column("created_at", BigInteger, nullable=False),
     Column("last_activity_at", BigInteger, nullable=False),
     # After meetings: the outcome, the reflection period, and the decision to report.
@@ -245,6 +266,9 @@ one_time_codes = Table(
 # --- Sealed notes ---------------------------------------------------------------------
 # Note text exists here only inside envelopes sealed to an investigator's public key.
 
+# Every staff member's key pair (investigators, NGO workers): the table kept the name it
+# had when only investigators had keys (renaming it would rename its indexes and the
+# foreign keys that point at it, on two databases, for no change in behaviour).
 investigator_keys = Table(
     "investigator_keys",
     metadata,
@@ -277,6 +301,89 @@ notes = Table(
     CheckConstraint("author_role IN ('ngo_worker', 'client', 'investigator')", name="author"),
     Index("ix_notes_consultation_id_created_at", "consultation_id", "created_at"),
     Index("ix_notes_key_id", "key_id"),
+)
+
+# --- Conversation and alerts ---------------------------------------------------------
+# A consultation's conversation: each message is one row, sealed separately to every
+# participant's key (envelope v1, docs/crypto.md): the author's own included. Message
+# text exists only inside envelopes; the row says who wrote (a role) and when.
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column(
+        "consultation_id", ID, ForeignKey("consultations.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("author_role", String(16), nullable=False),
+    Column("author_account_id", ID, ForeignKey("accounts.id")),
+    Column("sealed_in", String(8), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    CheckConstraint("sealed_in IN ('browser', 'server')", name="sealed_in"),
+    CheckConstraint(
+        "author_role IN ('investigator', 'ngo_worker', 'client', 'adviser')", name="author"
+    ),
+    Index("ix_messages_consultation_id_created_at", "consultation_id", "created_at"),
+)
+
+message_envelopes = Table(
+    "message_envelopes",
+    metadata,
+    Column(
+        "message_id",
+        ID,
+        ForeignKey("messages.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    # A staff key's id (investigator_keys.id) or a client key's id
+    # (consultations.client_key_id): no foreign key, since it names either.
+    Column("recipient_key_id", ID, primary_key=True),
+    Column("envelope", LargeBinary(70000), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Index("ix_message_envelopes_recipient_key_id", "recipient_key_id"),
+)
+
+# What needs a staff member's attention: one row per item and person, content-free (a
+# kind and a fixed detail code, the consultation, the object it is about). Marked done
+# explicitly by its owner. ``dedupe`` names an item that must exist at most once (an
+# unconfirmed meeting within 24 h, a reflection period ending): unique per account.
+attention_items = Table(
+    "attention_items",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("account_id", ID, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("consultation_id", ID, ForeignKey("consultations.id", ondelete="CASCADE")),
+    Column("kind", String(32), nullable=False),
+    Column("detail", String(32)),
+    Column("subject_id", ID),
+    Column("urgent", Integer, nullable=False, server_default="0"),
+    Column("dedupe", String(80)),
+    Column("created_at", BigInteger, nullable=False),
+    Column("done_at", BigInteger),
+    UniqueConstraint("account_id", "dedupe"),
+    Index(
+        "ix_attention_items_account_id_done_at_created_at", "account_id", "done_at", "created_at"
+    ),
+    Index("ix_attention_items_consultation_id", "consultation_id"),
+)
+
+# Content-free e-mail waiting to go out (domain/mail.py): which account, which kind of
+# mail; the address is read from the account when sending, the text is fixed. Kept
+# after sending (sent_at) to space alerts 15 minutes apart per person.
+mail_outbox = Table(
+    "mail_outbox",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("account_id", ID, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("not_before", BigInteger, nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("sent_at", BigInteger),
+    Column("given_up_at", BigInteger),
+    CheckConstraint("kind IN ('alert', 'verify')", name="kind"),
+    Index("ix_mail_outbox_sent_at_given_up_at_not_before", "sent_at", "given_up_at", "not_before"),
+    Index("ix_mail_outbox_account_id_created_at", "account_id", "created_at"),
 )
 
 # --- After the meetings: consent, audit, jobs ------------------------------------------

@@ -20,7 +20,7 @@ from portal.crypto.envelopes import fingerprint
 from portal.domain import keys, notes, visibility
 from portal.domain.bookings import Consultation
 from portal.domain.errors import InputRejected
-from portal.domain.keys import InvestigatorKey
+from portal.domain.keys import StaffKey
 from portal.domain.notes import Note, NotesExport
 from portal.domain.roles import INVESTIGATOR
 from portal.i18n import N_
@@ -124,7 +124,7 @@ class ResealGroup:
     """One consultation handed to another investigator, with the notes sealed to me."""
 
     pseudonym: str
-    target: InvestigatorKey | None  # the new investigator's key (None: none yet)
+    target: StaffKey | None  # the new investigator's key (None: none yet)
     notes: list[Note] = field(default_factory=list)
 
 

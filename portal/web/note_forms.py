@@ -15,7 +15,7 @@ from starlette.responses import Response
 from portal.domain import notes
 from portal.domain.bookings import Consultation
 from portal.domain.errors import InputRejected
-from portal.domain.keys import InvestigatorKey, NoKeyYet
+from portal.domain.keys import NoKeyYet, StaffKey
 from portal.i18n import N_
 from portal.web.forms import FormState
 from portal.web.responses import redirect
@@ -51,7 +51,7 @@ WORDING = {
 }
 
 
-def note_form_context(key: InvestigatorKey | None, author_role: str, action: str) -> dict[str, Any]:
+def note_form_context(key: StaffKey | None, author_role: str, action: str) -> dict[str, Any]:
     """What the note form needs: the key to seal to (the investigator's current one, or
     None), the prompts, the words."""
     heading, hint = WORDING[author_role]

@@ -1,14 +1,12 @@
 // The investigator's key, in this browser only: create it, change or recover its
-// passphrase, unlock it to read notes, and re-seal notes for a new investigator.
-// The private key lives in this module's memory for the life of the page; it is never
-// stored (no localStorage, sessionStorage or IndexedDB) and never sent anywhere.
+// passphrase, read notes once it is unlocked (unlock.js), and re-seal notes for a new
+// investigator. No private key is ever stored or sent anywhere.
 import {
   fingerprint, fromBase64, isUsablePublicKey, newKeyPair, newRecoveryKey, normaliseRecoveryKey,
   openJson, sealJson, toBase64, unwrapSecretKey, wrapSecretKey,
 } from "./sealing.js";
 import "./notes.js"; // the outcome and identity forms seal like any note form
-
-let secretKey = null;
+import { currentKey, whenUnlocked } from "./unlock.js";
 
 function progressOf(container) {
   const bar = container.querySelector("progress");
@@ -17,14 +15,14 @@ function progressOf(container) {
 
 function say(element, text) { element.textContent = text; }
 
-// --- Unlock and read -----------------------------------------------------------------
+// --- Read the notes once the key is unlocked -------------------------------------------
 
-function showNotes(consultation) {
+function showNotes(key, consultation) {
   const list = document.querySelector(".note-list");
   for (const item of document.querySelectorAll(".note[data-readable=yes]")) {
     const body = item.querySelector(".note-body");
     try {
-      const note = openJson(secretKey, fromBase64(item.dataset.envelope),
+      const note = openJson(key, fromBase64(item.dataset.envelope),
                             { v: 1, consultation, kind: item.dataset.kind, author: item.dataset.author });
       for (const section of body.querySelectorAll("[data-section]")) {
         const text = note[section.dataset.section];
@@ -43,37 +41,9 @@ function showNotes(consultation) {
   }
 }
 
-async function unlock(panel) {
-  const field = panel.querySelector("input[type=password]");
-  const status = panel.querySelector(".unlock-status");
-  say(status, panel.dataset.working);
-  try {
-    secretKey = await unwrapSecretKey(fromBase64(panel.dataset.wrappedKey), field.value,
-                                      fromBase64(panel.dataset.publicKey), progressOf(panel));
-  } catch (error) {
-    say(status, panel.dataset.wrong);
-    return false;
-  } finally {
-    field.value = "";
-  }
-  say(status, panel.dataset.unlocked);
-  return true;
-}
-
-for (const panel of document.querySelectorAll("[data-unlock]")) {
-  const button = panel.querySelector("[data-unlock-button]");
-  const run = async () => {
-    button.disabled = true;
-    if (await unlock(panel)) {
-      const section = panel.closest("[data-consultation]");
-      if (section) { showNotes(section.dataset.consultation); }
-    }
-    button.disabled = false;
-  };
-  button.addEventListener("click", run);
-  panel.querySelector("input").addEventListener("keydown", (event) => {
-    if (event.key === "Enter") { event.preventDefault(); run(); }
-  });
+const notesSection = document.querySelector("[data-consultation] .note-list");
+if (notesSection) {
+  whenUnlocked((key) => showNotes(key, notesSection.closest("[data-consultation]").dataset.consultation));
 }
 
 // --- Create, change and recover ------------------------------------------------------
@@ -169,6 +139,7 @@ for (const form of document.querySelectorAll("form[data-reseal]")) {
     if (field.value) { return; }
     event.preventDefault();
     const panel = document.querySelector("[data-unlock]");
+    const secretKey = currentKey();
     if (!secretKey) {
       say(panel.querySelector(".unlock-status"), panel.dataset.wrong);
       return;

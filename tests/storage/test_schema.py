@@ -25,6 +25,8 @@ ALLOWED_TEXT = {
         "totp_secret": "staff second factor",
         # Fixed action codes with their times and session tags (storage/accounts.py).
         "security_notices": "codes",
+        # A staff member's own work address, for content-free alerts only.
+        "email": "staff",
     },
     "invitations": {
         "id": "id",
@@ -68,6 +70,7 @@ ALLOWED_TEXT = {
         "reflection_period": "code",
         "safe_contact": "code",
         "client_code_hash": "hash",
+        "client_key_id": "id",
         "outcome": "code",
         "reflection_status": "code",
         "case_reference": "after report",
@@ -116,6 +119,25 @@ ALLOWED_TEXT = {
         "subject_id": "id",
     },
     "job_runs": {"name": "code"},
+    # Conversation: who wrote (a role) and when; the text only inside envelopes.
+    "messages": {
+        "id": "id",
+        "consultation_id": "id",
+        "author_role": "code",
+        "author_account_id": "id",
+        "sealed_in": "code",
+    },
+    "message_envelopes": {"message_id": "id", "recipient_key_id": "id"},
+    "attention_items": {
+        "id": "id",
+        "account_id": "id",
+        "consultation_id": "id",
+        "kind": "code",
+        "detail": "code",
+        "subject_id": "id",
+        "dedupe": "codes",  # a kind and ids
+    },
+    "mail_outbox": {"id": "id", "account_id": "id", "kind": "code"},
 }
 IDENTITY_WORDS = ("name", "birth", "phone", "email", "address", "nationality", "passport")
 CLIENT_TABLES = {
@@ -123,6 +145,9 @@ CLIENT_TABLES = {
     "meetings",
     "one_time_codes",
     "notes",
+    "messages",
+    "message_envelopes",
+    "attention_items",
     "referral_consents",
     "sessions",
     "audit_events",
@@ -157,6 +182,13 @@ def test_note_text_lives_only_in_envelopes() -> None:
     assert set(ALLOWED_TEXT["notes"].values()) <= {"id", "code"}
 
 
+def test_message_text_lives_only_in_envelopes() -> None:
+    envelopes = metadata.tables["message_envelopes"]
+    assert [c.name for c in envelopes.columns if isinstance(c.type, LargeBinary)] == ["envelope"]
+    assert not [c for c in metadata.tables["messages"].columns if isinstance(c.type, LargeBinary)]
+    assert set(ALLOWED_TEXT["messages"].values()) <= {"id", "code"}
+
+
 def test_free_text_columns_belong_to_staff_or_premises() -> None:
     free = {
         f"{table}.{column}"
@@ -169,6 +201,7 @@ def test_free_text_columns_belong_to_staff_or_premises() -> None:
         "accounts.username",
         "accounts.display_name",
         "accounts.totp_secret",
+        "accounts.email",
         "invitations.display_name",
         "places.name",
         "places.address",
