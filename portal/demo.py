@@ -156,7 +156,11 @@ async def _demo_schedule(db: Database, clock: SystemClock) -> None:
                     person["id"],
                     SlotInput(
                         place_id=places[(day + index) % len(places)].id,
-                        starts_at=int((date + timedelta(hours=hour + index)).timestamp()),
+                        # On even days both work at the same hours: the coordinator's
+                        # week shows them side by side.
+                        starts_at=int(
+                            (date + timedelta(hours=hour + index * (day % 2))).timestamp()
+                        ),
                         duration_minutes=60,
                         languages=languages,
                         interpreter_available=hour == 13,

@@ -1,13 +1,17 @@
 """A week of slots and meetings laid out for a server-rendered grid (no JavaScript).
 
 Times are placed on half-hour rows from ``FIRST_HOUR`` to ``LAST_HOUR`` in the portal's
-time zone; the template turns row, span and day into CSS classes (the CSP forbids
+time zone; the template turns row, span, day and lane into CSS classes (the CSP forbids
 inline styles). Anything outside the visible hours is clamped to the edge.
+
+Items at the same time (two investigators in a coordinator's week) go side by side:
+each day has as many lanes as it needs at its busiest, each item takes the first lane
+free for its rows, and widens to the right over lanes nobody else uses at its time.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -28,6 +32,20 @@ class Entry:
     starts_at: int
     meeting: Meeting | None
     slot: Slot | None
+    lane: int = 1  # 1..lanes of its day
+    lane_span: int = 1
+
+    @property
+    def end_row(self) -> int:
+        return self.row + self.span
+
+
+@dataclass
+class Day:
+    number: int  # 1..7, Monday first
+    day: date
+    lanes: int = 1
+    entries: list[Entry] = field(default_factory=list)
 
 
 @dataclass
@@ -35,6 +53,11 @@ class Week:
     monday: date
     days: list[date]
     entries: list[Entry] = field(default_factory=list)
+
+    @property
+    def columns(self) -> list[Day]:
+        """Each day with its entries in lanes (see the module's docstring)."""
+        return [_in_lanes(Day(n, day), self.entries) for n, day in enumerate(self.days, 1)]
 
     @property
     def previous(self) -> date:
@@ -62,6 +85,29 @@ def _place(moment: int, minutes: int, monday: date, zone: ZoneInfo) -> tuple[int
     row = min(max(offset, 0), ROWS - 1) + 1
     span = max(1, min(minutes // 30, ROWS - row + 1))
     return day, row, span
+
+
+def _meets(a: Entry, b: Entry) -> bool:
+    return a.row < b.end_row and b.row < a.end_row
+
+
+def _in_lanes(column: Day, entries: list[Entry]) -> Day:
+    placed: list[Entry] = []
+    for entry in sorted((e for e in entries if e.day == column.number), key=lambda e: e.row):
+        lane = 1
+        while any(p.lane == lane and _meets(p, entry) for p in placed):
+            lane += 1
+        placed.append(replace(entry, lane=lane))
+    column.lanes = max((e.lane for e in placed), default=1)
+    for index, entry in enumerate(placed):
+        last = entry.lane
+        while last < column.lanes and not any(
+            p.lane == last + 1 and _meets(p, entry) for p in placed
+        ):
+            last += 1
+        placed[index] = replace(entry, lane_span=last - entry.lane + 1)
+    column.entries = placed
+    return column
 
 
 def lay_out(monday: date, zone: ZoneInfo, slots: list[Slot], meetings: list[Meeting]) -> Week:

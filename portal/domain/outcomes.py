@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from portal.clock import Clock
 from portal.crypto.tokens import random_id
 from portal.domain import audit, notes
+from portal.domain import consultation_states as states
 from portal.domain.errors import InputRejected
 from portal.domain.roles import INVESTIGATOR
 from portal.i18n import N_
@@ -33,6 +34,8 @@ MEETING_OUTCOMES = {
     "no_show": N_("Client did not come"),
     "cancelled": N_("Cancelled"),
 }
+# Whether the client came: known only once the meeting has started.
+ATTENDANCE = frozenset({"held", "no_show"})
 CONSULTATION_OUTCOMES = {
     "wants_to_report": N_("Wants to report"),
     "needs_time": N_("Needs time"),
@@ -64,6 +67,11 @@ async def record_meeting_outcome(
     if outcome not in MEETING_OUTCOMES:
         raise InputRejected("outcome", N_("Choose one of the options."))
     now = clock.now()
+    if outcome in ATTENDANCE and now < meeting.starts_at:
+        raise InputRejected(
+            "outcome",
+            N_("The meeting has not started yet: it can be marked held or missed once it has."),
+        )
     async with db.transaction() as tx:
         if not await store.set_meeting_status(
             tx,
@@ -92,13 +100,19 @@ async def record_consultation_outcome(
     the audit event in one transaction."""
     if outcome not in CONSULTATION_OUTCOMES:
         raise InputRejected("outcome", N_("Choose one of the options."))
+    current = states.state_of(consultation)
+    states.check(current, outcome, "outcome")
     sealed = None
     if note is not None:
         sealed = await notes.seal_note(
             db, clock, consultation, author_role=INVESTIGATOR, given=note, kind="outcome"
         )
     async with db.transaction() as tx:
-        await store.set_outcome(tx, consultation.id, outcome, clock.now())
+        # Only from the state checked above: a change made meanwhile refuses this one.
+        if not await store.set_outcome(
+            tx, consultation.id, outcome, clock.now(), only_from=states.stored_outcome(current)
+        ):
+            raise InputRejected("outcome", states.CHANGED_MEANWHILE)
         if sealed is not None:
             await notes.insert_sealed(tx, sealed, actor)
         await audit.record(
@@ -234,7 +248,11 @@ async def decide_to_report(
             interviewer_id=interviewer.id,
             now=clock.now(),
         ):
-            raise InputRejected("case_reference", N_("The decision to report is recorded already."))
+            # Say why, from the row as it is now (not as the page saw it).
+            latest = await store.consultation_by_id(tx, consultation.id)
+            if latest is not None:
+                states.check(states.state_of(latest), states.CASE, "case_reference")
+            raise InputRejected("case_reference", states.CHANGED_MEANWHILE)
         await audit.record(tx, clock, "reported", consultation, actor=actor)
 
 

@@ -123,14 +123,26 @@ async def own_meetings(
 
 
 async def follow_up_slots(
-    db: Queryable, investigator: Account, after: int
+    db: Queryable, investigator: Account, consultation: Consultation, after: int
 ) -> tuple[list[Slot], list[Slot]]:
     """Free times for a follow-up meeting: the investigator's own, and up to 50 of other
-    investigators' (a follow-up may go to someone else, for a reason)."""
+    investigators' (a follow-up may go to someone else, for a reason). Never a time that
+    overlaps one of the consultation's planned meetings: the client is there then."""
     if investigator.role != INVESTIGATOR:
         return [], []
+    planned = [
+        (m.starts_at, m.starts_at + m.duration_minutes * 60)
+        for m in await store.consultation_meetings(db, consultation.id)
+        if m.is_open or m.status == "held"
+    ]
     free = [
-        s for s in await slot_store.all_slots(db, after, FOLLOW_UP_CHOICES, 0) if s.status == "free"
+        s
+        for s in await slot_store.all_slots(db, after, FOLLOW_UP_CHOICES, 0)
+        if s.status == "free"
+        and not any(
+            start < s.starts_at + s.duration_minutes * 60 and s.starts_at < end
+            for start, end in planned
+        )
     ]
     own = [s for s in free if s.investigator_id == investigator.id]
     return own, [s for s in free if s.investigator_id != investigator.id][:50]

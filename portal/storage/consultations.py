@@ -515,14 +515,20 @@ async def organisation_bookings(
     ]
 
 
-async def set_outcome(db: Queryable, consultation_id: str, outcome: str, now: int) -> None:
-    await db.execute(
+async def set_outcome(
+    db: Queryable, consultation_id: str, outcome: str, now: int, *, only_from: str | None
+) -> bool:
+    """Set the outcome if it is still ``only_from`` (None: none yet) and the consultation
+    is not a case; False otherwise."""
+    changed = await db.execute(
         "UPDATE consultations SET outcome = :o, outcome_at = :now, last_activity_at = :now"
-        " WHERE id = :id",
+        " WHERE id = :id AND reported_at IS NULL AND COALESCE(outcome, '') = :before",
         id=consultation_id,
         o=outcome,
         now=now,
+        before=only_from or "",
     )
+    return changed == 1
 
 
 async def set_reflection(
@@ -547,11 +553,13 @@ async def set_reported(
     interviewer_id: str,
     now: int,
 ) -> bool:
-    """The decision to report; False if it was recorded already."""
+    """The decision to report, only after the outcome "wants to report"; False if it was
+    recorded already or the outcome changed meanwhile."""
     changed = await db.execute(
         "UPDATE consultations SET reported_at = :now, case_reference = :ref,"
         " first_interview_at = :at, first_interview_investigator_id = :inv,"
-        " last_activity_at = :now WHERE id = :id AND reported_at IS NULL",
+        " last_activity_at = :now"
+        " WHERE id = :id AND reported_at IS NULL AND outcome = 'wants_to_report'",
         id=consultation_id,
         now=now,
         ref=case_reference,

@@ -97,6 +97,37 @@ async def insert_slot(
     )
 
 
+async def lock_calendar(tx: Queryable, investigator_id: str) -> None:
+    """Serialise changes to one investigator's slots until ``tx`` ends: a write to their
+    account row takes its row lock on PostgreSQL (SQLite has one writer anyway)."""
+    await tx.execute("UPDATE accounts SET id = id WHERE id = :id", id=investigator_id)
+
+
+async def busy_times(
+    db: Queryable,
+    investigator_id: str,
+    start: int,
+    end: int,
+    *,
+    longest: int,
+    except_id: str | None = None,
+) -> list[tuple[int, int]]:
+    """(start, end) of the investigator's published or booked slots that meet [start, end).
+
+    No slot lasts more than ``longest`` seconds, so only slots starting from that long
+    before ``start`` can reach into it (ix_slots_investigator_id_starts_at)."""
+    rows = await db.fetch_all(
+        "SELECT starts_at, duration_minutes FROM slots WHERE investigator_id = :inv"
+        " AND starts_at >= :earliest AND starts_at < :end AND status != 'withdrawn'"
+        " AND id != :other",
+        inv=investigator_id,
+        earliest=start - longest,
+        end=end,
+        other=except_id or "",
+    )
+    return [(row["starts_at"], row["starts_at"] + row["duration_minutes"] * 60) for row in rows]
+
+
 async def update_free_slot(
     db: Queryable,
     *,

@@ -14,7 +14,7 @@ from portal.domain.errors import InputRejected
 from portal.domain.needs import LANGUAGES, describe
 from portal.domain.notes import KINDS
 from portal.domain.roles import INVESTIGATOR
-from portal.domain.slots import DURATIONS, Slot, SlotInput, SlotNotFree
+from portal.domain.slots import DURATIONS, MAX_WEEKS, Planned, Slot, SlotInput, SlotNotFree
 from portal.i18n import N_
 from portal.web.forms import FormState
 from portal.web.guard import GuardedRoute, route
@@ -75,11 +75,18 @@ def _slot_input(visit: Visit) -> SlotInput:
         duration_minutes=whole_number(visit.field("duration_minutes"), max(DURATIONS)) or 0,
         languages=[v for v in visit.form.getlist("languages") if isinstance(v, str)],
         interpreter_available=visit.field("interpreter_available") == "yes",
+        weeks=whole_number(visit.field("weeks") or "1", MAX_WEEKS) or 0,
     )
 
 
 async def _slots_page(
-    request: Request, visit: Visit, form: FormState, status: int = 200, editing: Slot | None = None
+    request: Request,
+    visit: Visit,
+    form: FormState,
+    status: int = 200,
+    editing: Slot | None = None,
+    planned: list[Planned] | None = None,
+    published: int | None = None,
 ) -> Response:
     svc = visit.services
     number = page_number(request)
@@ -96,6 +103,9 @@ async def _slots_page(
         places=await places.list_places(svc.db),
         languages=LANGUAGES,
         durations=DURATIONS,
+        max_weeks=MAX_WEEKS,
+        planned=planned,
+        published=published,
         chosen_languages=form.values.get("languages_list", "").split(","),
     )
 
@@ -109,17 +119,24 @@ def _typed(visit: Visit) -> FormState:
 
 
 async def slots_page(request: Request, visit: Visit) -> Response:
-    form = FormState(values={"duration_minutes": "60", "languages_list": "fi,en"})
-    return await _slots_page(request, visit, form)
+    form = FormState(values={"duration_minutes": "60", "languages_list": "fi,en", "weeks": "1"})
+    published = whole_number(request.query_params.get("published", ""), MAX_WEEKS)
+    return await _slots_page(request, visit, form, published=published)
 
 
 async def slot_create(request: Request, visit: Visit) -> Response:
+    """A repeating time is shown first, each week marked if it overlaps one of the
+    investigator's times; the confirmation publishes the free weeks."""
     svc = visit.services
     try:
-        await slots.publish_slot(svc.db, svc.clock, visit.staff.id, _slot_input(visit))
+        given = _slot_input(visit)
+        if given.weeks > 1 and visit.field("confirm") != "yes":
+            planned = await slots.plan_slots(svc.db, svc.clock, svc.zone, visit.staff.id, given)
+            return await _slots_page(request, visit, _typed(visit), planned=planned)
+        published = await slots.publish_slots(svc.db, svc.clock, svc.zone, visit.staff.id, given)
     except InputRejected as exc:
         return await _slots_page(request, visit, _typed(visit).error(exc.field, exc.message), 400)
-    return redirect("/investigator/slots")
+    return redirect(f"/investigator/slots?published={len(published)}")
 
 
 async def _own_slot(visit: Visit, slot_id: str) -> Slot:
@@ -147,7 +164,7 @@ async def slot_edit(request: Request, visit: Visit) -> Response:
     svc = visit.services
     slot = await _own_slot(visit, request.path_params["id"])
     try:
-        await slots.edit_slot(svc.db, svc.clock, slot.id, _slot_input(visit))
+        await slots.edit_slot(svc.db, svc.clock, slot, _slot_input(visit))
     except InputRejected as exc:
         form = _typed(visit).error(exc.field, exc.message)
         return await _slots_page(request, visit, form, 400, editing=slot)
@@ -168,15 +185,22 @@ async def slot_withdraw(request: Request, visit: Visit) -> Response:
 
 
 async def consultation_page(
-    request: Request, visit: Visit, form: FormState | None = None, status: int = 200
+    request: Request,
+    visit: Visit,
+    form: FormState | None = None,
+    status: int = 200,
+    consultation_id: str | None = None,
 ) -> Response:
+    """``consultation_id``: when a form about one of its meetings comes back."""
     svc = visit.services
     consultation = await visibility.assigned_consultation(
-        svc.db, visit.staff, request.path_params["id"]
+        svc.db, visit.staff, consultation_id or request.path_params["id"]
     )
     if consultation is None:
         raise HTTPException(404)
-    own_free, others_free = await visibility.follow_up_slots(svc.db, visit.staff, svc.clock.now())
+    own_free, others_free = await visibility.follow_up_slots(
+        svc.db, visit.staff, consultation, svc.clock.now()
+    )
     return render(
         request,
         visit,
@@ -202,6 +226,9 @@ async def _after_meeting_context(visit: Visit, consultation: Consultation) -> di
     db = visit.services.db
     return {
         "meeting_outcomes": outcomes.MEETING_OUTCOMES,
+        # Held or missed only once a meeting has started; cancelled at any time.
+        "attendance": outcomes.ATTENDANCE,
+        "now": visit.services.clock.now(),
         "consultation_outcomes": outcomes.CONSULTATION_OUTCOMES,
         "reflection_choices": outcomes.REFLECTION,
         "consent_text": await outcomes.latest_consent_text(db),

@@ -53,8 +53,9 @@ async def meeting_outcome(request: Request, visit: Visit) -> Response:
         await outcomes.record_meeting_outcome(
             svc.db, svc.clock, meeting, consultation, visit.field("outcome"), actor=visit.staff
         )
-    except InputRejected:
-        raise HTTPException(400) from None
+    except InputRejected as exc:
+        form = FormState().error(exc.field, exc.message)
+        return await consultation_page(request, visit, form, 400, consultation.id)
     return _back(consultation, "meeting")
 
 

@@ -70,6 +70,7 @@ async def _journey(svc: Services, world: World) -> list[tuple[str, str, str | No
     await notes.add_note(
         db, clock, consultation, author_role="ngo_worker", author=worker, given=clear
     )
+    clock.advance(31 * 3600)  # the meeting has started: it can be marked held
     await outcomes.record_meeting_outcome(
         db, clock, meeting, consultation, "held", actor=investigator
     )

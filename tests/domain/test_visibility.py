@@ -139,7 +139,7 @@ async def _seen(svc: Services, actor: Account, booked: Booked, world: World) -> 
     seen = {name for name, lookup in by_id.items() if await lookup is not None}
     day_start = meeting.starts_at - meeting.starts_at % DAY
     slots, meetings = await visibility.calendar(db, actor, now, now + 7 * DAY)
-    own_free, others_free = await visibility.follow_up_slots(db, actor, now)
+    own_free, others_free = await visibility.follow_up_slots(db, actor, consultation, now)
     lists: dict[str, tuple[Sequence[Any], str]] = {
         "notes": (
             [

@@ -27,7 +27,7 @@ def test_investigator_week_shows_own_times_and_meetings(
     assert page.status_code == 200
     assert "Station room 4" in page.text  # the booked meeting (from the case fixture)
     assert "Other room" not in page.text  # another investigator's time
-    assert 'class="week-entry c-' in page.text and "is-meeting" in page.text
+    assert 'class="week-day c-' in page.text and "is-meeting" in page.text
     partial = actor.get(
         f"/investigator/week?start={_week_of(clock, 48)}", headers={"HX-Request": "true"}
     )

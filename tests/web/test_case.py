@@ -31,14 +31,34 @@ def page_of(case: Case) -> str:
     return f"/investigator/consultations/{case.consultation}"
 
 
-def test_meeting_outcome_shows_on_the_ngo_dashboard(client: TestClient, case: Case) -> None:
+def test_meeting_outcome_shows_on_the_ngo_dashboard(
+    client: TestClient, clock: FakeClock, case: Case
+) -> None:
+    db = services_of(client).db
     meeting = in_app(
-        client,
-        services_of(client).db.fetch_value,
-        "SELECT id FROM meetings WHERE consultation_id = :c",
+        client, db.fetch_value, "SELECT id FROM meetings WHERE consultation_id = :c",
         c=case.consultation,
-    )
+    )  # fmt: skip
+
+    def starts_in(seconds: int) -> None:
+        in_app(
+            client, db.execute, "UPDATE meetings SET starts_at = :t WHERE id = :id",
+            t=clock.now() + seconds, id=meeting,
+        )  # fmt: skip
+
     actor = case.investigator.actor
+    # Ten hours before it starts, whether the client came is not known yet.
+    starts_in(10 * 3600)
+    offered = actor.get(page_of(case)).text
+    assert 'value="cancelled"' in offered and 'value="held"' not in offered
+    for outcome in ("held", "no_show"):
+        early = actor.submit(
+            page_of(case), f"/investigator/meetings/{meeting}/outcome", outcome=outcome
+        )
+        assert early.status_code == 400 and "has not started yet" in early.text
+    assert "Held" not in case.ngo.get("/ngo").text
+    starts_in(-60)  # now it has started
+    assert 'value="held"' in actor.get(page_of(case)).text
     done = actor.submit(page_of(case), f"/investigator/meetings/{meeting}/outcome", outcome="held")
     assert done.status_code == 303
     assert "Held" in case.ngo.get("/ngo").text
@@ -138,6 +158,8 @@ def test_identity_only_after_the_decision_to_report(
     actor = case.investigator.actor
     early = actor.submit(page_of(case), page_of(case) + "/identity", name=IDENTITY_NAME)
     assert early.status_code == 409
+    wants = actor.submit(page_of(case), page_of(case) + "/outcome", outcome="wants_to_report")
+    assert wants.status_code == 303
     bad = actor.submit(
         page_of(case),
         page_of(case) + "/report",
