@@ -36,7 +36,7 @@ STAFF_PAGES = {
     "investigator": [
         "/investigator",
         "/investigator/slots",
-        "/investigator/key",
+        "/staff/key",
         "/investigator/consultations/",
         "/investigator/week",
         "/investigator/day",
