@@ -385,9 +385,7 @@ def test_repeated_changes_cannot_crowd_out_the_notice(
         assert thief.submit("/staff/key", **new_key_fields()).status_code == 303
     for _ in range(12):
         rewrapped = b64(wrap(bytes(PrivateKey.generate()), "a passphrase 12345", 2, 19456))
-        response = thief.submit(
-            "/staff/key", "/staff/key/passphrase", wrapped_key=rewrapped
-        )
+        response = thief.submit("/staff/key", "/staff/key/passphrase", wrapped_key=rewrapped)
         assert response.status_code == 303
     page = owner.get("/staff").text
     assert page.count(REPLACED) == 1
