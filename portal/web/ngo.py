@@ -52,8 +52,15 @@ SELECTS = {name: dict(options) for name, _, options in NEEDS_FIELDS.value}
 async def bookings_page(request: Request, visit: Visit) -> Response:
     number = page_number(request)
     limit, offset = window(number)
-    rows = await visibility.organisation_bookings(visit.services.db, visit.staff, limit, offset)
-    return render(request, visit, "ngo/bookings.html", page=Page.of(rows, number))
+    db = visit.services.db
+    rows = await visibility.organisation_bookings(db, visit.staff, limit, offset)
+    return render(
+        request,
+        visit,
+        "ngo/bookings.html",
+        page=Page.of(rows, number),
+        lacks_key=await keys.lacks_key(db, visit.staff),
+    )
 
 
 async def _matching_slots(visit: Visit, needs: Needs | None, number: int = 1) -> Page[Slot]:
@@ -201,6 +208,7 @@ async def consultation_page(
         noted=NOTED.get(request.query_params.get("noted", "")),
         now=visit.services.clock.now(),
         form=form or FormState(),
+        lacks_key=await keys.lacks_key(db, visit.staff),
         **note_form_context(key, "ngo_worker", f"/ngo/consultations/{consultation.id}/notes"),
     )
 
