@@ -94,12 +94,12 @@ def retry_delay(attempts: int) -> int:
     return int(min(FIRST_RETRY * 2 ** (attempts - 1), LONGEST_RETRY))
 
 
-def verification_token(keys: Keys, account_id: str, email: str) -> str:
-    """Signed and expiring; binds the account and the address (as a MAC: the link, which
-    may end up in a proxy's log, does not carry the address itself)."""
-    return keys.sign(
-        VERIFY_PURPOSE, {"a": account_id, "h": keys.mac(VERIFY_ADDRESS_PURPOSE, email)}
-    )
+def verification_token(keys: Keys, account_id: str, email: str, now: int) -> str:
+    """Signed and expiring (``VERIFY_TTL`` on the portal's clock); binds the account and
+    the address (as a MAC: the link, which may end up in a proxy's log, does not carry
+    the address itself)."""
+    address_mac = keys.mac(VERIFY_ADDRESS_PURPOSE, email)
+    return keys.sign(VERIFY_PURPOSE, {"a": account_id, "h": address_mac, "t": now})
 
 
 def base_url(settings: Settings) -> str:
@@ -111,8 +111,10 @@ def alert_mail(settings: Settings, recipient: str) -> EmailMessage:
     return smtp.message(settings.mail_from, recipient, ALERT_SUBJECT, body)
 
 
-def verify_mail(settings: Settings, keys: Keys, account_id: str, recipient: str) -> EmailMessage:
-    token = verification_token(keys, account_id, recipient)
+def verify_mail(
+    settings: Settings, keys: Keys, account_id: str, recipient: str, now: int
+) -> EmailMessage:
+    token = verification_token(keys, account_id, recipient, now)
     link = f"{settings.public_url.rstrip('/')}{VERIFY_PATH}?t={token}"
     return smtp.message(
         settings.mail_from, recipient, VERIFY_SUBJECT, VERIFY_BODY.format(link=link)
@@ -159,7 +161,7 @@ async def send_due(db: Database, clock: Clock, settings: Settings, keys: Keys) -
         message = (
             alert_mail(settings, recipient)
             if mail.kind == ALERT
-            else verify_mail(settings, keys, mail.account_id, recipient)
+            else verify_mail(settings, keys, mail.account_id, recipient, clock.now())
         )
         try:
             await smtp.send(target, message)

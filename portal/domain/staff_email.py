@@ -67,13 +67,15 @@ async def remove_address(db: Database, clock: Clock, account: Account, session_t
     return True
 
 
-def _checked(keys: Keys, account: Account, address: Address, token: str) -> str:
+def _checked(keys: Keys, account: Account, address: Address, token: str, now: int) -> str:
     """The address ``token`` verifies, or ``VerificationInvalid``."""
     try:
         payload = keys.unsign(mail.VERIFY_PURPOSE, token, max_age=mail.VERIFY_TTL)
-        account_id, address_mac = str(payload["a"]), str(payload["h"])
+        account_id, address_mac, issued = str(payload["a"]), str(payload["h"]), payload["t"]
     except (InvalidToken, KeyError, TypeError) as exc:
         raise VerificationInvalid from exc
+    if not isinstance(issued, int) or not 0 <= now - issued <= mail.VERIFY_TTL:
+        raise VerificationInvalid
     if address.email is None or not hmac.compare_digest(account_id, account.id):
         raise VerificationInvalid
     accepted = keys.accepted_macs(mail.VERIFY_ADDRESS_PURPOSE, address.email)
@@ -82,15 +84,16 @@ def _checked(keys: Keys, account: Account, address: Address, token: str) -> str:
     return address.email
 
 
-async def check_link(db: Queryable, keys: Keys, account: Account, token: str) -> None:
+async def check_link(db: Queryable, keys: Keys, clock: Clock, account: Account, token: str) -> None:
     """For the page the link opens: raises ``VerificationInvalid``, changes nothing."""
-    _checked(keys, account, await store.address_of(db, account.id), token)
+    _checked(keys, account, await store.address_of(db, account.id), token, clock.now())
 
 
 async def verify(db: Database, keys: Keys, clock: Clock, account: Account, token: str) -> bool:
     """Mark the address verified (the button's POST). False if it was verified already."""
     async with db.transaction() as tx:
-        email = _checked(keys, account, await store.address_of(tx, account.id), token)
+        address = await store.address_of(tx, account.id)
+        email = _checked(keys, account, address, token, clock.now())
         if not await store.mark_verified(tx, account.id, email, clock.now()):
             return False
         await audit.record(tx, clock, "email_verified", None, actor=account)

@@ -81,7 +81,7 @@ async def verify_page(request: Request, visit: Visit) -> Response:
     svc = visit.services
     token = request.query_params.get("t", "")
     try:
-        await staff_email.check_link(svc.db, svc.keys, visit.staff, token)
+        await staff_email.check_link(svc.db, svc.keys, svc.clock, visit.staff, token)
     except staff_email.VerificationInvalid:
         return render(request, visit, "staff/email_verify.html", 400, token="", error=LINK_INVALID)
     return render(request, visit, "staff/email_verify.html", token=token, error="")

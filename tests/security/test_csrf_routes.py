@@ -57,6 +57,7 @@ ROUTES = _state_changing_routes()
 def test_the_route_table_has_the_state_changing_routes_we_know() -> None:
     paths = {path for _method, path, _roles in ROUTES}
     assert {"/code", "/login", "/language", "/logout", "/leave", "/ngo/book"} <= paths
+    assert {"/staff/email", "/staff/email/verify"} <= paths
     assert len(ROUTES) >= 35
 
 
