@@ -311,3 +311,28 @@ def test_concurrent_senders_claim_each_row_once(
     assert sum(r.queued for r in rounds) == len(people)
     assert sum(r.sent for r in rounds) == len(people) == mailbox.count
     assert len({m.recipients[0] for m in mailbox.received}) == len(people)
+
+
+def test_a_relay_that_never_answers_holds_up_no_page(database_url: str, clock: FakeClock) -> None:
+    """The kernel accepts the connection, the relay never greets: the loop waits (up to
+    smtp.TIMEOUT), pages do not."""
+    import socket
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        settings = mail_settings(database_url, port, mail_interval_seconds=1)
+        with open_client(settings, clock) as client:
+            world = in_app(client, make_world, services_of(client))
+            set_address(client, world.investigator.id, INVESTIGATOR)
+            add_item(client, world.investigator.id)
+            clock.advance(1)
+            wait_for(lambda: outbox(client) and outbox(client)[0]["attempts"] == 1)
+            time.sleep(0.5)  # the loop is now waiting for the silent relay's greeting
+            visitor = Actor(client)
+            for _ in range(5):
+                started = time.monotonic()
+                assert visitor.get("/login").status_code == 200
+                assert time.monotonic() - started < 0.5
+            assert outbox(client)[0]["sent_at"] is None

@@ -172,10 +172,16 @@ def test_a_link_for_another_address_account_expired_or_changed_is_refused(
     tampered = second[:-3] + ("AAA" if not second.endswith("AAA") else "BBB")
     refused(owner, tampered)
     refused(owner, "")
-    # Another account, even signed in, cannot use it (and has no address to verify).
+    # Another account, even signed in and with the same address (a shared mailbox),
+    # cannot use it.
     colleague = Actor(mail_client)
     colleague.log_in(people.other_investigator, clock)
     refused(colleague, second)
+    from tests.mailbox import set_address as store_address
+
+    store_address(mail_client, people.other_investigator.id, OTHER, verified=False)
+    refused(colleague, second)
+    assert address(mail_client, people.other_investigator) == (OTHER, None)
     # Expired after 48 hours.
     clock.advance(mail.VERIFY_TTL + 1)
     owner.log_in(person, clock)
