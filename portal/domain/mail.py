@@ -41,6 +41,10 @@ FIRST_RETRY = 60
 LONGEST_RETRY = 60 * 60
 BATCH = 50
 ALERT_SCAN_LOCK = "mail-alerts"
+PRUNE_JOB = "mail-prune"
+# Finished mail is kept this long, then deleted (each person's latest alert stays).
+KEEP_FINISHED = 7 * 24 * 60 * 60
+DAY = 24 * 60 * 60
 
 logger = logging.getLogger("portal.mail")
 
@@ -177,9 +181,18 @@ async def send_due(db: Database, clock: Clock, settings: Settings, keys: Keys) -
     return Round(sent=sent, failed=failed, given_up=given_up)
 
 
+async def prune_if_due(db: Database, clock: Clock) -> int | None:
+    """Once a day (one process): delete finished mail older than ``KEEP_FINISHED``."""
+    now = clock.now()
+    if not await jobs.claim(db, PRUNE_JOB, now, DAY):
+        return None
+    return await store.prune(db, now - KEEP_FINISHED)
+
+
 async def run_once(db: Database, clock: Clock, settings: Settings, keys: Keys) -> Round:
     queued = await queue_alerts(db, clock)
     done = await send_due(db, clock, settings, keys)
+    await prune_if_due(db, clock)
     result = Round(queued, done.sent, done.failed, done.given_up)
     if result != Round():
         logger.info(

@@ -147,3 +147,19 @@ async def accounts_to_alert(db: Queryable, now: int, spacing: int) -> Sequence[s
         since=now - spacing,
     )
     return [row["id"] for row in rows]
+
+
+async def prune(db: Queryable, before: int) -> int:
+    """Delete finished mail queued before ``before``, except each account's latest alert
+    (the scan compares new items with it). What is left says little about when anyone
+    was busy."""
+    return await db.execute(
+        """
+        DELETE FROM mail_outbox
+        WHERE created_at < :before AND (sent_at IS NOT NULL OR given_up_at IS NOT NULL)
+          AND NOT (kind = 'alert' AND created_at = (
+            SELECT MAX(m.created_at) FROM mail_outbox m
+            WHERE m.account_id = mail_outbox.account_id AND m.kind = 'alert'))
+        """,
+        before=before,
+    )

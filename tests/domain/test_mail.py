@@ -336,3 +336,27 @@ def test_a_relay_that_never_answers_holds_up_no_page(database_url: str, clock: F
                 assert visitor.get("/login").status_code == 200
                 assert time.monotonic() - started < 0.5
             assert outbox(client)[0]["sent_at"] is None
+
+
+def test_finished_mail_is_pruned_after_a_week_but_the_latest_alert_stays(
+    mail_client: tuple[TestClient, Settings], clock: FakeClock, mailbox: Mailbox
+) -> None:
+    client, _settings = mail_client
+    world = in_app(client, make_world, services_of(client))
+    set_address(client, world.investigator.id, INVESTIGATOR)
+    add_item(client, world.investigator.id)
+    clock.advance(1)
+    run_once(client)  # the first alert (and the day's prune claim: nothing old yet)
+    clock.advance(3600)
+    add_item(client, world.investigator.id)
+    clock.advance(1)
+    run_once(client)  # the second alert
+    latest = outbox(client)[-1]
+    assert len(outbox(client)) == 2 and mailbox.count == 2
+    clock.advance(mail.KEEP_FINISHED + mail.DAY)
+    run_once(client)
+    assert outbox(client) == [latest]
+    # The items still open are older than the kept alert: no new mail for them.
+    clock.advance(mail.DAY)
+    run_once(client)
+    assert mailbox.count == 2 and outbox(client) == [latest]
