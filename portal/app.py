@@ -11,7 +11,7 @@ from starlette.middleware import Middleware
 
 from portal.clock import Clock, SystemClock
 from portal.crypto.tokens import Keys
-from portal.domain import jobs
+from portal.domain import jobs, mail
 from portal.security.bodylimit import BodyLimitMiddleware
 from portal.security.csrf import CrossOriginMiddleware
 from portal.security.headers import SecurityHeadersMiddleware
@@ -24,6 +24,7 @@ from portal.web import (
     client,
     coordinator,
     coordinator_records,
+    email,
     errors,
     investigator,
     investigator_case,
@@ -51,13 +52,20 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
             if settings.purge_interval_seconds > 0
             else None
         )
+        # Mail (optional): every process sends; a claim per row sends each mail once.
+        mailing = (
+            asyncio.create_task(mail.mail_loop(svc.db, svc.clock, settings, svc.keys))
+            if settings.mail_enabled and settings.mail_interval_seconds > 0
+            else None
+        )
         try:
             yield
         finally:
-            if purging is not None:
-                purging.cancel()
-                with suppress(asyncio.CancelledError):
-                    await purging
+            for task in (purging, mailing):
+                if task is not None:
+                    task.cancel()
+                    with suppress(asyncio.CancelledError):
+                        await task
             await svc.close()
 
     keys = Keys(settings.secret_key, settings.previous_secrets)
@@ -89,6 +97,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
             *public.ROUTES,
             *client.ROUTES,
             *staff.ROUTES,
+            *email.ROUTES,
             *ngo.ROUTES,
             *investigator.ROUTES,
             *investigator_notes.ROUTES,

@@ -25,7 +25,7 @@ ARGON2_MIN_TIME_COST = 2
 
 
 # Whole-number settings where 0 switches the feature off.
-ZERO_MEANS_OFF = frozenset({"purge_interval_seconds"})
+ZERO_MEANS_OFF = frozenset({"purge_interval_seconds", "mail_interval_seconds"})
 
 
 class SettingsError(Exception):
@@ -87,6 +87,14 @@ class Settings:
     backup_recipients: str = ""
     # portal restore of a version 1 backup: the file holding its 32-byte symmetric key.
     backup_key_file: str = ""
+    # Optional content-free e-mail alerts to staff (domain/mail.py, portal/smtp.py): both
+    # set, or neither. smtp://user:pass@host:587 (STARTTLS required), smtps://host:465
+    # (TLS from the start), smtp://127.0.0.1:25 (a relay on this machine: plain).
+    # Not in repr: the URL may carry the relay's password.
+    smtp_url: str = dataclasses.field(default="", repr=False)
+    mail_from: str = ""
+    # How often each process looks for new items and mail to send (0: never, e.g. tests).
+    mail_interval_seconds: int = 30
 
     @property
     def previous_secrets(self) -> tuple[str, ...]:
@@ -95,6 +103,10 @@ class Settings:
     @property
     def is_production(self) -> bool:
         return self.environment == "production"
+
+    @property
+    def mail_enabled(self) -> bool:
+        return bool(self.smtp_url and self.mail_from)
 
     @property
     def uses_tls(self) -> bool:
@@ -121,6 +133,7 @@ class Settings:
     def checked(self) -> Settings:
         if self.environment not in {"development", "production"}:
             raise SettingsError("PORTAL_ENVIRONMENT must be 'development' or 'production'")
+        _check_mail(self)
         if not self.is_production:
             if not self.secret_key:
                 return dataclasses.replace(self, secret_key=_development_secret(self))
@@ -140,6 +153,23 @@ class Settings:
         if not self.uses_tls:
             raise SettingsError("PORTAL_PUBLIC_URL must be https:// in production")
         return self
+
+
+def _check_mail(settings: Settings) -> None:
+    """Mail is off, or fully and safely described; the message never repeats the URL (it
+    may hold the relay's password)."""
+    from portal import smtp
+
+    if not settings.smtp_url and not settings.mail_from:
+        return
+    if not settings.smtp_url or not settings.mail_from:
+        raise SettingsError("set both PORTAL_SMTP_URL and PORTAL_MAIL_FROM, or neither")
+    try:
+        smtp.parse_url(settings.smtp_url)
+    except smtp.BadSmtpUrl as exc:
+        raise SettingsError(f"PORTAL_SMTP_URL: {exc}") from None
+    if not smtp.plausible_address(settings.mail_from):
+        raise SettingsError("PORTAL_MAIL_FROM must be one e-mail address, like portal@example.org")
 
 
 def _development_secret(settings: Settings) -> str:

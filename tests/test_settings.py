@@ -63,3 +63,70 @@ def test_numbers_are_read_from_the_environment() -> None:
 def test_numbers_must_be_positive_whole_numbers(value: str) -> None:
     with pytest.raises(SettingsError, match="PORTAL_MAX_BODY_BYTES"):
         Settings.from_env({**GOOD, "PORTAL_MAX_BODY_BYTES": value})
+
+
+# --- optional e-mail (portal/smtp.py) --------------------------------------------------
+
+MAIL = {**GOOD, "PORTAL_MAIL_FROM": "portal@example.org"}
+
+
+@pytest.mark.parametrize(
+    ("url", "target"),
+    [
+        ("smtp://alerts:s3cret-relay@mail.example.org:587", ("mail.example.org", 587, False, True)),
+        ("smtp://mail.example.org", ("mail.example.org", 587, False, True)),
+        ("smtps://alerts:s3cret-relay@mail.example.org", ("mail.example.org", 465, True, False)),
+        ("smtp://127.0.0.1:25", ("127.0.0.1", 25, False, False)),
+        ("smtp://localhost", ("localhost", 25, False, False)),
+    ],
+)
+def test_smtp_urls_say_how_to_connect(url: str, target: tuple[str, int, bool, bool]) -> None:
+    from portal.smtp import parse_url
+
+    settings = Settings.from_env({**MAIL, "PORTAL_SMTP_URL": url})
+    assert settings.mail_enabled
+    parsed = parse_url(settings.smtp_url)
+    assert (parsed.host, parsed.port, parsed.use_tls, parsed.start_tls) == target
+    # The relay's password is never in the settings' or the target's repr.
+    assert "s3cret" not in repr(settings) and "s3cret" not in repr(parsed)
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        (
+            {"PORTAL_SMTP_URL": "http://alerts:s3cret-relay@mail.example.org"},
+            "PORTAL_SMTP_URL: the scheme must be smtp:// (STARTTLS) or smtps:// (TLS)",
+        ),
+        (
+            {"PORTAL_SMTP_URL": "smtp://alerts:s3cret-relay@mail.example.org:port"},
+            "PORTAL_SMTP_URL: not a valid URL (is the port a number?)",
+        ),
+        (
+            {"PORTAL_SMTP_URL": "smtp://alerts@mail.example.org"},
+            "PORTAL_SMTP_URL: give both a user name and a password, or neither",
+        ),
+        ({"PORTAL_SMTP_URL": "smtp://"}, "PORTAL_SMTP_URL: the host is missing"),
+        (
+            {"PORTAL_SMTP_URL": "smtp://mail.example.org", "PORTAL_MAIL_FROM": "Portal <p@x.org>"},
+            "PORTAL_MAIL_FROM must be one e-mail address, like portal@example.org",
+        ),
+        (
+            {"PORTAL_SMTP_URL": "smtp://mail.example.org", "PORTAL_MAIL_FROM": ""},
+            "set both PORTAL_SMTP_URL and PORTAL_MAIL_FROM, or neither",
+        ),
+    ],
+)
+def test_a_bad_mail_setting_is_refused_at_start_with_one_clear_message(
+    env: dict[str, str], message: str
+) -> None:
+    with pytest.raises(SettingsError) as refused:
+        Settings.from_env({**MAIL, **env})
+    assert str(refused.value) == message
+    assert "s3cret" not in str(refused.value)
+
+
+def test_without_mail_settings_mail_is_off() -> None:
+    assert not Settings.from_env(GOOD).mail_enabled
+    with pytest.raises(SettingsError):
+        Settings.from_env({**GOOD, "PORTAL_MAIL_FROM": "portal@example.org"})

@@ -29,7 +29,16 @@ REAUTH_FAILED = N_("The password or code is wrong, or the code was used already.
 # How long a sign-in or a confirmation with password and code counts for sensitive actions.
 REAUTH_WINDOW = 5 * 60
 # The changes the owner is told about in their other sessions (audit actions too).
-NOTICE_ACTIONS = frozenset({"key_created", "key_replaced", "key_rewrapped", "password_changed"})
+NOTICE_ACTIONS = frozenset(
+    {
+        "key_created",
+        "key_replaced",
+        "key_rewrapped",
+        "password_changed",
+        "email_set",
+        "email_removed",
+    }
+)
 
 
 class LoginFailed(Exception):

@@ -76,6 +76,9 @@ SECURITY_ACTIONS = {
     "place_archived": N_("Meeting place archived"),
     "place_restored": N_("Meeting place taken back into use"),
     "consent_text_published": N_("Consent text published"),
+    "email_set": N_("E-mail address for alerts set"),
+    "email_verified": N_("E-mail address for alerts confirmed"),
+    "email_removed": N_("E-mail address for alerts removed"),
 }
 ACTIONS = {**CONSULTATION_ACTIONS, **SECURITY_ACTIONS}
 

@@ -60,6 +60,7 @@ def test_the_route_table_has_the_state_changing_routes_we_know() -> None:
     # The key page of every key holder (investigators and NGO workers).
     assert {"/staff/key", "/staff/key/passphrase"} <= paths
     assert "/investigator/key" not in paths  # only a GET redirect is left there
+    assert {"/staff/email", "/staff/email/verify"} <= paths
     assert len(ROUTES) >= 35
 
 
