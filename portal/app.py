@@ -22,6 +22,8 @@ from portal.settings import Settings
 from portal.web import (
     calendar,
     client,
+    client_messages,
+    conversation,
     coordinator,
     coordinator_records,
     errors,
@@ -87,6 +89,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
         routes=[
             *public.ROUTES,
             *client.ROUTES,
+            *client_messages.ROUTES,
+            *conversation.ROUTES,
             *staff.ROUTES,
             *ngo.ROUTES,
             *investigator.ROUTES,

@@ -11,11 +11,12 @@ condition would let them through, and otherwise because no consultation, meeting
 slot of theirs can match (a coordinator's organisation books nothing, their id holds no
 slot). tests/domain/test_visibility.py pins every answer, role by role.
 
-- NGO workers: consultations booked by their own organisation, their meetings and notes.
-- Investigators: consultations assigned to them with their notes, meetings they hold,
-  their own slots (and every free slot, to book a follow-up).
+- NGO workers: consultations booked by their own organisation, their meetings, notes
+  and conversation.
+- Investigators: consultations assigned to them with their notes and conversation,
+  meetings they hold, their own slots (and every free slot, to book a follow-up).
 - Coordinators: all consultations, meetings and slots of the unit (metadata only; no
-  sealed note ever reaches them), and the accounts, places and enrolment links.
+  sealed note or message ever reaches them), and the accounts, places and enrolment links.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from portal.domain.roles import COORDINATOR, INVESTIGATOR
 from portal.storage import accounts as account_store
 from portal.storage import consultations as store
 from portal.storage import invitations as invitation_store
+from portal.storage import messages as message_store
 from portal.storage import notes as note_store
 from portal.storage import places as place_store
 from portal.storage import slots as slot_store
@@ -33,6 +35,7 @@ from portal.storage.accounts import Account
 from portal.storage.consultations import BookingRow, Consultation, Meeting, ReflectionEnd
 from portal.storage.database import Queryable
 from portal.storage.invitations import Invitation
+from portal.storage.messages import Readable
 from portal.storage.notes import Note
 from portal.storage.places import Place
 from portal.storage.slots import Slot
@@ -215,6 +218,17 @@ async def consultation_notes(
     if not (_booked_by_own_organisation(actor, consultation) or _assigned_to(actor, consultation)):
         return []
     return await note_store.consultation_notes(db, consultation.id)
+
+
+async def consultation_messages(
+    db: Queryable, actor: Account, consultation: Consultation, key_id: str
+) -> Sequence[Readable]:
+    """The conversation of a consultation with the envelopes sealed to ``key_id``, for
+    the NGO that booked it and the assigned investigator. Never for a coordinator or
+    another organisation (the client reads their own through client_messages)."""
+    if not (_booked_by_own_organisation(actor, consultation) or _assigned_to(actor, consultation)):
+        return []
+    return await message_store.readable_by(db, consultation.id, key_id)
 
 
 async def calendar(

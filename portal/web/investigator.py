@@ -16,6 +16,7 @@ from portal.domain.notes import KINDS
 from portal.domain.roles import INVESTIGATOR
 from portal.domain.slots import DURATIONS, Slot, SlotInput, SlotNotFree
 from portal.i18n import N_
+from portal.web.conversation import staff_context
 from portal.web.forms import FormState
 from portal.web.guard import GuardedRoute, route
 from portal.web.inputs import local_time, whole_number
@@ -194,6 +195,9 @@ async def consultation_page(
         note_kinds=KINDS,
         done=DONE.get(request.query_params.get("done", "")),
         **await _after_meeting_context(visit, consultation),
+        **await staff_context(
+            visit, consultation, f"/investigator/consultations/{consultation.id}/messages"
+        ),
     )
 
 

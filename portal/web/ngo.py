@@ -14,6 +14,7 @@ from portal.domain.needs import CHOICES, DEFAULTS, LABELS, Needs, describe, pars
 from portal.domain.roles import NGO_WORKER
 from portal.domain.slots import Slot
 from portal.i18n import CLIENT_LOCALES, LOCALE_NAMES, N_
+from portal.web.conversation import staff_context
 from portal.web.forms import FormState
 from portal.web.guard import GuardedRoute, route
 from portal.web.note_forms import NOTED, note_form_context, submit_note
@@ -202,6 +203,7 @@ async def consultation_page(
         now=visit.services.clock.now(),
         form=form or FormState(),
         **note_form_context(key, "ngo_worker", f"/ngo/consultations/{consultation.id}/notes"),
+        **await staff_context(visit, consultation, f"/ngo/consultations/{consultation.id}/messages"),
     )
 
 
