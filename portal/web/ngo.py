@@ -203,7 +203,9 @@ async def consultation_page(
         now=visit.services.clock.now(),
         form=form or FormState(),
         **note_form_context(key, "ngo_worker", f"/ngo/consultations/{consultation.id}/notes"),
-        **await staff_context(visit, consultation, f"/ngo/consultations/{consultation.id}/messages"),
+        **await staff_context(
+            visit, consultation, f"/ngo/consultations/{consultation.id}/messages"
+        ),
     )
 
 

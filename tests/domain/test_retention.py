@@ -36,8 +36,11 @@ def test_a_consultation_past_its_time_is_gone_from_every_table(
     booked = book_consultation(client, clock, world)
     in_app(client, add_note_and_consent, client, world, booked.id)
     before = rows_per_table(client, booked.id)
-    for table in ("consultations", "meetings", "one_time_codes", "notes", "referral_consents"):
+    tables = ("consultations", "meetings", "one_time_codes", "notes", "messages")
+    for table in (*tables, "referral_consents"):
         assert before[table] >= 1, table
+    envelopes = "SELECT COUNT(*) FROM message_envelopes"
+    assert in_app(client, services_of(client).db.fetch_value, envelopes) == 1
     assert before["sessions"] >= 1  # the client's own session
     slot_count = in_app(client, services_of(client).db.fetch_value, "SELECT COUNT(*) FROM slots")
 
@@ -55,6 +58,7 @@ def test_a_consultation_past_its_time_is_gone_from_every_table(
     assert run(client, settings) == [(booked.id, booked.pseudonym)]
 
     assert all(count == 0 for count in rows_per_table(client, booked.id).values())
+    assert in_app(client, services_of(client).db.fetch_value, envelopes) == 0  # with them
     actions = audit_actions(client, booked.id)
     assert actions[-1] == ("purged", "system", booked.pseudonym)
     assert ("booked", "ngo_worker", booked.pseudonym) in actions  # history is kept

@@ -1,8 +1,8 @@
 """Who sees what: every role against every kind of object, through domain/visibility.py.
 
 One consultation booked by the support centre, its meeting held by the investigator, a
-sealed note, a running reflection period, and a free slot of the same investigator.
-Each person asks every question visibility.py answers; the test lists, literally, the
+sealed note and message, a running reflection period, and a free slot of the same
+investigator. Each person asks every question visibility.py answers; the test lists, literally, the
 questions that show them the object. Loosening any condition there (another
 organisation's worker, another investigator, a role check dropped) adds a question to
 someone's list and fails the test. (There is no adviser role yet.)
@@ -46,6 +46,7 @@ EXPECTED: dict[str, set[str]] = {
         "held_meeting",
         "own_slot",
         "notes",
+        "messages",
         "own_meetings",
         "own_slots",
         "day_meetings",
@@ -56,7 +57,13 @@ EXPECTED: dict[str, set[str]] = {
     },
     # Not assigned: only the free time, offered for a follow-up with a reason.
     "other_investigator": {"follow_up_others"},
-    "ngo_worker": {"booked_consultation", "booked_meeting", "notes", "organisation_bookings"},
+    "ngo_worker": {
+        "booked_consultation",
+        "booked_meeting",
+        "notes",
+        "messages",
+        "organisation_bookings",
+    },
     "other_ngo_worker": set(),
 }
 
@@ -145,6 +152,13 @@ async def _seen(svc: Services, actor: Account, booked: Booked, world: World) -> 
             [
                 n.consultation_id
                 for n in await visibility.consultation_notes(db, actor, consultation)
+            ],
+            consultation.id,
+        ),
+        "messages": (
+            [
+                r.message.consultation_id
+                for r in await visibility.consultation_messages(db, actor, consultation, "")
             ],
             consultation.id,
         ),

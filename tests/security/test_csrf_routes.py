@@ -57,6 +57,14 @@ ROUTES = _state_changing_routes()
 def test_the_route_table_has_the_state_changing_routes_we_know() -> None:
     paths = {path for _method, path, _roles in ROUTES}
     assert {"/code", "/login", "/language", "/logout", "/leave", "/ngo/book"} <= paths
+    placeholder = "00000000-0000-4000-8000-000000000000"
+    assert {
+        "/meeting/messages",
+        f"/investigator/consultations/{placeholder}/messages",
+        f"/investigator/consultations/{placeholder}/messages/share",
+        f"/ngo/consultations/{placeholder}/messages",
+        f"/ngo/consultations/{placeholder}/messages/share",
+    } <= paths
     assert len(ROUTES) >= 35
 
 
