@@ -8,25 +8,19 @@ import html
 import re
 from dataclasses import dataclass
 
+import httpx2 as httpx
 from nacl.public import PrivateKey
 from starlette.testclient import TestClient
 
 from portal.crypto.tokens import random_id
 from portal.crypto.wrapped_keys import wrap
-from portal.domain.conversation import RecipientKey, seal_message
+from portal.domain.conversation import RecipientKey, open_message, seal_message
 from portal.storage import keys as key_store
-from tests.factories import FakeClock, in_app, services_of
+from tests.factories import Actor, FakeClock, in_app, services_of
 from tests.web.sealed import PASSPHRASE, RECOVERY, Case
 
 RECIPIENT = re.compile(r'data-recipient="([^"]+)" data-public-key="([^"]+)"')
 MESSAGE_ID = re.compile(r'name="message_id" value="([^"]+)"')
-
-
-@dataclass
-class Keys:
-    """Secret keys by key id, for every participant a test made a key for."""
-
-    secret: dict[str, bytes]
 
 
 def register_staff_key(client: TestClient, clock: FakeClock, account_id: str) -> tuple[str, bytes]:
@@ -117,4 +111,77 @@ def stored(client: TestClient, consultation: str) -> dict[str, dict[str, bytes]]
     return found
 
 
-__all__ = ["Case", "Keys"]
+FROM_POLICE = "canary-message-the-interpreter-is-confirmed-5150"
+FROM_NGO = "canary-message-can-we-move-to-thursday-6260"
+FROM_CLIENT = "canary-message-it-is-not-safe-for-me-now-7370"
+FROM_CLIENT_NO_JS = "canary-message-written-without-javascript-8480"
+
+
+@dataclass
+class Talk:
+    case: Case
+    keys: dict[str, tuple[str, bytes]]  # role -> (key id, secret key)
+    clock: FakeClock
+
+    @property
+    def consultation(self) -> str:
+        return self.case.consultation
+
+    def page(self, role: str) -> str:
+        return {
+            "investigator": f"/investigator/consultations/{self.consultation}",
+            "ngo_worker": f"/ngo/consultations/{self.consultation}",
+            "client": "/meeting",
+        }[role]
+
+    def actor(self, role: str) -> Actor:
+        return {
+            "investigator": self.case.investigator.actor,
+            "ngo_worker": self.case.ngo,
+            "client": self.case.client,
+        }[role]
+
+    def write(
+        self, role: str, text: str, *, drop: int = 0, extra: list[str] | None = None
+    ) -> tuple[str, httpx.Response]:
+        """Seal ``text`` to the recipients the page names (``drop`` the last few, add
+        ``extra`` fields) and post it as the browser does."""
+        actor, page = self.actor(role), self.page(role)
+        message_id, recipients = form_of(actor.get(page).text)
+        envelopes = sealed(
+            recipients[: len(recipients) - drop],
+            consultation=self.consultation,
+            message_id=message_id,
+            author=role,
+            text=text,
+            at=self.clock.now(),
+        )
+        response = post(actor, page, message_id, envelopes + (extra or []))
+        return message_id, response
+
+    def opens(self, role: str, message_id: str, author: str) -> str:
+        key_id, secret = self.keys[role]
+        envelope = stored_envelopes(self)[message_id][key_id]
+        return open_message(
+            secret,
+            envelope,
+            consultation_id=self.consultation,
+            message_id=message_id,
+            author_role=author,
+            recipient_key_id=key_id,
+        )
+
+
+def stored_envelopes(talk: Talk) -> dict[str, dict[str, bytes]]:
+    return stored(talk.case.client.client, talk.consultation)
+
+
+def post(actor: Actor, page: str, message_id: str, envelopes: list[str]) -> httpx.Response:
+    token = actor.csrf_from(page)
+    url = "/meeting/messages" if page == "/meeting" else page + "/messages"
+    return actor.request(
+        "POST",
+        url,
+        data={"csrf_token": token, "message_id": message_id, "envelope": envelopes},
+        headers={"accept": "application/json"},
+    )

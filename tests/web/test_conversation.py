@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import json
-from dataclasses import dataclass
 
 import httpx2 as httpx
 import pytest
@@ -17,102 +16,23 @@ from starlette.testclient import TestClient
 from portal.crypto.envelopes import EnvelopeError, open_envelope, seal
 from portal.crypto.tokens import random_id
 from portal.domain.conversation import OVERHEAD, PAD_TO, open_message, padded
-from tests.factories import CANARIES, Actor, FakeClock, World, in_app, services_of
+from tests.factories import Actor, FakeClock, World, in_app, services_of
 from tests.test_privacy import database_text
 from tests.web.conversation import (
+    FROM_CLIENT,
+    FROM_CLIENT_NO_JS,
+    FROM_NGO,
+    FROM_POLICE,
+    Talk,
     form_of,
     give_client_key,
+    post,
     register_staff_key,
     sealed,
     stored,
+    stored_envelopes,
 )
 from tests.web.sealed import Case
-
-FROM_POLICE = "canary-message-the-interpreter-is-confirmed-5150"
-FROM_NGO = "canary-message-can-we-move-to-thursday-6260"
-FROM_CLIENT = "canary-message-it-is-not-safe-for-me-now-7370"
-FROM_CLIENT_NO_JS = "canary-message-written-without-javascript-8480"
-
-
-@dataclass
-class Talk:
-    case: Case
-    keys: dict[str, tuple[str, bytes]]  # role -> (key id, secret key)
-    clock: FakeClock
-
-    @property
-    def consultation(self) -> str:
-        return self.case.consultation
-
-    def page(self, role: str) -> str:
-        return {
-            "investigator": f"/investigator/consultations/{self.consultation}",
-            "ngo_worker": f"/ngo/consultations/{self.consultation}",
-            "client": "/meeting",
-        }[role]
-
-    def actor(self, role: str) -> Actor:
-        return {
-            "investigator": self.case.investigator.actor,
-            "ngo_worker": self.case.ngo,
-            "client": self.case.client,
-        }[role]
-
-    def write(
-        self, role: str, text: str, *, drop: int = 0, extra: list[str] | None = None
-    ) -> tuple[str, httpx.Response]:
-        """Seal ``text`` to the recipients the page names (``drop`` the last few, add
-        ``extra`` fields) and post it as the browser does."""
-        actor, page = self.actor(role), self.page(role)
-        message_id, recipients = form_of(actor.get(page).text)
-        envelopes = sealed(
-            recipients[: len(recipients) - drop],
-            consultation=self.consultation,
-            message_id=message_id,
-            author=role,
-            text=text,
-            at=self.clock.now(),
-        )
-        response = post(actor, page, message_id, envelopes + (extra or []))
-        return message_id, response
-
-    def opens(self, role: str, message_id: str, author: str) -> str:
-        key_id, secret = self.keys[role]
-        envelope = stored_envelopes(self)[message_id][key_id]
-        return open_message(
-            secret,
-            envelope,
-            consultation_id=self.consultation,
-            message_id=message_id,
-            author_role=author,
-            recipient_key_id=key_id,
-        )
-
-
-def stored_envelopes(talk: Talk) -> dict[str, dict[str, bytes]]:
-    return stored(talk.case.client.client, talk.consultation)
-
-
-def post(actor: Actor, page: str, message_id: str, envelopes: list[str]) -> httpx.Response:
-    token = actor.csrf_from(page)
-    url = "/meeting/messages" if page == "/meeting" else page + "/messages"
-    return actor.request(
-        "POST",
-        url,
-        data={"csrf_token": token, "message_id": message_id, "envelope": envelopes},
-        headers={"accept": "application/json"},
-    )
-
-
-@pytest.fixture
-def talk(client: TestClient, clock: FakeClock, world: World, case: Case) -> Talk:
-    CANARIES.update({FROM_POLICE, FROM_NGO, FROM_CLIENT, FROM_CLIENT_NO_JS})
-    keys = {
-        "investigator": (case.investigator.key_id, case.investigator.secret_key),
-        "ngo_worker": register_staff_key(client, clock, world.ngo_worker.id),
-        "client": give_client_key(client, case.consultation),
-    }
-    return Talk(case, keys, clock)
 
 
 def all_key_ids(talk: Talk) -> set[str]:
