@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import base64
 import json
+import time
+from typing import Any
 
 import httpx2 as httpx
 import pytest
@@ -15,7 +17,14 @@ from starlette.testclient import TestClient
 
 from portal.crypto.envelopes import EnvelopeError, open_envelope, seal
 from portal.crypto.tokens import random_id
-from portal.domain.conversation import OVERHEAD, PAD_TO, open_message, padded
+from portal.domain.conversation import (
+    OVERHEAD,
+    PAD_TO,
+    RecipientKey,
+    open_message,
+    padded,
+    seal_message,
+)
 from tests.factories import Actor, FakeClock, World, in_app, services_of
 from tests.test_privacy import database_text
 from tests.web.conversation import (
@@ -274,3 +283,66 @@ def test_earlier_messages_are_shared_with_a_newcomer(
 
 def _public(secret: bytes) -> bytes:
     return bytes(PrivateKey(secret).public_key)
+
+
+def test_the_clients_page_costs_the_same_queries_for_1_or_20_messages(
+    client: TestClient, talk: Talk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = services_of(client).db
+    count = 0
+
+    def counting(method: Any) -> Any:
+        async def counted(*args: Any, **kwargs: Any) -> Any:
+            nonlocal count
+            count += 1
+            return await method(*args, **kwargs)
+
+        return counted
+
+    for name in ("fetch_one", "fetch_all", "fetch_value", "execute"):
+        monkeypatch.setattr(db, name, counting(getattr(db, name)))
+
+    def queries() -> int:
+        nonlocal count
+        count = 0
+        assert talk.case.client.get("/meeting").status_code == 200
+        return count
+
+    assert talk.write("investigator", FROM_POLICE)[1].status_code == 200
+    one = queries()
+    for _ in range(19):
+        assert talk.write("ngo_worker", FROM_NGO)[1].status_code == 200
+    assert queries() == one
+
+
+def test_opening_20_envelopes_costs_at_most_2_ms() -> None:
+    """The client's page opens their envelopes on every view: no argon2 there, and
+    PyNaCl's Box is about 0.05 ms an envelope."""
+    private = PrivateKey.generate()
+    recipient = RecipientKey("k-client", bytes(private.public_key), "client", None, "")
+    envelopes = [
+        seal_message(
+            recipient,
+            consultation_id="c",
+            message_id=f"m-{n}",
+            author_role="investigator",
+            at=1_800_000_000,
+            text="x" * 4000,
+        )
+        for n in range(20)
+    ]
+
+    def open_all() -> float:
+        started = time.perf_counter()
+        for n, envelope in enumerate(envelopes):
+            open_message(
+                bytes(private),
+                envelope,
+                consultation_id="c",
+                message_id=f"m-{n}",
+                author_role="investigator",
+                recipient_key_id="k-client",
+            )
+        return time.perf_counter() - started
+
+    assert min(open_all() for _ in range(10)) <= 0.002
