@@ -16,6 +16,7 @@ from portal.domain.notes import KINDS
 from portal.domain.roles import INVESTIGATOR
 from portal.domain.slots import DURATIONS, Slot, SlotInput, SlotNotFree
 from portal.i18n import N_
+from portal.web import attention
 from portal.web.forms import FormState
 from portal.web.guard import GuardedRoute, route
 from portal.web.inputs import local_time, whole_number
@@ -63,6 +64,7 @@ async def _meetings(request: Request, visit: Visit, *, upcoming: bool) -> Respon
         upcoming=upcoming,
         languages=LANGUAGES,
         reflection_ends=await visibility.reflection_ends(svc.db, visit.staff, svc.clock.now()),
+        attention=await attention.queue(visit, "/investigator") if upcoming else None,
     )
 
 

@@ -57,7 +57,8 @@ ROUTES = _state_changing_routes()
 def test_the_route_table_has_the_state_changing_routes_we_know() -> None:
     paths = {path for _method, path, _roles in ROUTES}
     assert {"/code", "/login", "/language", "/logout", "/leave", "/ngo/book"} <= paths
-    assert len(ROUTES) >= 35
+    assert "/staff/attention/00000000-0000-4000-8000-000000000000/done" in paths
+    assert len(ROUTES) >= 36
 
 
 def _visitor(client: TestClient, clock: FakeClock, world: World, roles: frozenset[str]) -> Actor:
