@@ -185,7 +185,8 @@ async def sweep(db: Database, clock: Clock) -> int:
                 now=now,
                 dedupe=f"reflection_ending:{ending.consultation_id}:{ending.ends_on}",
             )
-    logger.info("attention sweep: %d new items", created)
+    if created:
+        logger.info("attention sweep: %d new items", created)
     return created
 
 

@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from portal.domain import accounts, bookings, keys, outcomes, places, slots, visibility
 from portal.domain.bookings import Consultation, SlotTaken
+from portal.domain.client_access import CHANGE_REASONS
 from portal.domain.errors import InputRejected
 from portal.domain.needs import LANGUAGES, describe
 from portal.domain.notes import KINDS
@@ -190,6 +191,8 @@ async def consultation_page(
         free_slots=own_free,
         others_free=others_free,
         other_reasons=bookings.OTHER_INVESTIGATOR_REASONS,
+        # The client's reason for asking for another time ("not safe" among them).
+        reasons=CHANGE_REASONS,
         form=form or FormState(),
         notes=await visibility.consultation_notes(svc.db, visit.staff, consultation),
         key=await keys.current_key(svc.db, visit.staff.id),

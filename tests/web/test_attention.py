@@ -64,6 +64,9 @@ def test_unsafe_is_urgent_with_its_reason_for_the_investigator_and_the_booker(
         assert "The client asks for another time." in queue
         assert f"Reason given by the client: {UNSAFE}" in queue
         assert len(DONE.findall(queue)) == 1
+    # The investigator's consultation page says why, as the NGO's did already.
+    page = investigator.get(f"/investigator/consultations/{case.consultation}").text
+    assert f'<span class="hint">Reason: {UNSAFE}</span>' in page
     # Nobody else has anything.
     for person in (world.other_investigator, world.other_ngo_worker, world.coordinator):
         page = _signed_in(client, clock, person).get("/staff").text
