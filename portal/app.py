@@ -20,6 +20,7 @@ from portal.security.sessions import SessionMiddleware
 from portal.services import build_services
 from portal.settings import Settings
 from portal.web import (
+    attention,
     calendar,
     client,
     client_messages,
@@ -52,13 +53,20 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
             if settings.purge_interval_seconds > 0
             else None
         )
+        # Likewise the "needs attention" sweep, one process per period.
+        sweeping = (
+            asyncio.create_task(jobs.attention_sweep_loop(svc.db, svc.clock, settings))
+            if settings.attention_sweep_seconds > 0
+            else None
+        )
         try:
             yield
         finally:
-            if purging is not None:
-                purging.cancel()
-                with suppress(asyncio.CancelledError):
-                    await purging
+            for task in (purging, sweeping):
+                if task is not None:
+                    task.cancel()
+                    with suppress(asyncio.CancelledError):
+                        await task
             await svc.close()
 
     keys = Keys(settings.secret_key, settings.previous_secrets)
@@ -92,6 +100,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
             *client_messages.ROUTES,
             *conversation.ROUTES,
             *staff.ROUTES,
+            *attention.ROUTES,
             *ngo.ROUTES,
             *investigator.ROUTES,
             *investigator_notes.ROUTES,

@@ -63,3 +63,13 @@ def test_numbers_are_read_from_the_environment() -> None:
 def test_numbers_must_be_positive_whole_numbers(value: str) -> None:
     with pytest.raises(SettingsError, match="PORTAL_MAX_BODY_BYTES"):
         Settings.from_env({**GOOD, "PORTAL_MAX_BODY_BYTES": value})
+
+
+def test_the_attention_sweep_runs_every_five_minutes_unless_switched_off() -> None:
+    assert Settings.from_env(GOOD).attention_sweep_seconds == 300
+    assert (
+        Settings.from_env({**GOOD, "PORTAL_ATTENTION_SWEEP_SECONDS": "0"}).attention_sweep_seconds
+        == 0
+    )
+    with pytest.raises(SettingsError, match="PORTAL_ATTENTION_SWEEP_SECONDS"):
+        Settings.from_env({**GOOD, "PORTAL_ATTENTION_SWEEP_SECONDS": "-5"})

@@ -32,7 +32,7 @@ from typing import Any
 from portal.clock import Clock
 from portal.crypto.envelopes import EnvelopeError, open_json, seal
 from portal.crypto.tokens import random_id
-from portal.domain import audit
+from portal.domain import attention, audit
 from portal.domain.errors import InputRejected
 from portal.i18n import N_
 from portal.storage import messages as store
@@ -222,6 +222,13 @@ async def _store(
         actor=account,
         actor_role=None if account else role,
         detail=f"author-{role}",
+    )
+    await attention.message_written(
+        tx,
+        clock,
+        consultation,
+        author_account_id=account.id if account else None,
+        message_id=message_id,
     )
 
 

@@ -17,6 +17,7 @@ slot). tests/domain/test_visibility.py pins every answer, role by role.
   meetings they hold, their own slots (and every free slot, to book a follow-up).
 - Coordinators: all consultations, meetings and slots of the unit (metadata only; no
   sealed note or message ever reaches them), and the accounts, places and enrolment links.
+- Everyone on the staff: their own attention items, and nobody else's.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from collections.abc import Sequence
 
 from portal.domain.roles import COORDINATOR, INVESTIGATOR
 from portal.storage import accounts as account_store
+from portal.storage import attention as attention_store
 from portal.storage import consultations as store
 from portal.storage import invitations as invitation_store
 from portal.storage import messages as message_store
@@ -32,6 +34,7 @@ from portal.storage import notes as note_store
 from portal.storage import places as place_store
 from portal.storage import slots as slot_store
 from portal.storage.accounts import Account
+from portal.storage.attention import AttentionItem
 from portal.storage.consultations import BookingRow, Consultation, Meeting, ReflectionEnd
 from portal.storage.database import Queryable
 from portal.storage.invitations import Invitation
@@ -262,3 +265,17 @@ async def reflection_ends(db: Queryable, actor: Account, now: int) -> Sequence[R
     if actor.role == COORDINATOR:
         return await store.reflection_ends(db, now, None)
     return []
+
+
+async def own_attention_item(db: Queryable, owner: Account, item_id: str) -> AttentionItem | None:
+    """One of the staff member's own attention items (to mark it done): nobody else's,
+    whatever their role, so an item's id shows nothing to anyone but its owner."""
+    item = await attention_store.item_by_id(db, item_id)
+    return item if item is not None and item.account_id == owner.id else None
+
+
+async def own_attention_items(
+    db: Queryable, owner: Account, limit: int, offset: int
+) -> Sequence[AttentionItem]:
+    """The staff member's own open attention items: urgent first, then newest first."""
+    return await attention_store.open_items(db, owner.id, limit, offset)

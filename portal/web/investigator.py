@@ -10,12 +10,14 @@ from starlette.responses import Response
 
 from portal.domain import accounts, bookings, keys, outcomes, places, slots, visibility
 from portal.domain.bookings import Consultation, SlotTaken
+from portal.domain.client_access import CHANGE_REASONS
 from portal.domain.errors import InputRejected
 from portal.domain.needs import LANGUAGES, describe
 from portal.domain.notes import KINDS
 from portal.domain.roles import INVESTIGATOR
 from portal.domain.slots import DURATIONS, Slot, SlotInput, SlotNotFree
 from portal.i18n import N_
+from portal.web import attention
 from portal.web.conversation import staff_context
 from portal.web.forms import FormState
 from portal.web.guard import GuardedRoute, route
@@ -64,6 +66,7 @@ async def _meetings(request: Request, visit: Visit, *, upcoming: bool) -> Respon
         upcoming=upcoming,
         languages=LANGUAGES,
         reflection_ends=await visibility.reflection_ends(svc.db, visit.staff, svc.clock.now()),
+        attention=await attention.queue(visit, "/investigator") if upcoming else None,
     )
 
 
@@ -189,6 +192,8 @@ async def consultation_page(
         free_slots=own_free,
         others_free=others_free,
         other_reasons=bookings.OTHER_INVESTIGATOR_REASONS,
+        # The client's reason for asking for another time ("not safe" among them).
+        reasons=CHANGE_REASONS,
         form=form or FormState(),
         notes=await visibility.consultation_notes(svc.db, visit.staff, consultation),
         key=await keys.current_key(svc.db, visit.staff.id),

@@ -14,6 +14,7 @@ from portal.domain.needs import CHOICES, DEFAULTS, LABELS, Needs, describe, pars
 from portal.domain.roles import NGO_WORKER
 from portal.domain.slots import Slot
 from portal.i18n import CLIENT_LOCALES, LOCALE_NAMES, N_
+from portal.web import attention
 from portal.web.conversation import staff_context
 from portal.web.forms import FormState
 from portal.web.guard import GuardedRoute, route
@@ -54,7 +55,13 @@ async def bookings_page(request: Request, visit: Visit) -> Response:
     number = page_number(request)
     limit, offset = window(number)
     rows = await visibility.organisation_bookings(visit.services.db, visit.staff, limit, offset)
-    return render(request, visit, "ngo/bookings.html", page=Page.of(rows, number))
+    return render(
+        request,
+        visit,
+        "ngo/bookings.html",
+        page=Page.of(rows, number),
+        attention=await attention.queue(visit, "/ngo"),
+    )
 
 
 async def _matching_slots(visit: Visit, needs: Needs | None, number: int = 1) -> Page[Slot]:

@@ -285,3 +285,26 @@ def test_portal_purge_dry_run_then_purge(tmp_path: Path) -> None:
         len(pseudonyms),
     )
     conn.close()
+
+
+def test_attention_items_go_with_the_consultation(
+    client: TestClient, clock: FakeClock, world: World, settings: Settings
+) -> None:
+    """Items name the consultation: purged with it (the foreign key cascades), from every
+    queue; the accounts and their other items stay."""
+    svc = services_of(client)
+    booked = book_consultation(client, clock, world)
+    kept = book_consultation(client, clock, world, hours_ahead=24 * 400)
+    for person in (booked.client, kept.client):
+        found = re.search(r'action="/meeting/([^/]+)/answer"', person.get("/meeting").text)
+        assert found
+        answer = person.submit("/meeting", f"/meeting/{found.group(1)}/answer", answer="confirm")
+        assert answer.status_code == 303
+    assert rows_per_table(client, booked.id)["attention_items"] == 2
+    assert rows_per_table(client, kept.id)["attention_items"] == 2
+
+    clock.value = purge_date(client, settings, booked.id)
+    assert run(client, settings) == [(booked.id, booked.pseudonym)]
+    assert rows_per_table(client, booked.id)["attention_items"] == 0
+    assert rows_per_table(client, kept.id)["attention_items"] == 2
+    assert in_app(client, svc.db.fetch_value, "SELECT COUNT(*) FROM attention_items") == 2

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from portal.domain import bookings, invitations, outcomes, visibility
+from portal.domain import bookings, client_access, invitations, outcomes, visibility
 from portal.domain.needs import parse_needs
 from portal.services import Services
 from portal.storage.accounts import Account, account_by_id
@@ -54,6 +54,8 @@ EXPECTED: dict[str, set[str]] = {
         "calendar_meetings",
         "follow_up_own",
         "reflection_ends",
+        "own_attention_item",
+        "own_attention_items",
     },
     # Not assigned: only the free time, offered for a follow-up with a reason.
     "other_investigator": {"follow_up_others"},
@@ -75,6 +77,7 @@ class Booked:
     free_slot: str
     place: str
     invitation_id: str
+    attention_item: str
 
 
 async def _account(svc: Services, account_id: str) -> Account:
@@ -123,7 +126,14 @@ async def _book(client: TestClient, world: World) -> Booked:
         ttl=3600,
     )
     invitation = (await invitations.list_invitations(db))[0]
-    return Booked(consultation, meeting, free_slot, place, invitation.id)
+    # The client asked for another time: an item for the investigator and the booker.
+    await client_access.answer_meeting(
+        db, svc.clock, consultation.id, meeting.id, "change", "unsafe"
+    )
+    item_id = await db.fetch_value(
+        "SELECT id FROM attention_items WHERE account_id = :a", a=world.investigator.id
+    )
+    return Booked(consultation, meeting, free_slot, place, invitation.id, item_id)
 
 
 async def _seen(svc: Services, actor: Account, booked: Booked, world: World) -> set[str]:
@@ -142,6 +152,7 @@ async def _seen(svc: Services, actor: Account, booked: Booked, world: World) -> 
         "managed_self": visibility.managed_account(db, actor, actor.id),
         "unit_place": visibility.unit_place(db, actor, booked.place),
         "unit_invitation": visibility.unit_invitation(db, actor, booked.invitation_id),
+        "own_attention_item": visibility.own_attention_item(db, actor, booked.attention_item),
     }
     seen = {name for name, lookup in by_id.items() if await lookup is not None}
     day_start = meeting.starts_at - meeting.starts_at % DAY
@@ -198,6 +209,10 @@ async def _seen(svc: Services, actor: Account, booked: Booked, world: World) -> 
         "reflection_ends": (
             [r.consultation_id for r in await visibility.reflection_ends(db, actor, now)],
             consultation.id,
+        ),
+        "own_attention_items": (
+            [i.id for i in await visibility.own_attention_items(db, actor, 50, 0)],
+            booked.attention_item,
         ),
     }
     return seen | {name for name, (ids, wanted) in lists.items() if wanted in ids}
