@@ -346,3 +346,19 @@ def test_opening_20_envelopes_costs_at_most_2_ms() -> None:
         return time.perf_counter() - started
 
     assert min(open_all() for _ in range(10)) <= 0.002
+
+
+def test_a_message_puts_an_item_in_the_other_staff_readers_queues(
+    client: TestClient, world: World, talk: Talk
+) -> None:
+    message_id, response = talk.write("ngo_worker", FROM_NGO)
+    assert response.status_code == 200
+    rows = in_app(
+        client,
+        services_of(client).db.fetch_all,
+        "SELECT account_id, kind, subject_id FROM attention_items WHERE consultation_id = :c",
+        c=talk.consultation,
+    )
+    items = {(r["account_id"], r["kind"], r["subject_id"]) for r in rows}
+    assert (world.investigator.id, "message", message_id) in items
+    assert all(account != world.ngo_worker.id for account, _k, _s in items)  # not the author
