@@ -68,34 +68,25 @@ async def recipient_keys(db: Queryable, consultation_id: str) -> list[RecipientK
     """The current key of each participant: the assigned investigator's, each active NGO
     worker's of the booking organisation, and the client's (if the consultation has a
     client key). Participants without a current key are not among them."""
-    staff = await db.fetch_all(
+    rows = await db.fetch_all(
         "SELECT k.id AS key_id, k.public_key, a.role, a.id AS account_id, a.display_name"
         " FROM consultations c"
         " JOIN accounts a ON (a.role = 'investigator' AND a.id = c.investigator_id)"
         "   OR (a.role = 'ngo_worker' AND a.organisation_id = c.organisation_id)"
         " JOIN investigator_keys k ON k.account_id = a.id AND k.retired_at IS NULL"
         " WHERE c.id = :c AND a.disabled_at IS NULL"
-        " ORDER BY a.role, a.display_name, k.id",
+        " UNION ALL"
+        " SELECT client_key_id, client_public_key, 'client', NULL, '' FROM consultations"
+        " WHERE id = :c AND client_key_id IS NOT NULL AND client_public_key IS NOT NULL"
+        " ORDER BY role, display_name, key_id",
         c=consultation_id,
     )
-    found = [
+    return [
         RecipientKey(
             r["key_id"], bytes(r["public_key"]), r["role"], r["account_id"], r["display_name"]
         )
-        for r in staff
+        for r in rows
     ]
-    client = await db.fetch_one(
-        "SELECT client_key_id, client_public_key FROM consultations"
-        " WHERE id = :c AND client_key_id IS NOT NULL AND client_public_key IS NOT NULL",
-        c=consultation_id,
-    )
-    if client is not None:
-        found.append(
-            RecipientKey(
-                client["client_key_id"], bytes(client["client_public_key"]), "client", None, ""
-            )
-        )
-    return found
 
 
 async def message_exists(db: Queryable, message_id: str) -> bool:

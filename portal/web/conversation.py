@@ -21,6 +21,7 @@ from portal.domain import conversation, keys, visibility
 from portal.domain.bookings import Consultation
 from portal.domain.conversation import NotParticipant, RecipientKey, RecipientsChanged
 from portal.domain.errors import InputRejected
+from portal.domain.keys import StaffKey
 from portal.domain.roles import INVESTIGATOR, NGO_WORKER
 from portal.web.guard import GuardedRoute, route
 from portal.web.visit import Visit
@@ -144,11 +145,15 @@ async def staff_share(request: Request, visit: Visit) -> Response:
     return JSONResponse({"shared": count})
 
 
-async def staff_context(visit: Visit, consultation: Consultation, action: str) -> dict[str, Any]:
-    """What templates/partials/conversation.html needs on a staff consultation page."""
+async def staff_context(
+    visit: Visit, consultation: Consultation, action: str, key: StaffKey | None = None
+) -> dict[str, Any]:
+    """What templates/partials/conversation.html needs on a staff consultation page.
+    ``key``: the reader's current key, if the page has read it already."""
     db = visit.services.db
     staff = visit.staff
-    key = await keys.current_key(db, staff.id)
+    if key is None:
+        key = await keys.current_key(db, staff.id)
     readable = await visibility.consultation_messages(
         db, staff, consultation, key.id if key else ""
     )

@@ -181,6 +181,7 @@ async def consultation_page(
     if consultation is None:
         raise HTTPException(404)
     own_free, others_free = await visibility.follow_up_slots(svc.db, visit.staff, svc.clock.now())
+    key = await keys.current_key(svc.db, visit.staff.id)
     return render(
         request,
         visit,
@@ -196,12 +197,12 @@ async def consultation_page(
         reasons=CHANGE_REASONS,
         form=form or FormState(),
         notes=await visibility.consultation_notes(svc.db, visit.staff, consultation),
-        key=await keys.current_key(svc.db, visit.staff.id),
+        key=key,
         note_kinds=KINDS,
         done=DONE.get(request.query_params.get("done", "")),
         **await _after_meeting_context(visit, consultation),
         **await staff_context(
-            visit, consultation, f"/investigator/consultations/{consultation.id}/messages"
+            visit, consultation, f"/investigator/consultations/{consultation.id}/messages", key
         ),
     )
 
