@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from portal.crypto.client_keys import seal_for_session
+
 DAY = 86400
 BENCH_PASSWORD = "bench-portal-password"  # noqa: S105 - a benchmark's fake account
 PASSPHRASE = "bench key passphrase, not secret"  # noqa: S105 - a fake key's passphrase
@@ -60,6 +62,13 @@ class Prepared:
 
 def _id() -> str:
     return secrets.token_urlsafe(16)
+
+
+def _fake_client_key() -> tuple[object, ...]:
+    """Client key v1 columns of the shape a redeemed code leaves (random, opens nothing:
+    no code derives them; the benchmark signs its client in by session, not by code)."""
+    return (_id(), secrets.token_bytes(32), secrets.token_bytes(16), 3, 65536,
+            secrets.token_bytes(32))  # fmt: skip
 
 
 def _sha(value: str) -> bytes:
@@ -176,7 +185,9 @@ def build_rows(
     consultation_cols = [
         "id", "pseudonym", "organisation_id", "booked_by", "first_investigator_id",
         "investigator_id", "client_locale", *NEEDS_CHOICES, "client_code_lookup",
-        "client_code_hash", "created_at", "last_activity_at", "outcome", "outcome_at",
+        "client_key_id", "client_public_key", "client_key_salt", "client_key_opslimit",
+        "client_key_memlimit_kib", "client_verifier", "created_at", "last_activity_at",
+        "outcome", "outcome_at",
         "reflection_status", "reflection_ends_on", "reported_at", "case_reference",
     ]  # fmt: skip
     meeting_cols = [
@@ -206,7 +217,8 @@ def build_rows(
         consultations.append((
             cid, f"Bench-{n:06d}", ngos[org_index], workers[org_index], inv, inv,
             rng.choice(["en", "fi", "ru", "ar"]), *needs,
-            secrets.token_bytes(32) if has_code else None, fake_hash if has_code else None,
+            secrets.token_bytes(32) if has_code else None,
+            *(_fake_client_key() if has_code else (None,) * 6),
             created, created + 3 * DAY,
             "meeting_held" if reported else None, created + 3 * DAY if reported else None,
             "granted" if granted else "none",
@@ -235,18 +247,22 @@ def build_rows(
 
     sids = {"client": secrets.token_urlsafe(16), "ngo": secrets.token_urlsafe(16),
             "investigator": secrets.token_urlsafe(16)}  # fmt: skip
+    # The benchmark's client is signed in like a real one: their key sealed under the
+    # cookie (client key v1), so the client pages read what they read in production.
+    client_seal = seal_for_session(sids["client"], secrets.token_bytes(32))
     session_rows: list[tuple[object, ...]] = [
-        (_sha(sids["client"]), None, client_consultation, "en", now, now),
-        (_sha(sids["ngo"]), workers[0], None, "en", now, now),
-        (_sha(sids["investigator"]), investigators[0], None, "en", now, now),
+        (_sha(sids["client"]), None, client_consultation, "en", now, now, client_seal),
+        (_sha(sids["ngo"]), workers[0], None, "en", now, now, None),
+        (_sha(sids["investigator"]), investigators[0], None, "en", now, now, None),
     ]
     # Other people's sessions, so the session lookup is not in a one-row table.
     for _ in range(max(10, size // 20)):
-        session_rows.append((secrets.token_bytes(32), None, None, "fi", now - 120, now - 60))
+        session_rows.append((secrets.token_bytes(32), None, None, "fi", now - 120, now - 60, None))
     tables["sessions"] = (
-        ["id_hash", "account_id", "consultation_id", "locale", "created_at", "last_seen_at"],
+        ["id_hash", "account_id", "consultation_id", "locale", "created_at", "last_seen_at",
+         "sealed_client_key"],
         session_rows,
-    )
+    )  # fmt: skip
     return tables, sids
 
 

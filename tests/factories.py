@@ -259,3 +259,22 @@ def redeem(client: TestClient, code: str, locale: str = "en") -> tuple[Actor, st
     assert found, "the client is shown their own code"
     CANARIES.update({found.group(1), found.group(1).replace(" ", "")})
     return person, found.group(1)
+
+
+async def give_legacy_client_code(svc: Services, consultation_id: str) -> str:
+    """A client code made the way it was before client key v1 (a lookup and an argon2id
+    hash, no key), for the migration tests; returns the code."""
+    from portal.domain import codes
+
+    code = codes.new_code(codes.CLIENT_DIGITS)
+    await svc.db.execute(
+        "UPDATE consultations SET client_code_lookup = :lookup, client_code_hash = :hash,"
+        " client_key_id = NULL, client_public_key = NULL, client_key_salt = NULL,"
+        " client_key_opslimit = NULL, client_key_memlimit_kib = NULL, client_verifier = NULL"
+        " WHERE id = :id",
+        id=consultation_id,
+        lookup=codes.lookup_key(svc.codes.pepper, "client", code),
+        hash=svc.hasher.hash(code),
+    )
+    CANARIES.update({code, codes.display(code)})
+    return code

@@ -15,6 +15,7 @@ from tests.factories import (
     Actor,
     FakeClock,
     book,
+    give_legacy_client_code,
     in_app,
     make_place,
     make_slot,
@@ -93,3 +94,35 @@ def test_readyz_answers_when_the_database_does(client: TestClient) -> None:
     response = client.get("/readyz")
     assert response.status_code == 200 and response.text == "ready"
     assert "set-cookie" not in response.headers
+
+
+def test_a_legacy_client_code_moves_to_v1_and_to_the_new_pepper_at_once(
+    database_url: str, clock: FakeClock
+) -> None:
+    with portal(database_url, clock, OLD) as client:
+        svc = services_of(client)
+        world = in_app(client, make_world, svc)
+        place = in_app(client, make_place, svc)
+        slot = in_app(client, make_slot, svc, world.investigator, place, hours_ahead=48)
+        ngo = Actor(client)
+        ngo.log_in(world.ngo_worker, clock)
+        person, _v1_code = redeem(client, slip_code(book(ngo, slot)))
+        current = in_app(client, svc.sessions.load, person.session_id())
+        consultation_id = current.consultation_id
+        # Made the way codes were made before client key v1, under the old pepper.
+        legacy = in_app(client, give_legacy_client_code, svc, consultation_id)
+
+    with portal(database_url, clock, NEW, previous=OLD) as client:
+        assert Actor(client).submit("/code", code=legacy).headers["location"] == "/meeting"
+        svc = services_of(client)
+        row = in_app(
+            client,
+            svc.db.fetch_one,
+            "SELECT client_code_hash, client_verifier FROM consultations WHERE id = :id",
+            id=consultation_id,
+        )
+        assert row["client_code_hash"] is None and row["client_verifier"] is not None
+
+    with portal(database_url, clock, NEW) as client:
+        again = Actor(client)
+        assert again.submit("/code", code=legacy).headers["location"] == "/meeting"

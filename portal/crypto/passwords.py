@@ -23,6 +23,8 @@ class PasswordHasher:
     run these on the dedicated hashing limiter (``crypto/hashing.py``), never the loop."""
 
     def __init__(self, time_cost: int, memory_kib: int, parallelism: int) -> None:
+        self.time_cost = time_cost
+        self.memory_kib = memory_kib
         self._argon2 = Argon2Hasher(
             time_cost=time_cost,
             memory_cost=memory_kib,

@@ -50,6 +50,12 @@ class CodeHashing:
     pepper: bytes
     previous_peppers: tuple[bytes, ...] = ()
 
+    @property
+    def key_cost(self) -> tuple[int, int]:
+        """(opslimit, memlimit KiB) of a new client key v1: the configured argon2 cost,
+        the same as the hasher's, so a sign-in costs what a code check always cost."""
+        return self.hasher.time_cost, self.hasher.memory_kib
+
     def lookups(self, kind: str, code: str) -> list[bytes]:
         """Lookup keys to try, the current one first."""
         return [codes.lookup_key(p, kind, code) for p in (self.pepper, *self.previous_peppers)]

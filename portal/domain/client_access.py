@@ -3,16 +3,20 @@ the meeting (confirm, cancel, ask for another time).
 
 Threat: a trafficker guessing codes or reading a found slip later. The one-time code is
 burned in the same transaction that creates the client code, so a slip found afterwards
-opens nothing. The client code is shown once and stored only as hashes. Wrong codes are
+opens nothing. The client code is shown once and never stored: only its pepper-keyed
+lookup and its client key v1 (docs/crypto.md), whose one argon2id derivation also gives
+the client's key pair (the secret key goes to the session, sealed there). Wrong codes are
 answered identically whatever the reason (unknown, used, expired, revoked).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from portal.clock import Clock
+from portal.crypto import client_keys
+from portal.crypto.tokens import random_id
 from portal.domain import attention, audit, codes
 from portal.domain.bookings import OPEN_STATUSES, CodeHashing
 from portal.i18n import N_
@@ -43,6 +47,28 @@ class MeetingNotFound(Exception):
 class Redeemed:
     consultation_id: str
     client_code: str  # in clear only here, to show once
+    client_secret_key: bytes = field(repr=False)  # for the session, sealed there
+
+
+@dataclass(frozen=True)
+class Opened:
+    """A client code opened its consultation: what the session needs, nothing more."""
+
+    consultation_id: str
+    client_secret_key: bytes = field(repr=False)
+
+
+def _columns(derived: client_keys.Derived) -> store.ClientKeyColumns:
+    """A new client key's columns, under a new id (a new code: a new key)."""
+    key = derived.stored
+    return store.ClientKeyColumns(
+        key_id=random_id(),
+        public_key=key.public_key,
+        salt=key.salt,
+        opslimit=key.opslimit,
+        memlimit_kib=key.memlimit_kib,
+        verifier=key.verifier,
+    )
 
 
 async def redeem_one_time_code(
@@ -63,20 +89,22 @@ async def redeem_one_time_code(
     if row is None or not row.is_usable(clock.now()):
         raise CodeRejected
     client_code = codes.new_code(codes.CLIENT_DIGITS)
-    client_hash = await hashing.pool.run(lambda: hashing.hasher.hash(client_code))
+    ops, mem = hashing.key_cost
+    # One derivation gives the client code's verifier and the client's key pair.
+    derived = await hashing.pool.run(lambda: client_keys.new_key(client_code, ops, mem))
     now = clock.now()
     async with db.transaction() as tx:
         if not await store.burn_one_time_code(tx, row.id, now):
             raise CodeRejected
-        await store.set_client_code(
+        await store.set_client_key(
             tx,
             row.consultation_id,
             codes.lookup_key(hashing.pepper, "client", client_code),
-            client_hash,
+            _columns(derived),
         )
         await store.touch_consultation(tx, row.consultation_id, now)
         await _record(tx, clock, "code_redeemed", row.consultation_id)
-    return Redeemed(row.consultation_id, client_code)
+    return Redeemed(row.consultation_id, client_code, derived.secret_key)
 
 
 async def _record(
@@ -86,8 +114,20 @@ async def _record(
     await audit.record(tx, clock, action, consultation, actor_role=audit.CLIENT_ROLE, detail=detail)
 
 
-async def open_with_client_code(db: Database, hashing: CodeHashing, typed: str) -> str:
-    """The consultation id for a client code."""
+def _stored_key(key: store.ClientKeyColumns) -> client_keys.ClientKey:
+    return client_keys.ClientKey(
+        key.salt, key.opslimit, key.memlimit_kib, key.verifier, key.public_key
+    )
+
+
+async def open_with_client_code(db: Database, hashing: CodeHashing, typed: str) -> Opened:
+    """The consultation and the client's secret key for a client code.
+
+    Client key v1: one derivation, its verifier compared in constant time. A legacy
+    consultation (an argon2 hash, from before client key v1): the hash is verified as
+    before, then a second derivation, this once, makes the client's key and replaces the
+    hash. An unknown code costs the same argon2 work, on a dummy salt.
+    """
     code = codes.normalise(typed)
     if len(code) != codes.CLIENT_DIGITS:
         raise CodeRejected
@@ -97,16 +137,53 @@ async def open_with_client_code(db: Database, hashing: CodeHashing, typed: str) 
         found = await store.client_code_by_lookup(db, lookup)
         if found is not None:
             break
-    stored_hash = found[1] if found is not None else None
-    if not await hashing.pool.run(lambda: hashing.hasher.verify_or_dummy(stored_hash, code)):
+    if found is None or found.key is not None:
+        return await _open_v1(db, hashing, code, found, lookup != lookups[0])
+    legacy_hash = found.legacy_hash
+    if not await hashing.pool.run(lambda: hashing.hasher.verify_or_dummy(legacy_hash, code)):
         raise CodeRejected
-    if found is None:
+    if legacy_hash is None:  # verify_or_dummy is False without a hash: not reached
         raise CodeRejected
-    if lookup != lookups[0]:
+    # Clients who redeemed before client key v1 move to it at their next sign-in.
+    ops, mem = hashing.key_cost
+    derived = await hashing.pool.run(lambda: client_keys.new_key(code, ops, mem))
+    async with db.transaction() as tx:
+        upgraded = await store.upgrade_legacy_client_code(
+            tx, found.consultation_id, legacy_hash, lookups[0], _columns(derived)
+        )
+    if not upgraded:
+        # A concurrent sign-in upgraded it first (or a new code replaced it): check the
+        # code against what is stored now.
+        again = await store.client_code_by_lookup(db, lookups[0])
+        if again is None or again.key is None:
+            raise CodeRejected
+        return await _open_v1(db, hashing, code, again, rekey=False)
+    return Opened(found.consultation_id, derived.secret_key)
+
+
+async def _open_v1(
+    db: Database,
+    hashing: CodeHashing,
+    code: str,
+    found: store.ClientCodeRow | None,
+    rekey: bool,
+) -> Opened:
+    if found is None or found.key is None:
+        ops, mem = hashing.key_cost
+        await hashing.pool.run(lambda: client_keys.derive_dummy(code, ops, mem))
+        raise CodeRejected
+    stored = _stored_key(found.key)
+    try:
+        derived = await hashing.pool.run(lambda: client_keys.verify(code, stored))
+    except client_keys.MalformedClientKey:
+        raise CodeRejected from None
+    if derived is None:
+        raise CodeRejected
+    if rekey:
         # Found under a previous secret's pepper: move it to the current one, so the
         # old secret can be dropped without locking this client out.
-        await store.rekey_client_code(db, found[0], lookups[0])
-    return found[0]
+        await store.rekey_client_code(db, found.consultation_id, hashing.lookups("client", code)[0])
+    return Opened(found.consultation_id, derived.secret_key)
 
 
 async def answer_meeting(

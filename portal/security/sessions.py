@@ -2,7 +2,9 @@
 
 Threats: session theft and fixation. The cookie holds only 128 random bits
 (``__Host-`` prefix, Secure, HttpOnly, SameSite=Strict); the database holds only its
-sha256, so a stolen database yields no live session. The id is replaced at every login
+sha256, so a stolen database yields no live session. A client's secret key rests in
+their row only sealed under a key derived from the cookie value (client key v1), so the
+database alone cannot open it. The id is replaced at every login
 (fixation), rows end on logout, password change and account disable, and idle and
 absolute timeouts are enforced on every request against the injected clock.
 
@@ -21,6 +23,7 @@ from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from portal.clock import Clock
+from portal.crypto import client_keys
 from portal.crypto.tokens import sha256
 from portal.settings import Settings
 from portal.storage import sessions as rows
@@ -48,6 +51,16 @@ class CurrentSession:
     def consultation_id(self) -> str | None:
         """Set for a client who opened their consultation with a code."""
         return self.row.consultation_id if self.row else None
+
+    @property
+    def client_secret_key(self) -> bytes | None:
+        """A signed-in client's secret key, opened with this session's own cookie value;
+        None for staff, for a session begun before client key v1, or if it does not
+        open."""
+        if self.row is None or self.row.account is not None:
+            return None
+        sealed = self.row.sealed_client_key
+        return None if sealed is None else client_keys.open_from_session(self.sid, sealed)
 
     @property
     def locale(self) -> str | None:
@@ -134,13 +147,23 @@ class SessionStore:
         )
         return await self._reload(sid)
 
-    async def begin_client(self, current: CurrentSession, consultation_id: str) -> CurrentSession:
-        """A client opened their consultation: a fresh id, keeping the chosen language."""
+    async def begin_client(
+        self, current: CurrentSession, consultation_id: str, client_sk: bytes
+    ) -> CurrentSession:
+        """A client opened their consultation: a fresh id, keeping the chosen language.
+        Their secret key is stored only sealed under the new cookie value (client key v1,
+        docs/crypto.md), so the row alone cannot open it and it ends with the row."""
         if current.row is not None:
             await rows.delete_session(self._db, current.row.id_hash)
         sid = new_sid()
         await rows.insert_session(
-            self._db, sha256(sid), None, current.locale, self._clock.now(), consultation_id
+            self._db,
+            sha256(sid),
+            None,
+            current.locale,
+            self._clock.now(),
+            consultation_id,
+            client_keys.seal_for_session(sid, client_sk),
         )
         return await self._reload(sid)
 

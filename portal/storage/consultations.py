@@ -245,16 +245,67 @@ async def assign_investigator(db: Queryable, consultation_id: str, investigator_
     )
 
 
-async def set_client_code(
-    db: Queryable, consultation_id: str, lookup: bytes, code_hash: str
+@dataclass(frozen=True)
+class ClientKeyColumns:
+    """The client key v1 columns of a consultation (never the key itself)."""
+
+    key_id: str
+    public_key: bytes
+    salt: bytes
+    opslimit: int
+    memlimit_kib: int
+    verifier: bytes
+
+
+@dataclass(frozen=True)
+class ClientCodeRow:
+    """What signing in with a client code reads: the client key v1 columns (docs/crypto.md)
+    or, for a client who redeemed before them, the legacy argon2 hash."""
+
+    consultation_id: str
+    legacy_hash: str | None
+    key: ClientKeyColumns | None
+
+
+_SET_CLIENT_KEY = """
+UPDATE consultations SET client_code_lookup = :lookup, client_code_hash = NULL,
+       client_key_id = :key_id, client_public_key = :public_key, client_key_salt = :salt,
+       client_key_opslimit = :ops, client_key_memlimit_kib = :mem, client_verifier = :verifier
+WHERE id = :id
+"""
+
+
+def _key_params(key: ClientKeyColumns) -> dict[str, Any]:
+    return {
+        "key_id": key.key_id,
+        "public_key": key.public_key,
+        "salt": key.salt,
+        "ops": key.opslimit,
+        "mem": key.memlimit_kib,
+        "verifier": key.verifier,
+    }
+
+
+async def set_client_key(
+    db: Queryable, consultation_id: str, lookup: bytes, key: ClientKeyColumns
 ) -> None:
-    await db.execute(
-        "UPDATE consultations SET client_code_lookup = :lookup, client_code_hash = :hash"
-        " WHERE id = :id",
+    """A new client code: its lookup and its client key v1 (any legacy hash goes)."""
+    await db.execute(_SET_CLIENT_KEY, id=consultation_id, lookup=lookup, **_key_params(key))
+
+
+async def upgrade_legacy_client_code(
+    db: Queryable, consultation_id: str, legacy_hash: str, lookup: bytes, key: ClientKeyColumns
+) -> bool:
+    """Replace the legacy hash by client key v1, only if that hash is still the stored one
+    (False if a concurrent sign-in or a new code got there first)."""
+    changed = await db.execute(
+        _SET_CLIENT_KEY + " AND client_code_hash = :legacy",
         id=consultation_id,
         lookup=lookup,
-        hash=code_hash,
+        legacy=legacy_hash,
+        **_key_params(key),
     )
+    return changed == 1
 
 
 async def rekey_client_code(db: Queryable, consultation_id: str, lookup: bytes) -> None:
@@ -265,12 +316,26 @@ async def rekey_client_code(db: Queryable, consultation_id: str, lookup: bytes) 
     )
 
 
-async def client_code_by_lookup(db: Queryable, lookup: bytes) -> tuple[str, str] | None:
-    """(consultation id, argon2 hash) for a client code's lookup key."""
+async def client_code_by_lookup(db: Queryable, lookup: bytes) -> ClientCodeRow | None:
     row = await db.fetch_one(
-        "SELECT id, client_code_hash FROM consultations WHERE client_code_lookup = :l", l=lookup
+        "SELECT id, client_code_hash, client_key_id, client_key_salt, client_key_opslimit,"
+        " client_key_memlimit_kib, client_verifier, client_public_key"
+        " FROM consultations WHERE client_code_lookup = :l",
+        l=lookup,
     )
-    return None if row is None else (row["id"], row["client_code_hash"])
+    if row is None:
+        return None
+    key = None
+    if row["client_verifier"] is not None:
+        key = ClientKeyColumns(
+            key_id=row["client_key_id"],
+            public_key=bytes(row["client_public_key"]),
+            salt=bytes(row["client_key_salt"]),
+            opslimit=row["client_key_opslimit"],
+            memlimit_kib=row["client_key_memlimit_kib"],
+            verifier=bytes(row["client_verifier"]),
+        )
+    return ClientCodeRow(row["id"], row["client_code_hash"], key)
 
 
 # --- meetings ---------------------------------------------------------------------------

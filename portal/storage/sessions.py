@@ -20,6 +20,8 @@ class SessionRow:
     reauth_at: int | None = None
     # The account's open attention items, for the header (0 for a client's session).
     attention_count: int = 0
+    # A client's secret key, sealed under a key derived from the cookie (client key v1).
+    sealed_client_key: bytes | None = None
 
 
 _SESSION_BY_HASH = f"""
@@ -27,7 +29,7 @@ SELECT s.locale, s.created_at, s.last_seen_at, s.reauth_at, s.account_id,
        s.consultation_id,
        (SELECT COUNT(*) FROM attention_items i
         WHERE i.account_id = s.account_id AND i.done_at IS NULL) AS attention_count,
-       {ACCOUNT_COLUMNS}
+       s.sealed_client_key, {ACCOUNT_COLUMNS}
 FROM sessions s
 LEFT JOIN accounts a ON a.id = s.account_id
 LEFT JOIN organisations o ON o.id = a.organisation_id
@@ -44,7 +46,17 @@ async def session_by_hash(db: Queryable, id_hash: bytes) -> SessionRow | None:
         return None
     # By position, in the order selected (the account's columns follow its fields, see
     # ACCOUNT_COLUMNS): a look-up by column name costs several times more.
-    locale, created_at, last_seen_at, reauth_at, account_id, consultation_id, count, *account = row
+    (
+        locale,
+        created_at,
+        last_seen_at,
+        reauth_at,
+        account_id,
+        consultation_id,
+        count,
+        sealed,
+        *account,
+    ) = row
     return SessionRow(
         id_hash,
         None if account_id is None else Account(*account),
@@ -54,6 +66,7 @@ async def session_by_hash(db: Queryable, id_hash: bytes) -> SessionRow | None:
         last_seen_at,
         reauth_at,
         int(count or 0),
+        None if sealed is None else bytes(sealed),
     )
 
 
@@ -64,14 +77,15 @@ async def insert_session(
     locale: str | None,
     now: int,
     consultation_id: str | None = None,
+    sealed_client_key: bytes | None = None,
 ) -> None:
     # A staff session begins at a sign-in (or an enrolment, or a password change), each
     # of which proved password and second factor: it starts freshly re-authenticated.
     await db.execute(
         """
         INSERT INTO sessions (id_hash, account_id, consultation_id, locale, created_at,
-                              last_seen_at, reauth_at)
-        VALUES (:h, :account_id, :consultation_id, :locale, :now, :now, :reauth_at)
+                              last_seen_at, reauth_at, sealed_client_key)
+        VALUES (:h, :account_id, :consultation_id, :locale, :now, :now, :reauth_at, :sealed)
         """,
         h=id_hash,
         account_id=account_id,
@@ -79,6 +93,7 @@ async def insert_session(
         locale=locale,
         now=now,
         reauth_at=None if account_id is None else now,
+        sealed=sealed_client_key,
     )
 
 

@@ -69,14 +69,16 @@ async def code_submit(request: Request, visit: Visit) -> Response:
     try:
         if len(codes.normalise(typed)) in codes.ONE_TIME_LENGTHS:
             redeemed = await client_access.redeem_one_time_code(svc.db, svc.clock, svc.codes, typed)
-            visit.session = await svc.sessions.begin_client(visit.session, redeemed.consultation_id)
+            visit.session = await svc.sessions.begin_client(
+                visit.session, redeemed.consultation_id, redeemed.client_secret_key
+            )
             return render(
                 request,
                 visit,
                 "client/new_code.html",
                 client_code=codes.display(redeemed.client_code),
             )
-        consultation_id = await client_access.open_with_client_code(svc.db, svc.codes, typed)
+        opened = await client_access.open_with_client_code(svc.db, svc.codes, typed)
     except CodeRejected:
         return _code_page(request, visit, form.error("code", WRONG_CODE), 400)
     # The hashing pool refused the work: the page comes back with what was typed.
@@ -85,7 +87,9 @@ async def code_submit(request: Request, visit: Visit) -> Response:
     except Overloaded:
         await refused(visit, "code_busy", "all")
         return _code_page(request, visit, form.error("code", BUSY), 503)
-    visit.session = await svc.sessions.begin_client(visit.session, consultation_id)
+    visit.session = await svc.sessions.begin_client(
+        visit.session, opened.consultation_id, opened.client_secret_key
+    )
     return redirect("/meeting")
 
 
@@ -122,7 +126,7 @@ async def meeting_page(
     done = request.query_params.get("done", "")
     # Opened here with the key from the session, shown, and forgotten (no argon2 here).
     messages = await conversation.client_conversation(
-        db, consultation.id, getattr(visit.session, "client_secret_key", None)
+        db, consultation.id, visit.session.client_secret_key
     )
     return render(
         request,

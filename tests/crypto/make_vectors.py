@@ -19,8 +19,12 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
+import nacl.encoding
+import nacl.hash
+import nacl.pwhash.argon2id
 from nacl.public import PrivateKey
 
+from portal.crypto import client_keys
 from portal.crypto.envelopes import _seal_with, fingerprint
 from portal.crypto.wrapped_keys import _wrap_with, normalise_recovery_key
 
@@ -132,9 +136,62 @@ def wrapped_vectors() -> dict[str, Any]:
     }
 
 
+def client_key_vectors() -> dict[str, Any]:
+    def one(name: str, code: str, ops: int, mem: int) -> dict[str, Any]:
+        salt = seed(f"client key salt {name}", 16)
+        derived = client_keys.derive(code, salt, ops, mem)
+        k = nacl.pwhash.argon2id.kdf(32, code.encode(), salt, opslimit=ops, memlimit=mem * 1024)
+        return {
+            "name": name,
+            "code": code,
+            "salt_b64": b64(salt),
+            "opslimit": ops,
+            "memlimit_kib": mem,
+            "k_b64": b64(k),
+            "verifier_b64": b64(derived.stored.verifier),
+            "client_sk_b64": b64(derived.secret_key),
+            "client_pk_b64": b64(derived.stored.public_key),
+        }
+
+    cookie = "q9bI0mY4rE2wXcT7uLsKfA"  # the shape of a session id (22 URL-safe characters)
+    secret = client_keys.derive("12345678901234567890", seed("client key salt default cost", 16),
+                                3, 65536).secret_key  # fmt: skip
+    nonce = seed("session seal nonce", 24)
+    return {
+        "format": "client key v1: K = argon2id(UTF-8(NFC(code digits)), salt[16], t, m, p=1,"
+        " 32 bytes, v1.3); verifier = BLAKE2b-256(K, person='portal-verify'); client_sk ="
+        " BLAKE2b-256(K, person='portal-x25519'); client_pk = X25519(client_sk)",
+        "vectors": [
+            one("default cost", "12345678901234567890", 3, 65536),
+            one("the tests' cost", "00000000000000000000", 1, 1024),
+            one("OWASP minimum", "98765432109876543210", 2, 19456),
+        ],
+        "session_seal": {
+            "format": "nonce[24] || secretbox(client_sk, nonce, BLAKE2b-256(UTF-8(cookie),"
+            " person='portal-session'))",
+            "cookie": cookie,
+            "client_sk_b64": b64(secret),
+            "nonce_b64": b64(nonce),
+            "session_key_b64": b64(
+                nacl.hash.blake2b(
+                    cookie.encode(),
+                    digest_size=32,
+                    person=b"portal-session",
+                    encoder=nacl.encoding.RawEncoder,
+                )
+            ),
+            "sealed_b64": b64(client_keys._seal_for_session_with(cookie, secret, nonce)),
+        },
+    }
+
+
 def render() -> dict[str, str]:
     out = {}
-    for name, data in (("envelopes", envelope_vectors()), ("wrapped_keys", wrapped_vectors())):
+    for name, data in (
+        ("envelopes", envelope_vectors()),
+        ("wrapped_keys", wrapped_vectors()),
+        ("client_key_v1", client_key_vectors()),
+    ):
         out[f"{name}.json"] = json.dumps(data, indent=2)  # \u escapes keep NFC/NFD apart + "\n"
     return out
 

@@ -26,7 +26,7 @@ from tests.web.conversation import (
     FROM_NGO,
     FROM_POLICE,
     Talk,
-    give_client_key,
+    client_key_of,
     register_staff_key,
 )
 from tests.web.sealed import FEARS, WISHES, Case, create_key
@@ -53,6 +53,6 @@ def talk(client: TestClient, clock: FakeClock, world: World, case: Case) -> Talk
     keys = {
         "investigator": (case.investigator.key_id, case.investigator.secret_key),
         "ngo_worker": register_staff_key(client, clock, world.ngo_worker.id),
-        "client": give_client_key(client, case.consultation),
+        "client": client_key_of(client, case),
     }
     return Talk(case, keys, clock)

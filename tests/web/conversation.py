@@ -12,6 +12,7 @@ import httpx2 as httpx
 from nacl.public import PrivateKey
 from starlette.testclient import TestClient
 
+from portal.crypto import client_keys
 from portal.crypto.tokens import random_id
 from portal.crypto.wrapped_keys import wrap
 from portal.domain.conversation import RecipientKey, open_message, seal_message
@@ -44,19 +45,27 @@ def register_staff_key(client: TestClient, clock: FakeClock, account_id: str) ->
     return key_id, sk
 
 
-def give_client_key(client: TestClient, consultation: str) -> tuple[str, bytes]:
-    """A client key as redemption records it (public half only in the database)."""
-    private = PrivateKey.generate()
-    key_id = random_id()
-    in_app(
+def client_key_of(client: TestClient, case: Case) -> tuple[str, bytes]:
+    """The client's key id and secret key, as their session opens it with the cookie
+    (client key v1: made at redemption)."""
+    db = services_of(client).db
+    key_id = in_app(
         client,
-        services_of(client).db.execute,
-        "UPDATE consultations SET client_key_id = :k, client_public_key = :pk WHERE id = :c",
-        k=key_id,
-        pk=bytes(private.public_key),
-        c=consultation,
+        db.fetch_value,
+        "SELECT client_key_id FROM consultations WHERE id = :c",
+        c=case.consultation,
     )
-    return key_id, bytes(private)
+    sealed = in_app(
+        client,
+        db.fetch_value,
+        "SELECT sealed_client_key FROM sessions WHERE consultation_id = :c"
+        " AND sealed_client_key IS NOT NULL",
+        c=case.consultation,
+    )
+    assert key_id and sealed, "the client has a key (client key v1)"
+    secret = client_keys.open_from_session(case.client.session_id(), bytes(sealed))
+    assert secret is not None
+    return key_id, secret
 
 
 def form_of(page: str) -> tuple[str, list[RecipientKey]]:

@@ -191,7 +191,7 @@ STATEMENTS = {
     ("ngo", "/staff"): 1 + 1,
     ("ngo", "/staff/password"): 1,
     ("ngo", "/ngo/consultations/{id}"): 6 + 3,
-    ("client", "/meeting"): 3 + 1,
+    ("client", "/meeting"): 3 + 2,
 }
 
 

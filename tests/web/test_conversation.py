@@ -34,7 +34,6 @@ from tests.web.conversation import (
     FROM_POLICE,
     Talk,
     form_of,
-    give_client_key,
     post,
     register_staff_key,
     sealed,
@@ -164,7 +163,6 @@ def test_refusals_store_nothing_and_say_why(
 def test_a_worker_without_a_key_can_neither_read_nor_write(
     client: TestClient, clock: FakeClock, case: Case
 ) -> None:
-    give_client_key(client, case.consultation)
     page = case.ngo.get(f"/ngo/consultations/{case.consultation}").text
     assert "You have no key yet, so you can neither read nor write" in page
     assert 'href="/investigator/key"' in page or 'href="/staff/key"' in page

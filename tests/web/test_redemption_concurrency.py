@@ -79,7 +79,7 @@ def test_domain_race_redeems_a_code_once(
     CANARIES.add(winners[0].client_code)
     # The winner's client code is the one that opens the consultation.
     opened = in_app(client, open_with_client_code, svc.db, svc.codes, winners[0].client_code)
-    assert opened == winners[0].consultation_id
+    assert opened.consultation_id == winners[0].consultation_id
 
 
 def _race(client: TestClient, code: str) -> list[tuple[int, str]]:
