@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
 from typing import Any
 
@@ -25,7 +26,7 @@ from portal.domain.conversation import (
     padded,
     seal_message,
 )
-from tests.factories import Actor, FakeClock, World, in_app, services_of
+from tests.factories import Actor, FakeClock, World, in_app, redeem, services_of, slip_code
 from tests.test_privacy import database_text
 from tests.web.conversation import (
     FROM_CLIENT,
@@ -33,6 +34,7 @@ from tests.web.conversation import (
     FROM_NGO,
     FROM_POLICE,
     Talk,
+    client_key_of,
     form_of,
     post,
     register_staff_key,
@@ -360,3 +362,57 @@ def test_a_message_puts_an_item_in_the_other_staff_readers_queues(
     items = {(r["account_id"], r["kind"], r["subject_id"]) for r in rows}
     assert (world.investigator.id, "message", message_id) in items
     assert all(account != world.ngo_worker.id for account, _k, _s in items)  # not the author
+
+
+def test_the_client_reads_through_the_server(client: TestClient, talk: Talk) -> None:
+    for role, text in (
+        ("investigator", FROM_POLICE),
+        ("ngo_worker", FROM_NGO),
+        ("client", FROM_CLIENT),
+    ):
+        assert talk.write(role, text)[1].status_code == 200
+        talk.clock.advance(60)
+    page = talk.case.client.get("/meeting")
+    assert page.headers["cache-control"] == "no-store"
+    found = re.findall(
+        r'<p class="message-meta">([^<·]+) ·[^<]*</p>\s*<p class="message-text">([^<]+)</p>',
+        page.text,
+    )
+    assert [(who.strip(), text) for who, text in found] == [
+        ("the police", FROM_POLICE),
+        ("your support worker", FROM_NGO),
+        ("you", FROM_CLIENT),
+    ]
+
+
+def test_a_new_client_code_reads_earlier_messages_once_they_are_shared(
+    client: TestClient, talk: Talk
+) -> None:
+    message_id, response = talk.write("investigator", FROM_POLICE)
+    assert response.status_code == 200
+    slip = talk.case.ngo.submit(talk.page("ngo_worker"), talk.page("ngo_worker") + "/code")
+    newcomer, _code = redeem(client, slip_code(slip))
+    talk.case.client = newcomer
+    new_key, new_secret = client_key_of(client, talk.case)
+    assert new_key != talk.keys["client"][0]
+    page = newcomer.get("/meeting").text
+    assert FROM_POLICE not in page
+    assert "written before you could read this conversation" in page
+
+    inv_page = talk.case.investigator.actor.get(talk.page("investigator")).text
+    assert f'data-missing="{new_key}"' in inv_page
+    assert "Share earlier messages with: the client" in inv_page
+    inv_key, inv_sk = talk.keys["investigator"]
+    opened = json.loads(open_envelope(inv_sk, stored_envelopes(talk)[message_id][inv_key]))
+    resealed = seal(_public(new_secret), padded({**opened, "recipient": new_key}))
+    actor = talk.case.investigator.actor
+    answer = actor.request(
+        "POST",
+        talk.page("investigator") + "/messages/share",
+        data={
+            "csrf_token": actor.csrf_from(talk.page("investigator")),
+            "shared": f"{message_id}:{new_key}:{base64.b64encode(resealed).decode()}",
+        },
+    )
+    assert answer.json() == {"shared": 1}
+    assert FROM_POLICE in newcomer.get("/meeting").text
