@@ -144,6 +144,10 @@ async function send(form) {
   say(status, refusalText(form, answer.error || "failed"));
 }
 
+// The client's page says the server seals what a browser without JavaScript sends;
+// here it is sealed in this browser instead.
+for (const hint of document.querySelectorAll("[data-without-javascript]")) { hint.hidden = true; }
+
 for (const form of document.querySelectorAll("form[data-message-form]")) {
   const button = form.querySelector("[data-send]");
   button.disabled = false; // disabled in the HTML on staff pages until this script is ready

@@ -91,6 +91,7 @@ def test_a_conversation_among_police_support_worker_and_client(
     investigator, watch = watched
     create_key(investigator)
     give_ngo_worker_a_key(tmp_path, "ngo")
+    give_ngo_worker_a_key(tmp_path, "ngo2")  # another organisation's: never a recipient
     ngo = browser.new_context(base_url=demo_server.url)
     ngo.on("page", watch.attach)
     code, pseudonym, ngo_url = book(ngo)
@@ -102,11 +103,12 @@ def test_a_conversation_among_police_support_worker_and_client(
     own_code = client_confirms(client_page, code)
     demo_server.secrets += [code, own_code, own_code.replace(" ", "")]
     expect(client_page.get_by_role("heading", name="Messages")).to_be_visible()
+    expect(client_page.get_by_text("locked on our server as soon as it arrives")).to_be_hidden()
 
     # The investigator writes (sealed in the browser to all three).
     police = investigator.pages[-1]
     police.goto("/investigator")
-    police.get_by_role("link", name=pseudonym).click()
+    police.get_by_role("link", name=pseudonym).first.click()
     consultation_url = re.sub(r"^https?://[^/]+", "", police.url)
     write(police, FROM_POLICE)
     expect(police.locator(".message-text", has_text=FROM_POLICE)).to_be_visible()
@@ -151,17 +153,17 @@ def test_a_conversation_among_police_support_worker_and_client(
 
     # A coordinator and a worker of another organisation see nothing.
     consultation = consultation_url.rsplit("/", 1)[1]
-    for username, url in (
-        ("coordinator", consultation_url),
-        ("coordinator", f"/ngo/consultations/{consultation}"),
-        ("ngo2", f"/ngo/consultations/{consultation}"),
+    for username, urls in (
+        ("coordinator", (consultation_url, f"/ngo/consultations/{consultation}")),
+        ("ngo2", (f"/ngo/consultations/{consultation}",)),
     ):
         outsider = browser.new_context(base_url=demo_server.url)
-        sign_in(outsider, username)
-        response = outsider.pages[-1].goto(url)
-        assert response is not None and response.status == 404, (username, url)
-        for text in texts:
-            assert text not in outsider.pages[-1].content()
+        sign_in(outsider, username)  # each TOTP code works once: one sign-in each
+        for url in urls:
+            response = outsider.pages[-1].goto(url)
+            assert response is not None and response.status == 404, (username, url)
+            for text in texts:
+                assert text not in outsider.pages[-1].content()
         outsider.close()
 
     stored = b"".join(path.read_bytes() for path in tmp_path.glob("portal.sqlite3*"))
