@@ -35,6 +35,7 @@ from portal.web import (
     public,
     staff,
 )
+from portal.web import keys as key_pages
 from portal.web.rendering import STATIC, Templates
 from portal.web.router import PathRouter
 from portal.web.static import StaticMount
@@ -104,6 +105,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
             *ngo.ROUTES,
             *investigator.ROUTES,
             *investigator_notes.ROUTES,
+            *key_pages.ROUTES,
             *investigator_case.ROUTES,
             *coordinator.ROUTES,
             *calendar.ROUTES,

@@ -1,4 +1,10 @@
-"""Investigators' key pairs: registered, re-wrapped and replaced from the browser.
+"""Staff key pairs (investigators and NGO workers): registered, re-wrapped and replaced
+from the browser.
+
+Only the roles that read sealed content hold a key (``KEY_HOLDERS``): investigators
+(notes, messages) and NGO workers (messages). A coordinator never does: no sealed
+content may ever reach the role that sees every consultation's metadata, so a key of
+theirs is refused here as well as by the routes' guard.
 
 The server only ever receives the public key and the private key wrapped (wrapped-key
 v1, docs/crypto.md) under the decryption passphrase and under the recovery key; it
@@ -22,6 +28,7 @@ from portal.crypto.envelopes import is_usable_public_key
 from portal.crypto.tokens import random_id
 from portal.domain import accounts
 from portal.domain.errors import InputRejected
+from portal.domain.roles import INVESTIGATOR, NGO_WORKER
 from portal.i18n import N_
 from portal.storage import keys as store
 from portal.storage.accounts import Account
@@ -30,10 +37,26 @@ from portal.storage.keys import StaffKey as StaffKey
 
 WRAPPED_KEY_LENGTH = 1 + 4 + 4 + 16 + 24 + 32 + 16
 BAD_KEY = N_("The key could not be saved. Reload the page and try again.")
+# The roles whose members hold a key pair, because content is sealed to them.
+KEY_HOLDERS = frozenset({INVESTIGATOR, NGO_WORKER})
 
 
 class NoKeyYet(Exception):
-    """The investigator has not created a key pair yet."""
+    """The staff member has not created a key pair yet."""
+
+
+class NotAKeyHolder(Exception):
+    """The account's role holds no key (a coordinator): nothing is sealed to them."""
+
+
+def may_hold_key(role: str) -> bool:
+    """Whether members of ``role`` have a key pair (and the key page)."""
+    return role in KEY_HOLDERS
+
+
+def _check_holder(account: Account) -> None:
+    if not may_hold_key(account.role):
+        raise NotAKeyHolder
 
 
 def decode(field: str, value: str) -> bytes:
@@ -89,7 +112,9 @@ async def register_key(
 ) -> StaffKey:
     """Only after re-authentication. Retires any earlier key; the audit event
     (``key_created`` or ``key_replaced``) and the owner's notice are in the same
-    transaction, so no key changes without both."""
+    transaction, so no key changes without both. Raises ``NotAKeyHolder`` for a role
+    that holds no key."""
+    _check_holder(account)
     key_id = random_id()
     now = clock.now()
     async with db.transaction() as tx:
@@ -116,6 +141,7 @@ async def rewrap_key(
 ) -> None:
     """A new passphrase (after a change or a recovery) for the same private key. Only
     after re-authentication; audited as ``key_rewrapped`` with the owner's notice."""
+    _check_holder(account)
     async with db.transaction() as tx:
         current = await store.current_key(tx, account.id)
         if current is None:
@@ -125,5 +151,12 @@ async def rewrap_key(
 
 
 async def current_key(db: Queryable, account_id: str) -> StaffKey | None:
-    """The key notes for ``account_id``'s consultations are sealed to now (None: none yet)."""
+    """The key content for ``account_id`` is sealed to now (None: none yet)."""
     return await store.current_key(db, account_id)
+
+
+async def lacks_key(db: Queryable, account: Account) -> bool:
+    """Whether ``account`` should have a key and has none: its pages then say what it
+    cannot read (sealed messages, notes) and link the key page. False for a coordinator,
+    who never has one."""
+    return may_hold_key(account.role) and await store.current_key(db, account.id) is None

@@ -24,6 +24,7 @@ from portal.crypto.tokens import random_id
 from portal.domain import audit
 from portal.domain.errors import InputRejected
 from portal.domain.keys import NoKeyYet
+from portal.domain.roles import INVESTIGATOR
 from portal.i18n import N_
 from portal.storage import keys as key_store
 from portal.storage import notes as store
@@ -211,7 +212,10 @@ async def add_note(
 
 async def notes_to_reseal(db: Queryable, investigator: Account) -> Sequence[tuple[Note, str]]:
     """Notes sealed to the investigator's keys in consultations now assigned to someone
-    else, with who that is."""
+    else, with who that is. None for another role (an NGO worker's key holds messages,
+    never notes)."""
+    if investigator.role != INVESTIGATOR:
+        return ()
     return await store.notes_to_reseal(db, investigator.id)
 
 

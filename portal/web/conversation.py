@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from portal.domain import conversation, keys, visibility
+from portal.domain import conversation, visibility
 from portal.domain.bookings import Consultation
 from portal.domain.conversation import NotParticipant, RecipientKey, RecipientsChanged
 from portal.domain.errors import InputRejected
@@ -146,14 +146,12 @@ async def staff_share(request: Request, visit: Visit) -> Response:
 
 
 async def staff_context(
-    visit: Visit, consultation: Consultation, action: str, key: StaffKey | None = None
+    visit: Visit, consultation: Consultation, action: str, key: StaffKey | None
 ) -> dict[str, Any]:
     """What templates/partials/conversation.html needs on a staff consultation page.
-    ``key``: the reader's current key, if the page has read it already."""
+    ``key``: the reader's current key (None: they have none), read once by the page."""
     db = visit.services.db
     staff = visit.staff
-    if key is None:
-        key = await keys.current_key(db, staff.id)
     readable = await visibility.consultation_messages(
         db, staff, consultation, key.id if key else ""
     )

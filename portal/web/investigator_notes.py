@@ -1,8 +1,8 @@
-"""Investigator pages for sealed notes: the key pair, reading, re-sealing, export.
+"""Investigator pages for sealed notes: re-sealing for a new investigator, export.
 
-Key generation, wrapping, unlocking and opening happen in the browser
-(static/js/keys.js and notes.js); these handlers only store public keys, wrapped keys
-and envelopes, and hand them back to their owner.
+Unlocking and opening happen in the browser (static/js/unlock.js and investigator.js);
+these handlers only hand envelopes and wrapped keys back to their owner. The key page
+itself is every key holder's (web/keys.py).
 """
 
 from __future__ import annotations
@@ -16,107 +16,22 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from portal.crypto.envelopes import fingerprint
 from portal.domain import keys, notes, visibility
 from portal.domain.bookings import Consultation
 from portal.domain.errors import InputRejected
 from portal.domain.keys import StaffKey
 from portal.domain.notes import Note, NotesExport
 from portal.domain.roles import INVESTIGATOR
-from portal.i18n import N_
-from portal.web import reauth
-from portal.web.forms import FormState
 from portal.web.guard import GuardedRoute, route
 from portal.web.responses import redirect, render
 from portal.web.visit import Visit
 
 ROLES = {INVESTIGATOR}
 EXPORT_FORMAT = "intake-portal-notes-export"
-KEY_MESSAGES = {
-    "created": N_("Your key is ready. Notes can now be sealed to you."),
-    "passphrase": N_("Your decryption passphrase was changed."),
-    "resealed": N_("The notes were sealed to the new investigator."),
-}
 
 
 def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
-
-
-async def key_page(
-    request: Request, visit: Visit, form: FormState | None = None, status: int = 200
-) -> Response:
-    db = visit.services.db
-    form = form or FormState()
-    key = await keys.current_key(db, visit.staff.id)
-    # A key pair or wrapped key the browser made, sent back because the confirmation
-    # with password and code was missing or wrong: saved by confirming, not made again.
-    pending = form.values.get("purpose", "") if form.values.get("wrapped_key") else ""
-    pending_pk = form.values.get("public_key", "")
-    return render(
-        request,
-        visit,
-        "investigator/key.html",
-        status,
-        key=key,
-        key_fingerprint=fingerprint(key.public_key) if key else "",
-        pending=len(await notes.notes_to_reseal(db, visit.staff)),
-        pending_save=pending,
-        pending_fingerprint=_fingerprint_of(pending_pk) if pending == "create" else "",
-        message=KEY_MESSAGES.get(request.query_params.get("done", "")),
-        form=form,
-    )
-
-
-def _fingerprint_of(public_key: str) -> str:
-    try:
-        return fingerprint(base64.b64decode(public_key, validate=True))
-    except ValueError:  # binascii.Error included; checked already, so not expected
-        return ""
-
-
-def _sent_back(visit: Visit, purpose: str, *fields: str) -> FormState:
-    """What the browser made, for the page that asks for the confirmation again."""
-    return FormState(values={"purpose": purpose, **{name: visit.field(name) for name in fields}})
-
-
-async def key_create(request: Request, visit: Visit) -> Response:
-    """A new key pair (first key, or a replacement for a lost one). Sensitive: whoever
-    replaces the key reads every note sealed afterwards, so it needs a fresh sign-in or
-    password and code on this form (web/reauth.py), and is audited."""
-    svc = visit.services
-    fields = ("public_key", "wrapped_key", "recovery_wrapped_key")
-    try:
-        new = keys.check_new_key(*(visit.field(name) for name in fields))
-    except InputRejected as exc:
-        return await key_page(request, visit, FormState().error("key", exc.message), 400)
-    refused = await reauth.confirm(visit)
-    if refused is not None:
-        form = _sent_back(visit, "create", *fields).error("reauth", refused.message)
-        return await key_page(request, visit, form, refused.status)
-    await keys.register_key(svc.db, svc.clock, visit.staff, new, visit.session.tag)
-    return redirect("/investigator/key?done=created")
-
-
-async def key_rewrap(request: Request, visit: Visit) -> Response:
-    """The same private key under a new passphrase (changed, or set after recovery).
-    Sensitive like a new key: a thief who knows the new passphrase could open the notes
-    with a copy of the wrapped key."""
-    svc = visit.services
-    try:
-        wrapped = keys.check_rewrapped_key(visit.field("wrapped_key"))
-    except InputRejected:
-        return await key_page(request, visit, FormState().error("key", keys.BAD_KEY), 400)
-    refused = await reauth.confirm(visit)
-    if refused is not None:
-        purpose = "recover" if visit.field("purpose") == "recover" else "change"
-        form = _sent_back(visit, purpose, "wrapped_key").error("reauth", refused.message)
-        return await key_page(request, visit, form, refused.status)
-    try:
-        await keys.rewrap_key(svc.db, svc.clock, visit.staff, wrapped, visit.session.tag)
-    except keys.NoKeyYet:
-        return await key_page(request, visit, FormState().error("key", keys.BAD_KEY), 400)
-    return redirect("/investigator/key?done=passphrase")
 
 
 @dataclass
@@ -158,7 +73,7 @@ async def reseal_submit(request: Request, visit: Visit) -> Response:
         )
     except (ValueError, InputRejected):
         raise HTTPException(400) from None
-    return redirect("/investigator/key?done=resealed")
+    return redirect("/staff/key?done=resealed")
 
 
 def export_document(consultation: Consultation, sealed: NotesExport) -> dict[str, Any]:
@@ -210,9 +125,6 @@ async def export(request: Request, visit: Visit) -> Response:
 
 
 ROUTES: list[GuardedRoute] = [
-    route("/investigator/key", key_page, roles=ROLES),
-    route("/investigator/key", key_create, roles=ROLES, methods=["POST"]),
-    route("/investigator/key/passphrase", key_rewrap, roles=ROLES, methods=["POST"]),
     route("/investigator/reseal", reseal_page, roles=ROLES),
     route("/investigator/reseal", reseal_submit, roles=ROLES, methods=["POST"]),
     route("/investigator/consultations/{id}/export", export, roles=ROLES),

@@ -54,13 +54,15 @@ SELECTS = {name: dict(options) for name, _, options in NEEDS_FIELDS.value}
 async def bookings_page(request: Request, visit: Visit) -> Response:
     number = page_number(request)
     limit, offset = window(number)
-    rows = await visibility.organisation_bookings(visit.services.db, visit.staff, limit, offset)
+    db = visit.services.db
+    rows = await visibility.organisation_bookings(db, visit.staff, limit, offset)
     return render(
         request,
         visit,
         "ngo/bookings.html",
         page=Page.of(rows, number),
         attention=await attention.queue(visit, "/ngo"),
+        lacks_key=await keys.lacks_key(db, visit.staff),
     )
 
 
@@ -192,6 +194,7 @@ async def consultation_page(
     db = visit.services.db
     written = await visibility.consultation_notes(db, visit.staff, consultation)
     key = await keys.current_key(db, consultation.investigator_id)
+    own_key = await keys.current_key(db, visit.staff.id)  # the worker's: read once
     return render(
         request,
         visit,
@@ -209,9 +212,10 @@ async def consultation_page(
         noted=NOTED.get(request.query_params.get("noted", "")),
         now=visit.services.clock.now(),
         form=form or FormState(),
+        lacks_key=own_key is None,
         **note_form_context(key, "ngo_worker", f"/ngo/consultations/{consultation.id}/notes"),
         **await staff_context(
-            visit, consultation, f"/ngo/consultations/{consultation.id}/messages"
+            visit, consultation, f"/ngo/consultations/{consultation.id}/messages", own_key
         ),
     )
 

@@ -7,9 +7,9 @@ from starlette.responses import PlainTextResponse, Response
 
 from portal.crypto import totp
 from portal.crypto.hashing import Overloaded, SenderBusy
-from portal.domain import accounts, invitations
+from portal.domain import accounts, invitations, keys
 from portal.domain.errors import InputRejected
-from portal.domain.roles import INVESTIGATOR, PUBLIC
+from portal.domain.roles import PUBLIC
 from portal.i18n import N_
 from portal.security.senders import sender_of
 from portal.web.errors import CLEAR_SITE_DATA, RETRY_AFTER
@@ -200,8 +200,8 @@ async def enrol_submit(request: Request, visit: Visit) -> Response:
     except invitations.InvitationInvalid:
         return render(request, visit, "public/enrol_invalid.html", 404)
     visit.session = await svc.sessions.begin(visit.session, account_id)
-    # An investigator's next step is the key pair that notes are sealed to.
-    return redirect("/investigator/key" if invitation.role == INVESTIGATOR else "/staff")
+    # A key holder's next step is the key pair that messages and notes are sealed to.
+    return redirect("/staff/key" if keys.may_hold_key(invitation.role) else "/staff")
 
 
 def _too_many(request: Request, visit: Visit) -> Response:

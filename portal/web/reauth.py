@@ -1,6 +1,6 @@
 """Re-authentication for sensitive actions, asked on the action's own form.
 
-Threat: a stolen session cookie. Creating, replacing or re-wrapping an investigator's key
+Threat: a stolen session cookie. Creating, replacing or re-wrapping a staff member's key
 and changing a password need password and a new TOTP code within the last 5 minutes in
 this session (a sign-in counts). The fields sit on the form of the action itself and are
 checked in the same POST, so nothing the page made is lost when they are needed: a key

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from portal.domain import accounts
+from portal.domain import accounts, keys
 from portal.domain.password_policy import PasswordPolicyError, check_policy
 from portal.domain.roles import ORGANISATION_KIND_LABELS, ROLE_LABELS, STAFF_ROLES
 from portal.i18n import N_
@@ -25,6 +25,7 @@ async def home(request: Request, visit: Visit) -> Response:
         role_label=ROLE_LABELS[visit.staff.role],
         kind_labels=ORGANISATION_KIND_LABELS,
         attention=await attention.queue(visit, "/staff"),
+        holds_key=keys.may_hold_key(visit.staff.role),
     )
 
 

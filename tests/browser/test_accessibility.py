@@ -32,11 +32,11 @@ AXE_RUN = (
 )
 CLIENT_LANGUAGES = ["fi", "ar", "th"]
 STAFF_PAGES = {
-    "ngo": ["/ngo", "/ngo/book?searched", "slip", "/ngo/consultations/"],
+    "ngo": ["/ngo", "/ngo/book?searched", "slip", "/ngo/consultations/", "/staff/key"],
     "investigator": [
         "/investigator",
         "/investigator/slots",
-        "/investigator/key",
+        "/staff/key",
         "/investigator/consultations/",
         "/investigator/week",
         "/investigator/day",

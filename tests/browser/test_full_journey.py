@@ -83,6 +83,18 @@ def enrol(page: Page, path: str, username: str) -> None:
     page.wait_for_load_state()
 
 
+def create_key(page: Page) -> None:
+    """On the key page enrolment leads to: a key pair made in the browser, saved."""
+    expect(page).to_have_url("/staff/key")
+    page.get_by_label("New decryption passphrase").fill(PASSPHRASE)
+    page.get_by_label("The same passphrase again").fill(PASSPHRASE)
+    page.get_by_role("button", name="Create my key").click()
+    expect(page.locator(".recovery-sheet")).to_be_visible(timeout=60_000)
+    page.get_by_label("I have printed or written down my recovery key").check()
+    page.get_by_role("button", name="Save my key").click()
+    expect(page.get_by_text("Your key is ready.")).to_be_visible()
+
+
 def invite(page: Page, name: str, organisation: str, role: str) -> str:
     page.goto("/coordinator/people")
     page.get_by_label("Name", exact=True).fill(name)
@@ -139,15 +151,10 @@ def test_the_whole_story(
     )
     ngo_link = invite(coordinator, "Nora Worker", "Harbour Support Centre", "NGO worker")
 
-    # Enrolment with keys, then availability.
+    # Enrolment with keys (both roles go on to the key page), then availability.
     investigator = story.context()
     enrol(investigator, investigator_link, "ilona")
-    investigator.get_by_label("New decryption passphrase").fill(PASSPHRASE)
-    investigator.get_by_label("The same passphrase again").fill(PASSPHRASE)
-    investigator.get_by_role("button", name="Create my key").click()
-    expect(investigator.locator(".recovery-sheet")).to_be_visible(timeout=60_000)
-    investigator.get_by_label("I have printed or written down my recovery key").check()
-    investigator.get_by_role("button", name="Save my key").click()
+    create_key(investigator)
     for hour in (10, 13):
         investigator.goto("/investigator/slots")
         investigator.get_by_label("Date and time").fill(tomorrow(hour))
@@ -158,6 +165,7 @@ def test_the_whole_story(
     # Booking with a note, and the slips.
     ngo = story.context()
     enrol(ngo, ngo_link, "nora")
+    create_key(ngo)
     first_code = book(ngo, "en")
     story.shot(ngo, "slip")
     ngo.get_by_role("link", name="Go to the booking").click()

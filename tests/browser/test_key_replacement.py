@@ -35,7 +35,7 @@ def test_key_replacement_is_confirmed_with_password_and_code(
     context, watch = watched
     sign_in(context, "investigator")
     page = context.pages[-1]
-    page.goto("/investigator/key")
+    page.goto("/staff/key")
     # The first key, right after signing in: the sign-in is the confirmation.
     make_key(page, PASSPHRASE).get_by_role("button", name="Save my key").click()
     expect(page.get_by_text("Your key is ready.")).to_be_visible()

@@ -22,7 +22,7 @@ CLIENT_NO_JS_NOTE = "canary-client-note-without-js-1618"
 def create_key(context: BrowserContext) -> None:
     sign_in(context, "investigator")
     page = context.pages[-1]
-    page.goto("/investigator/key")
+    page.goto("/staff/key")
     page.get_by_label("New decryption passphrase").fill(PASSPHRASE)
     page.get_by_label("The same passphrase again").fill(PASSPHRASE)
     page.get_by_role("button", name="Create my key").click()
@@ -134,7 +134,9 @@ def test_an_investigator_enrols_and_creates_a_key(
     enrol.get_by_label("Password again").fill("correct horse battery staple")
     enrol.get_by_label("The 6-digit code the app shows now").fill(code_at(secret, int(time.time())))
     enrol.get_by_role("button", name="Create my account").click()
-    expect(enrol.get_by_role("heading", name="Your key for sealed notes")).to_be_visible()
+    expect(
+        enrol.get_by_role("heading", name="Your key for sealed messages and notes")
+    ).to_be_visible()
     enrol.get_by_label("New decryption passphrase").fill(PASSPHRASE)
     enrol.get_by_label("The same passphrase again").fill(PASSPHRASE)
     enrol.get_by_role("button", name="Create my key").click()

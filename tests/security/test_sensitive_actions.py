@@ -80,7 +80,7 @@ def signed_in(client: TestClient, clock: FakeClock, person: Person) -> Actor:
 def with_first_key(client: TestClient, clock: FakeClock, person: Person) -> Actor:
     """Signed in, and a first key made at once (a fresh sign-in needs no confirmation)."""
     actor = signed_in(client, clock, person)
-    response = actor.submit("/investigator/key", **new_key_fields())
+    response = actor.submit("/staff/key", **new_key_fields())
     assert response.status_code == 303, response.text
     return actor
 
@@ -116,7 +116,7 @@ def test_a_stale_session_cannot_replace_the_key_without_password_and_code(
         },
     }
     for name, confirmation in attempts.items():
-        response = owner.submit("/investigator/key", **new_key_fields(), **confirmation)
+        response = owner.submit("/staff/key", **new_key_fields(), **confirmation)
         assert response.status_code == 400, name
         assert (NEEDED if name.startswith("no") else WRONG) in response.text, name
         assert current_public_key(client, person) == before, name
@@ -124,7 +124,7 @@ def test_a_stale_session_cannot_replace_the_key_without_password_and_code(
 
     replaced = new_key_fields()
     response = owner.submit(
-        "/investigator/key",
+        "/staff/key",
         **replaced,
         current_password=person.password,
         totp_code=fresh_code(clock, person),
@@ -141,16 +141,16 @@ def test_a_confirmation_keeps_the_session_fresh_for_5_minutes_only(
     owner = with_first_key(client, clock, person)
     clock.advance(6 * 60)
     confirmed = owner.submit(
-        "/investigator/key",
+        "/staff/key",
         **new_key_fields(),
         current_password=person.password,
         totp_code=fresh_code(clock, person),
     )
     assert confirmed.status_code == 303
     clock.advance(4 * 60 + 59)
-    assert owner.submit("/investigator/key", **new_key_fields()).status_code == 303
+    assert owner.submit("/staff/key", **new_key_fields()).status_code == 303
     clock.advance(5 * 60)
-    assert owner.submit("/investigator/key", **new_key_fields()).status_code == 400
+    assert owner.submit("/staff/key", **new_key_fields()).status_code == 400
 
 
 def test_a_code_used_in_one_session_is_refused_in_another(
@@ -162,12 +162,12 @@ def test_a_code_used_in_one_session_is_refused_in_another(
     clock.advance(6 * 60)
     code = code_at(person.totp_secret, clock.now())
     first = owner.submit(
-        "/investigator/key", **new_key_fields(), current_password=person.password, totp_code=code
+        "/staff/key", **new_key_fields(), current_password=person.password, totp_code=code
     )
     assert first.status_code == 303
     key = current_public_key(client, person)
     again = thief.submit(
-        "/investigator/key", **new_key_fields(), current_password=person.password, totp_code=code
+        "/staff/key", **new_key_fields(), current_password=person.password, totp_code=code
     )
     assert again.status_code == 400 and WRONG in again.text
     assert current_public_key(client, person) == key
@@ -180,7 +180,7 @@ def test_the_key_made_in_the_browser_survives_a_refusal(
     owner = with_first_key(client, clock, person)
     clock.advance(6 * 60)
     made = new_key_fields()
-    refused = owner.submit("/investigator/key", **made)
+    refused = owner.submit("/staff/key", **made)
     assert refused.status_code == 400
     # The refused page holds the same key, ready to save with password and code.
     page = refused.text
@@ -191,7 +191,7 @@ def test_the_key_made_in_the_browser_survives_a_refusal(
     assert token
     saved = owner.request(
         "POST",
-        "/investigator/key",
+        "/staff/key",
         data={
             "csrf_token": token.group(1),
             "purpose": "create",
@@ -214,14 +214,14 @@ def test_the_owner_sees_a_replacement_in_their_other_session_until_dismissed(
     owner.submit("/staff", "/staff/notices", next="/staff")  # the first key's notice, read
     assert TELL not in owner.get("/staff").text
     clock.value = 1_800_000_120  # 10:02 in Helsinki
-    assert thief.submit("/investigator/key", **new_key_fields()).status_code == 303
+    assert thief.submit("/staff/key", **new_key_fields()).status_code == 303
 
     expected = "Your key was replaced on 1/15/27, 10:02\u202fAM. " + TELL
     for page in ("/staff", "/investigator", "/staff/password"):
         assert expected in owner.get(page).text, page
     # The session that made the change was told on the spot, and cannot hide the notice.
     assert REPLACED not in thief.get("/staff").text
-    assert thief.submit("/investigator/key", "/staff/notices", next="/staff").status_code == 303
+    assert thief.submit("/staff/key", "/staff/notices", next="/staff").status_code == 303
     assert expected in owner.get("/staff").text
     # A new sign-in shows it as well, until the owner dismisses it.
     assert expected in signed_in(client, clock, person).get("/staff").text
@@ -243,14 +243,14 @@ def test_a_new_passphrase_needs_confirmation_is_audited_and_noticed(
     rewrapped = b64(wrap(bytes(private), "a new passphrase 123", 2, 19456))
     clock.advance(6 * 60)
     refused = owner.submit(
-        "/investigator/key", "/investigator/key/passphrase", purpose="change", wrapped_key=rewrapped
+        "/staff/key", "/staff/key/passphrase", purpose="change", wrapped_key=rewrapped
     )
     assert refused.status_code == 400 and NEEDED in refused.text
     assert f'name="wrapped_key" value="{rewrapped}"' in refused.text  # kept, not lost
     assert query(client, "SELECT wrapped_key FROM investigator_keys") == stored
     done = owner.submit(
-        "/investigator/key",
-        "/investigator/key/passphrase",
+        "/staff/key",
+        "/staff/key/passphrase",
         purpose="change",
         wrapped_key=rewrapped,
         current_password=person.password,
@@ -305,12 +305,12 @@ def test_confirmation_attempts_are_limited_per_account(
     clock.advance(6 * 60)
     wrong = {"current_password": "not-the-password-1", "totp_code": "000000"}
     statuses = [
-        owner.submit("/investigator/key", **new_key_fields(), **wrong).status_code for _ in range(5)
+        owner.submit("/staff/key", **new_key_fields(), **wrong).status_code for _ in range(5)
     ]
     assert statuses == [400] * 5
     before = current_public_key(client, person)
     sixth = owner.submit(
-        "/investigator/key",
+        "/staff/key",
         **new_key_fields(),
         current_password=person.password,
         totp_code=fresh_code(clock, person),
@@ -330,7 +330,7 @@ def test_confirmation_attempts_are_limited_per_account(
     # Another account is not affected (the counts expire in real time, not on the
     # test clock, so the minute is not waited out here).
     confirmed = other.submit(
-        "/investigator/key",
+        "/staff/key",
         **new_key_fields(),
         current_password=colleague.password,
         totp_code=code_at(colleague.totp_secret, clock.now()),
@@ -347,11 +347,11 @@ def test_wrapped_keys_below_the_argon2_floor_are_refused(
     for opslimit, memlimit_kib in [(1, 19456), (2, 19455), (2, 8192), (1, 8), (3, 8)]:
         weak = b64(floor[:1] + struct.pack(">II", opslimit, memlimit_kib) + floor[9:])
         for field in ("wrapped_key", "recovery_wrapped_key"):
-            response = actor.submit("/investigator/key", **{**fields, field: weak})
+            response = actor.submit("/staff/key", **{**fields, field: weak})
             assert response.status_code == 400, (field, opslimit, memlimit_kib)
             assert "The key could not be saved." in response.text
     assert current_public_key(client, world.investigator) is None
-    assert actor.submit("/investigator/key", **fields).status_code == 303  # at the floor
+    assert actor.submit("/staff/key", **fields).status_code == 303  # at the floor
 
 
 def test_low_order_public_keys_are_refused(
@@ -367,7 +367,7 @@ def test_low_order_public_keys_are_refused(
     ]
     for point in low_order:
         response = actor.submit(
-            "/investigator/key", **{**new_key_fields(), "public_key": b64(bytes.fromhex(point))}
+            "/staff/key", **{**new_key_fields(), "public_key": b64(bytes.fromhex(point))}
         )
         assert response.status_code == 400, point
     assert current_public_key(client, world.investigator) is None
@@ -382,12 +382,10 @@ def test_repeated_changes_cannot_crowd_out_the_notice(
     owner = with_first_key(client, clock, person)
     thief = signed_in(client, clock, person)
     for _ in range(3):
-        assert thief.submit("/investigator/key", **new_key_fields()).status_code == 303
+        assert thief.submit("/staff/key", **new_key_fields()).status_code == 303
     for _ in range(12):
         rewrapped = b64(wrap(bytes(PrivateKey.generate()), "a passphrase 12345", 2, 19456))
-        response = thief.submit(
-            "/investigator/key", "/investigator/key/passphrase", wrapped_key=rewrapped
-        )
+        response = thief.submit("/staff/key", "/staff/key/passphrase", wrapped_key=rewrapped)
         assert response.status_code == 303
     page = owner.get("/staff").text
     assert page.count(REPLACED) == 1

@@ -38,7 +38,7 @@ def create_key(client: TestClient, clock: FakeClock, person: Person) -> Keyholde
     private = PrivateKey.generate()
     sk = bytes(private)
     response = actor.submit(
-        "/investigator/key",
+        "/staff/key",
         public_key=base64.b64encode(bytes(private.public_key)).decode(),
         wrapped_key=base64.b64encode(wrap(sk, PASSPHRASE, 2, 19456)).decode(),
         recovery_wrapped_key=base64.b64encode(
@@ -46,7 +46,7 @@ def create_key(client: TestClient, clock: FakeClock, person: Person) -> Keyholde
         ).decode(),
     )
     assert response.status_code == 303, response.text
-    page = actor.get("/investigator/key").text
+    page = actor.get("/staff/key").text
     assert 'class="fingerprint"' in page
     key_id = in_app(
         client,

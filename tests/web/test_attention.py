@@ -187,7 +187,7 @@ STATEMENTS = {
     ("investigator", "/investigator/slots"): 3,
     ("investigator", "/staff/password"): 1,
     ("investigator", "/investigator/consultations/{id}"): 9 + 2,
-    ("ngo", "/ngo"): 2 + 1,
+    ("ngo", "/ngo"): 2 + 1 + 1,  # and whether the worker has a key yet
     ("ngo", "/staff"): 1 + 1,
     ("ngo", "/staff/password"): 1,
     ("ngo", "/ngo/consultations/{id}"): 6 + 3,

@@ -15,7 +15,12 @@ NEW_PASSWORD = "canary-Enrol-Pass-4242"
 
 
 def invite(
-    actor: Actor, clock: FakeClock, world: World, role: str = "investigator", log_in: bool = True
+    actor: Actor,
+    clock: FakeClock,
+    world: World,
+    role: str = "investigator",
+    log_in: bool = True,
+    organisation_id: str = "",
 ) -> str:
     if log_in:
         actor.log_in(world.coordinator, clock)
@@ -23,7 +28,7 @@ def invite(
         "/coordinator/people",
         "/coordinator/invitations",
         display_name="Nina Newcomer",
-        organisation_id=world.police.id,
+        organisation_id=organisation_id or world.police.id,
         role=role,
     )
     assert page.status_code == 200
@@ -105,13 +110,28 @@ def test_invited_person_enrols_and_is_logged_in(
     path = invite(actor, clock, world)
     newcomer, response = enrol(client, clock, path)
     assert response.status_code == 303  # type: ignore[attr-defined]
-    # An investigator goes on to create the key pair that notes are sealed to.
-    assert response.headers["location"] == "/investigator/key"  # type: ignore[attr-defined]
-    assert "Create my key" in newcomer.get("/investigator/key").text
+    # An investigator goes on to create the key pair that messages and notes are sealed to.
+    assert response.headers["location"] == "/staff/key"  # type: ignore[attr-defined]
+    assert "Create my key" in newcomer.get("/staff/key").text
     home = newcomer.get("/staff")
     assert (
         "Nina Newcomer" in home.text and "Police unit" in home.text and "Investigator" in home.text
     )
+
+
+@pytest.mark.parametrize(
+    ("role", "next_page"),
+    [("ngo_worker", "/staff/key"), ("coordinator", "/staff")],
+)
+def test_an_ngo_worker_goes_on_to_the_key_page_and_a_coordinator_does_not(
+    client: TestClient, actor: Actor, clock: FakeClock, world: World, role: str, next_page: str
+) -> None:
+    organisation = world.ngo if role == "ngo_worker" else world.police
+    path = invite(actor, clock, world, role, organisation_id=organisation.id)
+    newcomer, response = enrol(client, clock, path)
+    assert response.headers["location"] == next_page  # type: ignore[attr-defined]
+    key_link = '<a href="/staff/key">Your key for sealed messages and notes</a>'
+    assert (key_link in newcomer.get("/staff").text) is (role == "ngo_worker")
 
 
 def test_link_works_only_once(

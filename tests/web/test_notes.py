@@ -308,8 +308,8 @@ def test_reassignment_then_resealing_hands_the_notes_over(
 def test_passphrase_change_replaces_only_the_wrapping(client: TestClient, case: Case) -> None:
     new_wrapped = wrap(case.investigator.secret_key, "another passphrase 123", 2, 19456)
     response = case.investigator.actor.submit(
-        "/investigator/key",
-        "/investigator/key/passphrase",
+        "/staff/key",
+        "/staff/key/passphrase",
         wrapped_key=base64.b64encode(new_wrapped).decode(),
     )
     assert response.status_code == 303
@@ -321,8 +321,8 @@ def test_passphrase_change_replaces_only_the_wrapping(client: TestClient, case: 
     )
     assert bytes(stored) == new_wrapped
     bad = case.investigator.actor.submit(
-        "/investigator/key",
-        "/investigator/key/passphrase",
+        "/staff/key",
+        "/staff/key/passphrase",
         wrapped_key=base64.b64encode(b"\x01" * 10).decode(),
     )
     assert bad.status_code == 400
