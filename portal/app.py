@@ -20,8 +20,11 @@ from portal.security.sessions import SessionMiddleware
 from portal.services import build_services
 from portal.settings import Settings
 from portal.web import (
+    attention,
     calendar,
     client,
+    client_messages,
+    conversation,
     coordinator,
     coordinator_records,
     email,
@@ -58,10 +61,16 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
             if settings.mail_enabled and settings.mail_interval_seconds > 0
             else None
         )
+        # Likewise the "needs attention" sweep, one process per period.
+        sweeping = (
+            asyncio.create_task(jobs.attention_sweep_loop(svc.db, svc.clock, settings))
+            if settings.attention_sweep_seconds > 0
+            else None
+        )
         try:
             yield
         finally:
-            for task in (purging, mailing):
+            for task in (purging, mailing, sweeping):
                 if task is not None:
                     task.cancel()
                     with suppress(asyncio.CancelledError):
@@ -96,8 +105,11 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
         routes=[
             *public.ROUTES,
             *client.ROUTES,
+            *client_messages.ROUTES,
+            *conversation.ROUTES,
             *staff.ROUTES,
             *email.ROUTES,
+            *attention.ROUTES,
             *ngo.ROUTES,
             *investigator.ROUTES,
             *investigator_notes.ROUTES,

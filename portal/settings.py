@@ -25,7 +25,9 @@ ARGON2_MIN_TIME_COST = 2
 
 
 # Whole-number settings where 0 switches the feature off.
-ZERO_MEANS_OFF = frozenset({"purge_interval_seconds", "mail_interval_seconds"})
+ZERO_MEANS_OFF = frozenset(
+    {"purge_interval_seconds", "mail_interval_seconds", "attention_sweep_seconds"}
+)
 
 
 class SettingsError(Exception):
@@ -82,6 +84,10 @@ class Settings:
     # how often each process asks whether today's purge is due (0: never, e.g. in tests).
     retention_days: int = 180
     purge_interval_seconds: int = 60 * 60
+    # How often the "needs attention" sweep runs (domain/attention.py: meetings within
+    # 24 h still unconfirmed, reflection periods ending within 7 days); one process runs
+    # it each time. 0: never.
+    attention_sweep_seconds: int = 5 * 60
     # portal backup: the public keys backups are encrypted to, comma separated (the
     # private keys stay offline; portal/backup.py, docs/operations.md "Backups").
     backup_recipients: str = ""

@@ -40,6 +40,8 @@ CLIENT_TEMPLATES = (
     "templates/partials/forms.html",
     "templates/partials/language.html",
     "templates/partials/note_form.html",
+    "templates/partials/client_messages.html",
+    "templates/partials/message_form.html",
 )
 CLIENT_PYTHON = (
     "portal/web/client.py",
@@ -47,6 +49,8 @@ CLIENT_PYTHON = (
     "portal/web/errors.py",
     "portal/domain/client_access.py",
     "portal/domain/notes.py",
+    "portal/web/client_messages.py",
+    "portal/domain/conversation.py",
 )
 
 

@@ -130,3 +130,13 @@ def test_without_mail_settings_mail_is_off() -> None:
     assert not Settings.from_env(GOOD).mail_enabled
     with pytest.raises(SettingsError):
         Settings.from_env({**GOOD, "PORTAL_MAIL_FROM": "portal@example.org"})
+
+
+def test_the_attention_sweep_runs_every_five_minutes_unless_switched_off() -> None:
+    assert Settings.from_env(GOOD).attention_sweep_seconds == 300
+    assert (
+        Settings.from_env({**GOOD, "PORTAL_ATTENTION_SWEEP_SECONDS": "0"}).attention_sweep_seconds
+        == 0
+    )
+    with pytest.raises(SettingsError, match="PORTAL_ATTENTION_SWEEP_SECONDS"):
+        Settings.from_env({**GOOD, "PORTAL_ATTENTION_SWEEP_SECONDS": "-5"})

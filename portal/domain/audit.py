@@ -40,6 +40,8 @@ CONSULTATION_ACTIONS = {
     "note_added": N_("Note added (sealed)"),
     "notes_resealed": N_("Notes sealed to a new investigator"),
     "notes_exported": N_("Sealed notes downloaded"),
+    "message_written": N_("Message written (sealed)"),
+    "messages_shared": N_("Earlier messages shared with a participant (sealed)"),
     "meeting_outcome": N_("Meeting outcome recorded"),
     "consultation_outcome": N_("Consultation outcome recorded"),
     "consent_recorded": N_("Referral consent recorded"),

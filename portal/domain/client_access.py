@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from portal.clock import Clock
 from portal.crypto import client_keys
 from portal.crypto.tokens import random_id
-from portal.domain import audit, codes
+from portal.domain import attention, audit, codes
 from portal.domain.bookings import OPEN_STATUSES, CodeHashing
 from portal.i18n import N_
 from portal.storage import consultations as store
@@ -223,7 +223,20 @@ async def answer_meeting(
             return False
         if changed:
             await store.touch_consultation(tx, consultation_id, now)
-            await _record(tx, clock, "client_answered", consultation_id, answer)
+            consultation = await store.consultation_by_id(tx, consultation_id)
+            await audit.record(
+                tx,
+                clock,
+                "client_answered",
+                consultation,
+                actor_role=audit.CLIENT_ROLE,
+                detail=answer,
+            )
+            if consultation is not None:
+                # The investigator and the booker hear of it in the same transaction.
+                await attention.client_answered(
+                    tx, clock, consultation, meeting, answer, reason if answer == "change" else None
+                )
     return changed
 
 

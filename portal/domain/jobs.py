@@ -15,7 +15,7 @@ import asyncio
 import logging
 
 from portal.clock import Clock
-from portal.domain import retention
+from portal.domain import attention, retention
 from portal.settings import Settings
 from portal.storage.database import Database
 from portal.storage.jobs import claim
@@ -23,6 +23,7 @@ from portal.storage.sessions import delete_stale_sessions
 
 DAY = 24 * 60 * 60
 PURGE_JOB = "purge"
+ATTENTION_JOB = "attention"
 
 logger = logging.getLogger("portal.jobs")
 
@@ -57,3 +58,23 @@ async def purge_daily(db: Database, clock: Clock, settings: Settings) -> None:
         except Exception:
             # Keep the loop alive; the redacting formatter writes the frames only.
             logger.exception("the purge job failed; it will be tried again")
+
+
+async def run_attention_sweep_if_due(db: Database, clock: Clock, settings: Settings) -> int | None:
+    """The attention sweep if this process won this period's run: the number of items
+    it created, or None if not ours."""
+    if not await claim(db, ATTENTION_JOB, clock.now(), settings.attention_sweep_seconds):
+        return None
+    return await attention.sweep(db, clock)
+
+
+async def attention_sweep_loop(db: Database, clock: Clock, settings: Settings) -> None:
+    """The background loop of the attention sweep (started in the app's lifespan like
+    ``purge_daily``, and like it sleeping first): every ``attention_sweep_seconds`` each
+    process asks, and one of them runs the sweep."""
+    while True:
+        await asyncio.sleep(settings.attention_sweep_seconds)
+        try:
+            await run_attention_sweep_if_due(db, clock, settings)
+        except Exception:
+            logger.exception("the attention sweep failed; it will be tried again")

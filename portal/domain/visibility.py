@@ -11,11 +11,13 @@ condition would let them through, and otherwise because no consultation, meeting
 slot of theirs can match (a coordinator's organisation books nothing, their id holds no
 slot). tests/domain/test_visibility.py pins every answer, role by role.
 
-- NGO workers: consultations booked by their own organisation, their meetings and notes.
-- Investigators: consultations assigned to them with their notes, meetings they hold,
-  their own slots (and every free slot, to book a follow-up).
+- NGO workers: consultations booked by their own organisation, their meetings, notes
+  and conversation.
+- Investigators: consultations assigned to them with their notes and conversation,
+  meetings they hold, their own slots (and every free slot, to book a follow-up).
 - Coordinators: all consultations, meetings and slots of the unit (metadata only; no
-  sealed note ever reaches them), and the accounts, places and enrolment links.
+  sealed note or message ever reaches them), and the accounts, places and enrolment links.
+- Everyone on the staff: their own attention items, and nobody else's.
 """
 
 from __future__ import annotations
@@ -24,15 +26,19 @@ from collections.abc import Sequence
 
 from portal.domain.roles import COORDINATOR, INVESTIGATOR
 from portal.storage import accounts as account_store
+from portal.storage import attention as attention_store
 from portal.storage import consultations as store
 from portal.storage import invitations as invitation_store
+from portal.storage import messages as message_store
 from portal.storage import notes as note_store
 from portal.storage import places as place_store
 from portal.storage import slots as slot_store
 from portal.storage.accounts import Account
+from portal.storage.attention import AttentionItem
 from portal.storage.consultations import BookingRow, Consultation, Meeting, ReflectionEnd
 from portal.storage.database import Queryable
 from portal.storage.invitations import Invitation
+from portal.storage.messages import Readable
 from portal.storage.notes import Note
 from portal.storage.places import Place
 from portal.storage.slots import Slot
@@ -123,16 +129,16 @@ async def own_meetings(
 
 
 async def follow_up_slots(
-    db: Queryable, investigator: Account, consultation: Consultation, after: int
+    db: Queryable, investigator: Account, meetings: Sequence[Meeting], after: int
 ) -> tuple[list[Slot], list[Slot]]:
     """Free times for a follow-up meeting: the investigator's own, and up to 50 of other
     investigators' (a follow-up may go to someone else, for a reason). Never a time that
-    overlaps one of the consultation's planned meetings: the client is there then."""
+    overlaps one of the consultation's planned ``meetings``: the client is there then."""
     if investigator.role != INVESTIGATOR:
         return [], []
     planned = [
         (m.starts_at, m.starts_at + m.duration_minutes * 60)
-        for m in await store.consultation_meetings(db, consultation.id)
+        for m in meetings
         if m.is_open or m.status == "held"
     ]
     free = [
@@ -229,6 +235,17 @@ async def consultation_notes(
     return await note_store.consultation_notes(db, consultation.id)
 
 
+async def consultation_messages(
+    db: Queryable, actor: Account, consultation: Consultation, key_id: str
+) -> Sequence[Readable]:
+    """The conversation of a consultation with the envelopes sealed to ``key_id``, for
+    the NGO that booked it and the assigned investigator. Never for a coordinator or
+    another organisation (the client reads their own through client_messages)."""
+    if not (_booked_by_own_organisation(actor, consultation) or _assigned_to(actor, consultation)):
+        return []
+    return await message_store.readable_by(db, consultation.id, key_id)
+
+
 async def calendar(
     db: Queryable, actor: Account, start: int, end: int
 ) -> tuple[Sequence[Slot], Sequence[Meeting]]:
@@ -260,3 +277,17 @@ async def reflection_ends(db: Queryable, actor: Account, now: int) -> Sequence[R
     if actor.role == COORDINATOR:
         return await store.reflection_ends(db, now, None)
     return []
+
+
+async def own_attention_item(db: Queryable, owner: Account, item_id: str) -> AttentionItem | None:
+    """One of the staff member's own attention items (to mark it done): nobody else's,
+    whatever their role, so an item's id shows nothing to anyone but its owner."""
+    item = await attention_store.item_by_id(db, item_id)
+    return item if item is not None and item.account_id == owner.id else None
+
+
+async def own_attention_items(
+    db: Queryable, owner: Account, limit: int, offset: int
+) -> Sequence[AttentionItem]:
+    """The staff member's own open attention items: urgent first, then newest first."""
+    return await attention_store.open_items(db, owner.id, limit, offset)

@@ -72,6 +72,11 @@ class CurrentSession:
         return self.row.reauth_at if self.row else None
 
     @property
+    def attention_count(self) -> int:
+        """The signed-in staff member's open attention items (read with the session)."""
+        return self.row.attention_count if self.row and self.row.account else 0
+
+    @property
     def tag(self) -> str:
         return session_tag(self.sid)
 

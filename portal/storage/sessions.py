@@ -18,13 +18,18 @@ class SessionRow:
     last_seen_at: int
     # When this session last proved password and second factor (a sign-in counts).
     reauth_at: int | None = None
+    # The account's open attention items, for the header (0 for a client's session).
+    attention_count: int = 0
     # A client's secret key, sealed under a key derived from the cookie (client key v1).
     sealed_client_key: bytes | None = None
 
 
 _SESSION_BY_HASH = f"""
 SELECT s.locale, s.created_at, s.last_seen_at, s.reauth_at, s.account_id,
-       s.consultation_id, s.sealed_client_key, {ACCOUNT_COLUMNS}
+       s.consultation_id,
+       (SELECT COUNT(*) FROM attention_items i
+        WHERE i.account_id = s.account_id AND i.done_at IS NULL) AS attention_count,
+       s.sealed_client_key, {ACCOUNT_COLUMNS}
 FROM sessions s
 LEFT JOIN accounts a ON a.id = s.account_id
 LEFT JOIN organisations o ON o.id = a.organisation_id
@@ -33,13 +38,25 @@ WHERE s.id_hash = :h
 
 
 async def session_by_hash(db: Queryable, id_hash: bytes) -> SessionRow | None:
-    """The session and its account in one round trip (this runs on every request)."""
+    """The session, its account and the count of the account's open attention items in
+    one round trip (this runs on every request; the count is a scalar subquery on the
+    index of attention_items by account and done_at)."""
     row = await db.fetch_one(_SESSION_BY_HASH, h=id_hash)
     if row is None:
         return None
     # By position, in the order selected (the account's columns follow its fields, see
     # ACCOUNT_COLUMNS): a look-up by column name costs several times more.
-    locale, created_at, last_seen_at, reauth_at, account_id, consultation_id, sealed, *account = row
+    (
+        locale,
+        created_at,
+        last_seen_at,
+        reauth_at,
+        account_id,
+        consultation_id,
+        count,
+        sealed,
+        *account,
+    ) = row
     return SessionRow(
         id_hash,
         None if account_id is None else Account(*account),
@@ -48,6 +65,7 @@ async def session_by_hash(db: Queryable, id_hash: bytes) -> SessionRow | None:
         created_at,
         last_seen_at,
         reauth_at,
+        int(count or 0),
         None if sealed is None else bytes(sealed),
     )
 

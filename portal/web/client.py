@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from portal.crypto.hashing import Overloaded, SenderBusy
-from portal.domain import client_access, codes
+from portal.domain import client_access, codes, conversation
 from portal.domain.bookings import Consultation
 from portal.domain.client_access import CHANGE_REASONS, CodeRejected
 from portal.domain.roles import CLIENT, PUBLIC
@@ -102,7 +102,7 @@ def _code_page(request: Request, visit: Visit, form: FormState, status: int) -> 
     return response
 
 
-async def _consultation(visit: Visit) -> Consultation:
+async def consultation_of(visit: Visit) -> Consultation:
     found = await client_access.client_consultation(
         visit.services.db, visit.session.consultation_id or ""
     )
@@ -112,7 +112,11 @@ async def _consultation(visit: Visit) -> Consultation:
 
 
 async def meeting_page(
-    request: Request, visit: Visit, form: FormState | None = None, status: int = 200
+    request: Request,
+    visit: Visit,
+    form: FormState | None = None,
+    status: int = 200,
+    message_form: FormState | None = None,
 ) -> Response:
     db = visit.services.db
     found = await client_access.client_view(db, visit.session.consultation_id or "")
@@ -120,6 +124,10 @@ async def meeting_page(
         raise HTTPException(404)
     consultation, key, meetings = found.consultation, found.key, found.meetings
     done = request.query_params.get("done", "")
+    # Opened here with the key from the session, shown, and forgotten (no argon2 here).
+    messages = await conversation.client_conversation(
+        db, consultation.id, visit.session.client_secret_key
+    )
     return render(
         request,
         visit,
@@ -131,12 +139,15 @@ async def meeting_page(
         reasons=REASONS,
         message=DONE_MESSAGES.get(done) or NOTED.get(request.query_params.get("noted", "")),
         form=form or FormState(),
+        messages=messages,
+        message_form=message_form or FormState(),
+        message_sent=request.query_params.get("sent") == "1",
         **note_form_context(key, "client", "/meeting/notes"),
     )
 
 
 async def note_submit(request: Request, visit: Visit) -> Response:
-    outcome = await submit_note(visit, await _consultation(visit), "client", "/meeting")
+    outcome = await submit_note(visit, await consultation_of(visit), "client", "/meeting")
     if isinstance(outcome, FormState):
         return await meeting_page(request, visit, outcome, 400)
     return outcome

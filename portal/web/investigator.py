@@ -10,12 +10,15 @@ from starlette.responses import Response
 
 from portal.domain import accounts, bookings, keys, outcomes, places, slots, visibility
 from portal.domain.bookings import Consultation, SlotTaken
+from portal.domain.client_access import CHANGE_REASONS
 from portal.domain.errors import InputRejected
 from portal.domain.needs import LANGUAGES, describe
 from portal.domain.notes import KINDS
 from portal.domain.roles import INVESTIGATOR
 from portal.domain.slots import DURATIONS, MAX_WEEKS, Planned, Slot, SlotInput, SlotNotFree
 from portal.i18n import N_
+from portal.web import attention
+from portal.web.conversation import staff_context
 from portal.web.forms import FormState
 from portal.web.guard import GuardedRoute, route
 from portal.web.inputs import local_time, whole_number
@@ -63,6 +66,7 @@ async def _meetings(request: Request, visit: Visit, *, upcoming: bool) -> Respon
         upcoming=upcoming,
         languages=LANGUAGES,
         reflection_ends=await visibility.reflection_ends(svc.db, visit.staff, svc.clock.now()),
+        attention=await attention.queue(visit, "/investigator") if upcoming else None,
     )
 
 
@@ -198,26 +202,33 @@ async def consultation_page(
     )
     if consultation is None:
         raise HTTPException(404)
+    meetings = await bookings.meetings_of(svc.db, consultation)
     own_free, others_free = await visibility.follow_up_slots(
-        svc.db, visit.staff, consultation, svc.clock.now()
+        svc.db, visit.staff, meetings, svc.clock.now()
     )
+    key = await keys.current_key(svc.db, visit.staff.id)
     return render(
         request,
         visit,
         "investigator/consultation.html",
         status,
         consultation=consultation,
-        meetings=await bookings.meetings_of(svc.db, consultation),
+        meetings=meetings,
         needs=describe(consultation.needs),
         free_slots=own_free,
         others_free=others_free,
         other_reasons=bookings.OTHER_INVESTIGATOR_REASONS,
+        # The client's reason for asking for another time ("not safe" among them).
+        reasons=CHANGE_REASONS,
         form=form or FormState(),
         notes=await visibility.consultation_notes(svc.db, visit.staff, consultation),
-        key=await keys.current_key(svc.db, visit.staff.id),
+        key=key,
         note_kinds=KINDS,
         done=DONE.get(request.query_params.get("done", "")),
         **await _after_meeting_context(visit, consultation),
+        **await staff_context(
+            visit, consultation, f"/investigator/consultations/{consultation.id}/messages", key
+        ),
     )
 
 

@@ -14,6 +14,8 @@ from portal.domain.needs import CHOICES, DEFAULTS, LABELS, Needs, describe, pars
 from portal.domain.roles import NGO_WORKER
 from portal.domain.slots import Slot
 from portal.i18n import CLIENT_LOCALES, LOCALE_NAMES, N_
+from portal.web import attention
+from portal.web.conversation import staff_context
 from portal.web.forms import FormState
 from portal.web.guard import GuardedRoute, route
 from portal.web.note_forms import NOTED, note_form_context, submit_note
@@ -59,6 +61,7 @@ async def bookings_page(request: Request, visit: Visit) -> Response:
         visit,
         "ngo/bookings.html",
         page=Page.of(rows, number),
+        attention=await attention.queue(visit, "/ngo"),
         lacks_key=await keys.lacks_key(db, visit.staff),
     )
 
@@ -191,6 +194,7 @@ async def consultation_page(
     db = visit.services.db
     written = await visibility.consultation_notes(db, visit.staff, consultation)
     key = await keys.current_key(db, consultation.investigator_id)
+    own_key = await keys.current_key(db, visit.staff.id)  # the worker's: read once
     return render(
         request,
         visit,
@@ -208,8 +212,11 @@ async def consultation_page(
         noted=NOTED.get(request.query_params.get("noted", "")),
         now=visit.services.clock.now(),
         form=form or FormState(),
-        lacks_key=await keys.lacks_key(db, visit.staff),
+        lacks_key=own_key is None,
         **note_form_context(key, "ngo_worker", f"/ngo/consultations/{consultation.id}/notes"),
+        **await staff_context(
+            visit, consultation, f"/ngo/consultations/{consultation.id}/messages", own_key
+        ),
     )
 
 

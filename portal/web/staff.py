@@ -10,7 +10,7 @@ from portal.domain.password_policy import PasswordPolicyError, check_policy
 from portal.domain.roles import ORGANISATION_KIND_LABELS, ROLE_LABELS, STAFF_ROLES
 from portal.i18n import N_
 from portal.security.sessions import new_sid, session_tag
-from portal.web import reauth
+from portal.web import attention, reauth
 from portal.web.forms import FormState
 from portal.web.guard import GuardedRoute, route
 from portal.web.responses import redirect, render
@@ -24,6 +24,7 @@ async def home(request: Request, visit: Visit) -> Response:
         "staff/home.html",
         role_label=ROLE_LABELS[visit.staff.role],
         kind_labels=ORGANISATION_KIND_LABELS,
+        attention=await attention.queue(visit, "/staff"),
         holds_key=keys.may_hold_key(visit.staff.role),
     )
 

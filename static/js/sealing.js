@@ -82,13 +82,19 @@ export function newKeyPair() {
   return nacl.box.keyPair();
 }
 
-export function sealJson(publicKey, message) {
+// padTo: pad the JSON with trailing spaces to a multiple of this many bytes (messages
+// use 256, so envelope sizes do not reveal lengths; JSON parsers ignore the spaces).
+export function sealJson(publicKey, message, { padTo = 1 } = {}) {
   bytes(publicKey, PK, "public key");
   if (!isUsablePublicKey(publicKey)) throw new TypeError("not a usable public key");
   if (message === null || typeof message !== "object" || Array.isArray(message)) {
     throw new TypeError("message must be a plain object");
   }
-  const plaintext = new TextEncoder().encode(JSON.stringify(message));
+  if (!Number.isInteger(padTo) || padTo < 1) throw new TypeError("padTo must be a positive integer");
+  const json = new TextEncoder().encode(JSON.stringify(message));
+  const plaintext = new Uint8Array(Math.ceil(json.length / padTo) * padTo).fill(0x20);
+  plaintext.set(json);
+  json.fill(0);
   const ephemeral = nacl.box.keyPair();
   const nonce = nacl.randomBytes(NONCE);
   try {

@@ -229,7 +229,7 @@ def test_public_and_client_pages_have_no_violations(
     expect(page).to_have_url("/meeting")
     assert_no_violations(page, "meeting")
     page.locator("form[action$='/answer'] input[value=confirm] ~ button").click()
-    expect(page.locator("main [role=status]")).to_be_visible()
+    expect(page.locator("main .notice[role=status]")).to_be_visible()
     assert_no_violations(page, "meeting, confirmed")
     # Quick exit ends the session, language and all, so these come last.
     for path in ["/login", "/bye"]:

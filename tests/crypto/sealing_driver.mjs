@@ -60,6 +60,8 @@ out.python_wrapped = await outcome(async () =>
 
 // JS-made outputs, for Python to open.
 out.js_sealed = input.messages.map((message) => b64(m.sealJson(pk, message)));
+out.js_padded = input.padded_messages.map((message) =>
+  b64(m.sealJson(pk, message, { padTo: 256 })));
 let progress = [];
 out.js_wrapped = b64(await m.wrapSecretKey(sk, input.passphrase_nfd,
   { opslimit: 2, memlimitKiB: 19456 }, (p) => progress.push(p)));

@@ -22,6 +22,7 @@ from nacl.public import PrivateKey
 
 from portal.crypto.envelopes import fingerprint, open_envelope, open_json, seal_json
 from portal.crypto.wrapped_keys import normalise_recovery_key, unwrap, wrap
+from portal.domain.conversation import OVERHEAD, PAD_TO, open_message, padded
 
 REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -43,6 +44,19 @@ JS_MESSAGES: list[dict[str, Any]] = [
     {**PYTHON_NOTE, "consultation": "c-js", "text": "Sealed by tweetnacl: ä, ру, 🙂"},
     {"v": 1, "consultation": "c-js", "kind": "prepared_note", "text": "x" * 100_000},
     {},
+]
+# Conversation messages (docs/crypto.md, "Messages"): padded to a multiple of 256 bytes.
+PADDED_MESSAGES: list[dict[str, Any]] = [
+    {
+        "v": 1,
+        "consultation": "c-js",
+        "message": f"m-{size}",
+        "author": "client",
+        "recipient": "k-1",
+        "time": 1_800_000_000,
+        "text": "ä 🙂 " * size,
+    }
+    for size in (0, 1, 30, 31, 32, 1000)
 ]
 PASSPHRASE_NFC = unicodedata.normalize("NFC", "Åsa ja Élodie: ἀρχή")
 WRAPPED_TAMPER_INDEXES = [0, 4, 8, 9, 24, 25, 48, 49, 64, 96]
@@ -94,6 +108,7 @@ def js(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             "passphrase": "wrapped by PyNaCl",
         },
         "messages": JS_MESSAGES,
+        "padded_messages": PADDED_MESSAGES,
         "passphrase_nfd": unicodedata.normalize("NFD", PASSPHRASE_NFC),
         "wrapped_tamper_indexes": WRAPPED_TAMPER_INDEXES,
         "wrapped_malformed_b64": [
@@ -181,6 +196,27 @@ def test_js_sealed_opens_in_python(js: dict[str, Any]) -> None:
         assert json.loads(open_envelope(SK, envelope)) == message
     assert len({e[1:33] for e in envelopes}) == len(envelopes)  # fresh ephemeral keys
     assert len({e[33:57] for e in envelopes}) == len(envelopes)  # fresh nonces
+
+
+def test_js_padded_messages_open_in_python_and_hide_the_length(js: dict[str, Any]) -> None:
+    lengths = []
+    for message, sealed in zip(PADDED_MESSAGES, js["js_padded"], strict=True):
+        envelope = unb64(sealed)
+        assert (len(envelope) - OVERHEAD) % PAD_TO == 0
+        text = open_message(
+            SK,
+            envelope,
+            consultation_id="c-js",
+            message_id=message["message"],
+            author_role="client",
+            recipient_key_id="k-1",
+        )
+        assert text == message["text"]
+        # The same bucket as the server's own sealing (the no-JavaScript path).
+        assert len(envelope) == OVERHEAD + len(padded(message))
+        lengths.append(len(envelope))
+    # Texts of 0 to 8 bytes look alike, and so do those of 240 to 256.
+    assert lengths == [329, 329, 585, 585, 585, 8265]
 
 
 def test_js_wrapped_unwraps_in_python(js: dict[str, Any]) -> None:

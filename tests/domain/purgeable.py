@@ -57,7 +57,8 @@ def book_consultation(
 
 
 async def add_note_and_consent(client: TestClient, world: World, consultation_id: str) -> None:
-    """A sealed note and a referral consent, written as the storage layer would."""
+    """A sealed note, a message with its envelope and a referral consent, written as the
+    storage layer would."""
     db = services_of(client).db
     now = services_of(client).clock.now()
     key_id, text_id = random_id(), random_id()
@@ -79,6 +80,23 @@ async def add_note_and_consent(client: TestClient, world: World, consultation_id
         a=world.ngo_worker.id,
         key=key_id,
         env=b"\x01" + b"\x00" * 80,
+        now=now,
+    )
+    message_id = random_id()
+    await db.execute(
+        "INSERT INTO messages (id, consultation_id, author_role, author_account_id, sealed_in,"
+        " created_at) VALUES (:id, :c, 'ngo_worker', :a, 'browser', :now)",
+        id=message_id,
+        c=consultation_id,
+        a=world.ngo_worker.id,
+        now=now,
+    )
+    await db.execute(
+        "INSERT INTO message_envelopes (message_id, recipient_key_id, envelope, created_at)"
+        " VALUES (:m, :key, :env, :now)",
+        m=message_id,
+        key=key_id,
+        env=b"\x01" + b"\x00" * 328,
         now=now,
     )
     await db.execute(

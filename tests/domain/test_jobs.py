@@ -84,3 +84,47 @@ def test_the_daily_run_also_clears_expired_sessions(
     clock.advance(2 * DAY)
     assert in_app(client, jobs.run_purge_if_due, svc.db, svc.clock, settings) == 0
     assert in_app(client, svc.db.fetch_value, count) == 0
+
+
+def test_the_attention_sweep_runs_in_the_background_and_logs_counts_only(
+    database_url: str, clock: FakeClock, logs_hold_no_secrets: list[str]
+) -> None:
+    """The app's lifespan starts the sweep; a meeting within 24 hours the client has not
+    confirmed reaches the investigator's and the booker's queues once."""
+    settings = make_settings(database_url, attention_sweep_seconds=1)
+    app = create_app(settings, clock)
+    with TestClient(
+        app, base_url="https://portal.test", client=(CLIENT_ADDRESS, 50123), follow_redirects=False
+    ) as client:
+        world = in_app(client, make_world, services_of(client))
+        booked = book_consultation(client, clock, world, hours_ahead=30)
+        clock.advance(7 * 60 * 60)
+        count = "SELECT COUNT(*) FROM attention_items WHERE consultation_id = :c"
+        db = services_of(client).db
+        deadline = time.monotonic() + 10
+        while in_app(client, db.fetch_value, count, c=booked.id) < 2:
+            assert time.monotonic() < deadline, "the sweep did not run"
+            time.sleep(0.1)
+        owners = in_app(
+            client,
+            db.fetch_all,
+            "SELECT account_id, kind FROM attention_items WHERE consultation_id = :c",
+            c=booked.id,
+        )
+        assert sorted((r["account_id"], r["kind"]) for r in owners) == sorted(
+            [
+                (world.investigator.id, "meeting_unconfirmed"),
+                (world.ngo_worker.id, "meeting_unconfirmed"),
+            ]
+        )
+        # More runs (the fake clock moves on, so each period is claimed): still the two.
+        runs = "SELECT last_run_at FROM job_runs WHERE name = 'attention'"
+        clock.advance(60)
+        deadline = time.monotonic() + 10
+        while in_app(client, db.fetch_value, runs) != clock.now():
+            assert time.monotonic() < deadline, "the sweep did not run again"
+            time.sleep(0.1)
+        assert in_app(client, db.fetch_value, count, c=booked.id) == 2
+    log = "\n".join(logs_hold_no_secrets)
+    assert "attention sweep: 2 new items" in log
+    assert booked.pseudonym not in log and booked.id not in log

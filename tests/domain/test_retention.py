@@ -36,8 +36,11 @@ def test_a_consultation_past_its_time_is_gone_from_every_table(
     booked = book_consultation(client, clock, world)
     in_app(client, add_note_and_consent, client, world, booked.id)
     before = rows_per_table(client, booked.id)
-    for table in ("consultations", "meetings", "one_time_codes", "notes", "referral_consents"):
+    tables = ("consultations", "meetings", "one_time_codes", "notes", "messages")
+    for table in (*tables, "referral_consents"):
         assert before[table] >= 1, table
+    envelopes = "SELECT COUNT(*) FROM message_envelopes"
+    assert in_app(client, services_of(client).db.fetch_value, envelopes) == 1
     assert before["sessions"] >= 1  # the client's own session
     slot_count = in_app(client, services_of(client).db.fetch_value, "SELECT COUNT(*) FROM slots")
 
@@ -55,6 +58,7 @@ def test_a_consultation_past_its_time_is_gone_from_every_table(
     assert run(client, settings) == [(booked.id, booked.pseudonym)]
 
     assert all(count == 0 for count in rows_per_table(client, booked.id).values())
+    assert in_app(client, services_of(client).db.fetch_value, envelopes) == 0  # with them
     actions = audit_actions(client, booked.id)
     assert actions[-1] == ("purged", "system", booked.pseudonym)
     assert ("booked", "ngo_worker", booked.pseudonym) in actions  # history is kept
@@ -281,3 +285,26 @@ def test_portal_purge_dry_run_then_purge(tmp_path: Path) -> None:
         len(pseudonyms),
     )
     conn.close()
+
+
+def test_attention_items_go_with_the_consultation(
+    client: TestClient, clock: FakeClock, world: World, settings: Settings
+) -> None:
+    """Items name the consultation: purged with it (the foreign key cascades), from every
+    queue; the accounts and their other items stay."""
+    svc = services_of(client)
+    booked = book_consultation(client, clock, world)
+    kept = book_consultation(client, clock, world, hours_ahead=24 * 400)
+    for person in (booked.client, kept.client):
+        found = re.search(r'action="/meeting/([^/]+)/answer"', person.get("/meeting").text)
+        assert found
+        answer = person.submit("/meeting", f"/meeting/{found.group(1)}/answer", answer="confirm")
+        assert answer.status_code == 303
+    assert rows_per_table(client, booked.id)["attention_items"] == 2
+    assert rows_per_table(client, kept.id)["attention_items"] == 2
+
+    clock.value = purge_date(client, settings, booked.id)
+    assert run(client, settings) == [(booked.id, booked.pseudonym)]
+    assert rows_per_table(client, booked.id)["attention_items"] == 0
+    assert rows_per_table(client, kept.id)["attention_items"] == 2
+    assert in_app(client, svc.db.fetch_value, "SELECT COUNT(*) FROM attention_items") == 2

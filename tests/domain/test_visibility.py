@@ -1,8 +1,8 @@
 """Who sees what: every role against every kind of object, through domain/visibility.py.
 
 One consultation booked by the support centre, its meeting held by the investigator, a
-sealed note, a running reflection period, and a free slot of the same investigator.
-Each person asks every question visibility.py answers; the test lists, literally, the
+sealed note and message, a running reflection period, and a free slot of the same
+investigator. Each person asks every question visibility.py answers; the test lists, literally, the
 questions that show them the object. Loosening any condition there (another
 organisation's worker, another investigator, a role check dropped) adds a question to
 someone's list and fails the test. (There is no adviser role yet.)
@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from portal.domain import bookings, invitations, outcomes, visibility
+from portal.domain import bookings, client_access, invitations, outcomes, visibility
 from portal.domain.needs import parse_needs
 from portal.services import Services
 from portal.storage.accounts import Account, account_by_id
@@ -46,6 +46,7 @@ EXPECTED: dict[str, set[str]] = {
         "held_meeting",
         "own_slot",
         "notes",
+        "messages",
         "own_meetings",
         "own_slots",
         "day_meetings",
@@ -53,10 +54,18 @@ EXPECTED: dict[str, set[str]] = {
         "calendar_meetings",
         "follow_up_own",
         "reflection_ends",
+        "own_attention_item",
+        "own_attention_items",
     },
     # Not assigned: only the free time, offered for a follow-up with a reason.
     "other_investigator": {"follow_up_others"},
-    "ngo_worker": {"booked_consultation", "booked_meeting", "notes", "organisation_bookings"},
+    "ngo_worker": {
+        "booked_consultation",
+        "booked_meeting",
+        "notes",
+        "messages",
+        "organisation_bookings",
+    },
     "other_ngo_worker": set(),
 }
 
@@ -68,6 +77,7 @@ class Booked:
     free_slot: str
     place: str
     invitation_id: str
+    attention_item: str
 
 
 async def _account(svc: Services, account_id: str) -> Account:
@@ -116,7 +126,14 @@ async def _book(client: TestClient, world: World) -> Booked:
         ttl=3600,
     )
     invitation = (await invitations.list_invitations(db))[0]
-    return Booked(consultation, meeting, free_slot, place, invitation.id)
+    # The client asked for another time: an item for the investigator and the booker.
+    await client_access.answer_meeting(
+        db, svc.clock, consultation.id, meeting.id, "change", "unsafe"
+    )
+    item_id = await db.fetch_value(
+        "SELECT id FROM attention_items WHERE account_id = :a", a=world.investigator.id
+    )
+    return Booked(consultation, meeting, free_slot, place, invitation.id, item_id)
 
 
 async def _seen(svc: Services, actor: Account, booked: Booked, world: World) -> set[str]:
@@ -135,16 +152,26 @@ async def _seen(svc: Services, actor: Account, booked: Booked, world: World) -> 
         "managed_self": visibility.managed_account(db, actor, actor.id),
         "unit_place": visibility.unit_place(db, actor, booked.place),
         "unit_invitation": visibility.unit_invitation(db, actor, booked.invitation_id),
+        "own_attention_item": visibility.own_attention_item(db, actor, booked.attention_item),
     }
     seen = {name for name, lookup in by_id.items() if await lookup is not None}
     day_start = meeting.starts_at - meeting.starts_at % DAY
     slots, meetings = await visibility.calendar(db, actor, now, now + 7 * DAY)
-    own_free, others_free = await visibility.follow_up_slots(db, actor, consultation, now)
+    own_free, others_free = await visibility.follow_up_slots(
+        db, actor, await bookings.meetings_of(db, consultation), now
+    )
     lists: dict[str, tuple[Sequence[Any], str]] = {
         "notes": (
             [
                 n.consultation_id
                 for n in await visibility.consultation_notes(db, actor, consultation)
+            ],
+            consultation.id,
+        ),
+        "messages": (
+            [
+                r.message.consultation_id
+                for r in await visibility.consultation_messages(db, actor, consultation, "")
             ],
             consultation.id,
         ),
@@ -184,6 +211,10 @@ async def _seen(svc: Services, actor: Account, booked: Booked, world: World) -> 
         "reflection_ends": (
             [r.consultation_id for r in await visibility.reflection_ends(db, actor, now)],
             consultation.id,
+        ),
+        "own_attention_items": (
+            [i.id for i in await visibility.own_attention_items(db, actor, 50, 0)],
+            booked.attention_item,
         ),
     }
     return seen | {name for name, (ids, wanted) in lists.items() if wanted in ids}

@@ -57,11 +57,20 @@ ROUTES = _state_changing_routes()
 def test_the_route_table_has_the_state_changing_routes_we_know() -> None:
     paths = {path for _method, path, _roles in ROUTES}
     assert {"/code", "/login", "/language", "/logout", "/leave", "/ngo/book"} <= paths
+    placeholder = "00000000-0000-4000-8000-000000000000"
+    assert {
+        "/meeting/messages",
+        f"/investigator/consultations/{placeholder}/messages",
+        f"/investigator/consultations/{placeholder}/messages/share",
+        f"/ngo/consultations/{placeholder}/messages",
+        f"/ngo/consultations/{placeholder}/messages/share",
+        f"/staff/attention/{placeholder}/done",
+    } <= paths
     # The key page of every key holder (investigators and NGO workers).
     assert {"/staff/key", "/staff/key/passphrase"} <= paths
     assert "/investigator/key" not in paths  # only a GET redirect is left there
     assert {"/staff/email", "/staff/email/verify"} <= paths
-    assert len(ROUTES) >= 35
+    assert len(ROUTES) >= 40
 
 
 def _visitor(client: TestClient, clock: FakeClock, world: World, roles: frozenset[str]) -> Actor:

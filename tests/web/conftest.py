@@ -20,6 +20,15 @@ from tests.factories import (
     services_of,
     slip_code,
 )
+from tests.web.conversation import (
+    FROM_CLIENT,
+    FROM_CLIENT_NO_JS,
+    FROM_NGO,
+    FROM_POLICE,
+    Talk,
+    client_key_of,
+    register_staff_key,
+)
 from tests.web.sealed import FEARS, WISHES, Case, create_key
 
 
@@ -36,3 +45,14 @@ def case(client: TestClient, clock: FakeClock, world: World) -> Case:
     assert found
     CANARIES.update({FEARS, WISHES})
     return Case(found.group(1), ngo, person, investigator)
+
+
+@pytest.fixture
+def talk(client: TestClient, clock: FakeClock, world: World, case: Case) -> Talk:
+    CANARIES.update({FROM_POLICE, FROM_NGO, FROM_CLIENT, FROM_CLIENT_NO_JS})
+    keys = {
+        "investigator": (case.investigator.key_id, case.investigator.secret_key),
+        "ngo_worker": register_staff_key(client, clock, world.ngo_worker.id),
+        "client": client_key_of(client, case),
+    }
+    return Talk(case, keys, clock)

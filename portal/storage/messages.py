@@ -1,0 +1,167 @@
+"""Queries on the conversation of a consultation: messages and their envelopes.
+
+Only envelopes are stored (one per recipient key); the server cannot read them. A
+message row holds no text, only who wrote it (role, and the staff account), where it
+was sealed and when.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from portal.storage.database import Queryable, Row
+
+
+@dataclass(frozen=True)
+class RecipientKey:
+    """A participant's current key: a staff key (investigator_keys) or the client key."""
+
+    key_id: str
+    public_key: bytes
+    role: str  # "investigator", "ngo_worker" or "client"
+    account_id: str | None  # None for the client
+    display_name: str
+
+
+@dataclass(frozen=True)
+class Message:
+    id: str
+    consultation_id: str
+    author_role: str
+    author_account_id: str | None
+    author_name: str  # the staff author's display name; "" for the client
+    sealed_in: str
+    created_at: int
+
+
+@dataclass(frozen=True)
+class Readable:
+    """A message with the envelope sealed to one key (None: none for that key)."""
+
+    message: Message
+    envelope: bytes | None
+
+
+_MESSAGE = """
+SELECT m.id, m.consultation_id, m.author_role, m.author_account_id,
+       COALESCE(a.display_name, '') AS author_name, m.sealed_in, m.created_at
+"""
+_FROM = """
+FROM messages m LEFT JOIN accounts a ON a.id = m.author_account_id
+"""
+
+
+def _message(r: Row) -> Message:
+    return Message(
+        id=r["id"],
+        consultation_id=r["consultation_id"],
+        author_role=r["author_role"],
+        author_account_id=r["author_account_id"],
+        author_name=r["author_name"],
+        sealed_in=r["sealed_in"],
+        created_at=r["created_at"],
+    )
+
+
+async def recipient_keys(db: Queryable, consultation_id: str) -> list[RecipientKey]:
+    """The current key of each participant: the assigned investigator's, each active NGO
+    worker's of the booking organisation, and the client's (if the consultation has a
+    client key). Participants without a current key are not among them."""
+    rows = await db.fetch_all(
+        "SELECT k.id AS key_id, k.public_key, a.role, a.id AS account_id, a.display_name"
+        " FROM consultations c"
+        " JOIN accounts a ON (a.role = 'investigator' AND a.id = c.investigator_id)"
+        "   OR (a.role = 'ngo_worker' AND a.organisation_id = c.organisation_id)"
+        " JOIN investigator_keys k ON k.account_id = a.id AND k.retired_at IS NULL"
+        " WHERE c.id = :c AND a.disabled_at IS NULL"
+        " UNION ALL"
+        " SELECT client_key_id, client_public_key, 'client', NULL, '' FROM consultations"
+        " WHERE id = :c AND client_key_id IS NOT NULL AND client_public_key IS NOT NULL"
+        " ORDER BY role, display_name, key_id",
+        c=consultation_id,
+    )
+    return [
+        RecipientKey(
+            r["key_id"], bytes(r["public_key"]), r["role"], r["account_id"], r["display_name"]
+        )
+        for r in rows
+    ]
+
+
+async def message_exists(db: Queryable, message_id: str) -> bool:
+    found = await db.fetch_value("SELECT 1 FROM messages WHERE id = :id", id=message_id)
+    return found is not None
+
+
+async def insert_message(
+    db: Queryable,
+    *,
+    message_id: str,
+    consultation_id: str,
+    author_role: str,
+    author_account_id: str | None,
+    sealed_in: str,
+    now: int,
+) -> None:
+    await db.execute(
+        "INSERT INTO messages (id, consultation_id, author_role, author_account_id,"
+        " sealed_in, created_at) VALUES (:id, :c, :role, :author, :sealed_in, :now)",
+        id=message_id,
+        c=consultation_id,
+        role=author_role,
+        author=author_account_id,
+        sealed_in=sealed_in,
+        now=now,
+    )
+
+
+async def insert_envelope(
+    db: Queryable, message_id: str, recipient_key_id: str, envelope: bytes, now: int
+) -> None:
+    await db.execute(
+        "INSERT INTO message_envelopes (message_id, recipient_key_id, envelope, created_at)"
+        " VALUES (:m, :k, :e, :now)",
+        m=message_id,
+        k=recipient_key_id,
+        e=envelope,
+        now=now,
+    )
+
+
+async def readable_by(db: Queryable, consultation_id: str, key_id: str) -> Sequence[Readable]:
+    """Every message of the consultation, oldest first, each with its envelope for
+    ``key_id`` (or None): one query, whatever the number of messages."""
+    rows = await db.fetch_all(
+        _MESSAGE
+        + ", e.envelope"
+        + _FROM
+        + " LEFT JOIN message_envelopes e ON e.message_id = m.id AND e.recipient_key_id = :k"
+        " WHERE m.consultation_id = :c ORDER BY m.created_at, m.id",
+        c=consultation_id,
+        k=key_id,
+    )
+    return [
+        Readable(_message(r), None if r["envelope"] is None else bytes(r["envelope"])) for r in rows
+    ]
+
+
+async def consultation_messages(db: Queryable, consultation_id: str) -> Sequence[Message]:
+    rows = await db.fetch_all(
+        _MESSAGE + _FROM + " WHERE m.consultation_id = :c ORDER BY m.created_at, m.id",
+        c=consultation_id,
+    )
+    return [_message(r) for r in rows]
+
+
+async def envelope_keys(db: Queryable, consultation_id: str) -> dict[str, set[str]]:
+    """For each message of the consultation, the key ids it has an envelope for."""
+    rows = await db.fetch_all(
+        "SELECT e.message_id, e.recipient_key_id FROM message_envelopes e"
+        " JOIN messages m ON m.id = e.message_id WHERE m.consultation_id = :c",
+        c=consultation_id,
+    )
+    found: dict[str, set[str]] = {}
+    for r in rows:
+        found.setdefault(r["message_id"], set()).add(r["recipient_key_id"])
+    return found

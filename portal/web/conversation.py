@@ -1,0 +1,184 @@
+"""The conversation of a consultation over the web: staff (investigator, NGO worker)
+and the client post messages; staff share earlier messages with new participants.
+
+Staff and clients with JavaScript seal in the browser (static/js/conversation.js) and
+post one envelope per recipient with fetch; these handlers answer in JSON with a fixed
+code, and the page shows the words for it (so nothing typed is lost on a refusal). A
+client without JavaScript posts the text, and the server seals it in the request
+(domain/conversation.py). Who may post where is decided in domain/visibility.py.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from portal.domain import conversation, visibility
+from portal.domain.bookings import Consultation
+from portal.domain.conversation import NotParticipant, RecipientKey, RecipientsChanged
+from portal.domain.errors import InputRejected
+from portal.domain.keys import StaffKey
+from portal.domain.roles import INVESTIGATOR, NGO_WORKER
+from portal.web.guard import GuardedRoute, route
+from portal.web.visit import Visit
+
+# The code the browser gets for each refusal (the page holds the words, translated).
+CODES = {
+    conversation.TOO_LONG: "too_long",
+    conversation.EMPTY: "empty",
+    conversation.UNREADABLE: "unreadable",
+    conversation.RECIPIENTS_CHANGED: "recipients_changed",
+    conversation.USED_ID: "used",
+    conversation.NOT_SHARED: "not_shared",
+}
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def recipients_json(recipients: list[RecipientKey]) -> list[dict[str, str]]:
+    return [{"id": k.key_id, "key": b64(k.public_key), "role": k.role} for k in recipients]
+
+
+def refusal(code: str, status: int, **extra: Any) -> JSONResponse:
+    return JSONResponse({"error": code, **extra}, status_code=status)
+
+
+def posted_envelopes(visit: Visit) -> dict[str, str] | None:
+    """The ``envelope`` fields, each ``<recipient key id>:<base64>``; None if malformed
+    or one recipient twice."""
+    found: dict[str, str] = {}
+    for value in visit.form.getlist("envelope"):
+        if not isinstance(value, str) or ":" not in value:
+            return None
+        key_id, envelope = value.split(":", 1)
+        if not key_id or key_id in found:
+            return None
+        found[key_id] = envelope
+    return found
+
+
+async def post_sealed(
+    visit: Visit, consultation: Consultation, role: str, envelopes: dict[str, str]
+) -> Response:
+    """A message sealed in the browser: JSON, ``{"saved": true, "next": <fresh id>}``."""
+    svc = visit.services
+    try:
+        await conversation.post_sealed(
+            svc.db,
+            svc.clock,
+            consultation,
+            role=role,
+            account=visit.account,
+            message_id=visit.field("message_id"),
+            envelopes=envelopes,
+        )
+    except NotParticipant:
+        return refusal("no_key", 403)
+    except RecipientsChanged as exc:
+        return refusal(
+            "recipients_changed",
+            409,
+            recipients=recipients_json(exc.recipients),
+            next=conversation.new_message_id(),
+        )
+    except InputRejected as exc:
+        return refusal(CODES.get(exc.message, "unreadable"), 400)
+    return JSONResponse({"saved": True, "next": conversation.new_message_id()})
+
+
+async def _staff_consultation(request: Request, visit: Visit) -> Consultation:
+    db, staff, wanted = visit.services.db, visit.staff, request.path_params["id"]
+    if staff.role == INVESTIGATOR:
+        found = await visibility.assigned_consultation(db, staff, wanted)
+    else:
+        found = await visibility.booked_consultation(db, staff, wanted)
+    if found is None:
+        raise HTTPException(404)
+    return found
+
+
+async def staff_post(request: Request, visit: Visit) -> Response:
+    consultation = await _staff_consultation(request, visit)
+    envelopes = posted_envelopes(visit)
+    if envelopes is None:
+        return refusal("unreadable", 400)
+    return await post_sealed(visit, consultation, visit.staff.role, envelopes)
+
+
+def shared_envelopes(visit: Visit) -> list[tuple[str, str, str]] | None:
+    """The ``shared`` fields, each ``<message id>:<recipient key id>:<base64>``."""
+    found = []
+    for value in visit.form.getlist("shared"):
+        parts = value.split(":", 2) if isinstance(value, str) else []
+        if len(parts) != 3:
+            return None
+        found.append((parts[0], parts[1], parts[2]))
+    return found
+
+
+async def staff_share(request: Request, visit: Visit) -> Response:
+    """Earlier messages re-sealed in the browser for participants who have none."""
+    consultation = await _staff_consultation(request, visit)
+    shared = shared_envelopes(visit)
+    if shared is None:
+        return refusal("not_shared", 400)
+    svc = visit.services
+    try:
+        count = await conversation.share_earlier(
+            svc.db,
+            svc.clock,
+            consultation,
+            account=visit.staff,
+            role=visit.staff.role,
+            envelopes=shared,
+        )
+    except NotParticipant:
+        return refusal("no_key", 403)
+    except InputRejected:
+        return refusal("not_shared", 400)
+    return JSONResponse({"shared": count})
+
+
+async def staff_context(
+    visit: Visit, consultation: Consultation, action: str, key: StaffKey | None
+) -> dict[str, Any]:
+    """What templates/partials/conversation.html needs on a staff consultation page.
+    ``key``: the reader's current key (None: they have none), read once by the page."""
+    db = visit.services.db
+    staff = visit.staff
+    readable = await visibility.consultation_messages(
+        db, staff, consultation, key.id if key else ""
+    )
+    return {
+        "conversation": await conversation.staff_conversation(db, key, consultation, readable),
+        "conversation_action": action,
+    }
+
+
+ROUTES: list[GuardedRoute] = [
+    route(
+        "/investigator/consultations/{id}/messages",
+        staff_post,
+        roles={INVESTIGATOR},
+        methods=["POST"],
+    ),
+    route(
+        "/investigator/consultations/{id}/messages/share",
+        staff_share,
+        roles={INVESTIGATOR},
+        methods=["POST"],
+    ),
+    route("/ngo/consultations/{id}/messages", staff_post, roles={NGO_WORKER}, methods=["POST"]),
+    route(
+        "/ngo/consultations/{id}/messages/share",
+        staff_share,
+        roles={NGO_WORKER},
+        methods=["POST"],
+    ),
+]

@@ -1,0 +1,178 @@
+"""The conversation in a real browser: the investigator writes, the client reads and
+answers with and without JavaScript, the NGO worker reads everything, the investigator
+reads the answers; a coordinator and a worker of another organisation see nothing. The
+database file and the server's log hold none of the texts."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import time
+from pathlib import Path
+
+from nacl.public import PrivateKey
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+
+from portal.crypto.tokens import random_id
+from portal.crypto.wrapped_keys import wrap
+from tests.browser.conftest import PageWatch
+from tests.browser.test_booking_journey import client_confirms
+from tests.browser.test_sealed_notes import PASSPHRASE, create_key
+from tests.browser.test_staff_login import sign_in
+from tests.live import LiveServer
+
+NGO_PASSPHRASE = "canary ngo worker passphrase 6421"
+FROM_POLICE = "canary-browser-message-the-interpreter-is-confirmed-1123"
+FROM_CLIENT_JS = "canary-browser-message-can-we-move-to-thursday-5813"
+FROM_CLIENT_NO_JS = "canary-browser-message-it-is-not-safe-for-me-now-2134"
+
+
+def give_ngo_worker_a_key(tmp_path: Path, username: str) -> None:
+    """What the key page does in the worker's browser, stored directly (the argon2 floor,
+    so unlocking in the browser is quick)."""
+    private = PrivateKey.generate()
+    secret = bytes(private)
+    with sqlite3.connect(tmp_path / "portal.sqlite3") as db:
+        (account_id,) = db.execute(
+            "SELECT id FROM accounts WHERE username = ?", (username,)
+        ).fetchone()
+        db.execute(
+            "INSERT INTO investigator_keys (id, account_id, public_key, wrapped_key,"
+            " recovery_wrapped_key, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                random_id(),
+                account_id,
+                bytes(private.public_key),
+                wrap(secret, NGO_PASSPHRASE, 2, 19456),
+                wrap(secret, random_id(), 2, 19456),
+                int(time.time()),
+            ),
+        )
+
+
+def book(context: BrowserContext) -> tuple[str, str, str]:
+    """The NGO worker books a time with Mikko (who has a key); returns the slip's code,
+    the pseudonym and the consultation's page."""
+    sign_in(context, "ngo")
+    page = context.pages[-1]
+    page.goto("/ngo/book")
+    page.get_by_label("Language of the client's pages and slip").select_option("en")
+    page.get_by_label("Language or dialect for the meeting").select_option("fi")
+    page.get_by_label("Investigator's gender").select_option("male")
+    page.get_by_label("Support person comes along").select_option("yes")
+    page.wait_for_load_state("networkidle")
+    page.locator("#slot-results input[type=radio]").first.check()
+    page.get_by_role("button", name="Book the chosen time").click()
+    code = page.locator(".slip-code").inner_text()
+    pseudonym = page.get_by_role("heading", level=1).inner_text().split(": ", 1)[1]
+    page.get_by_role("link", name="Go to the booking").click()
+    return code, pseudonym, re.sub(r"^https?://[^/]+", "", page.url)
+
+
+def write(page: Page, text: str) -> None:
+    page.get_by_label("Your message").fill(text)
+    page.get_by_role("button", name="Send", exact=True).click()
+
+
+def unlock(page: Page, passphrase: str, button: str) -> None:
+    page.get_by_label("Decryption passphrase").fill(passphrase)
+    page.get_by_role("button", name=button).click()
+
+
+def test_a_conversation_among_police_support_worker_and_client(
+    browser: Browser,
+    watched: tuple[BrowserContext, PageWatch],
+    watched_no_js: tuple[BrowserContext, PageWatch],
+    demo_server: LiveServer,
+    tmp_path: Path,
+) -> None:
+    texts = [FROM_POLICE, FROM_CLIENT_JS, FROM_CLIENT_NO_JS]
+    demo_server.secrets += [PASSPHRASE, NGO_PASSPHRASE, *texts]
+    investigator, watch = watched
+    create_key(investigator)
+    give_ngo_worker_a_key(tmp_path, "ngo")
+    give_ngo_worker_a_key(tmp_path, "ngo2")  # another organisation's: never a recipient
+    ngo = browser.new_context(base_url=demo_server.url)
+    ngo.on("page", watch.attach)
+    code, pseudonym, ngo_url = book(ngo)
+
+    # The client takes the slip (with JavaScript): from now on they take part.
+    client_js = browser.new_context(base_url=demo_server.url)
+    client_js.on("page", watch.attach)
+    client_page = client_js.new_page()
+    own_code = client_confirms(client_page, code)
+    demo_server.secrets += [code, own_code, own_code.replace(" ", "")]
+    expect(client_page.get_by_role("heading", name="Messages")).to_be_visible()
+    expect(client_page.get_by_text("locked on our server as soon as it arrives")).to_be_hidden()
+
+    # The investigator writes (sealed in the browser to all three).
+    police = investigator.pages[-1]
+    police.goto("/investigator")
+    police.get_by_role("link", name=pseudonym).first.click()
+    consultation_url = re.sub(r"^https?://[^/]+", "", police.url)
+    write(police, FROM_POLICE)
+    expect(police.locator(".message-text", has_text=FROM_POLICE)).to_be_visible()
+    expect(police.get_by_label("Your message")).to_have_value("")
+
+    # The client with JavaScript reads it (opened by the server) and answers.
+    client_page.goto("/meeting")
+    expect(client_page.get_by_text(FROM_POLICE)).to_be_visible()
+    expect(client_page.locator(".message-meta").first).to_contain_text("the police")
+    write(client_page, FROM_CLIENT_JS)
+    expect(client_page.get_by_text("Your message was sent.")).to_be_visible()
+    expect(client_page.get_by_text(FROM_CLIENT_JS)).to_be_visible()
+    client_js.close()
+
+    # The same client on a browser without JavaScript, with their own code.
+    plain, _plain_watch = watched_no_js
+    page = plain.new_page()
+    page.goto("/code")
+    page.get_by_label("Code").fill(own_code)
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", name="Your meeting")).to_be_visible()
+    expect(page.get_by_text(FROM_POLICE)).to_be_visible()
+    expect(page.get_by_text(FROM_CLIENT_JS)).to_be_visible()
+    expect(page.get_by_text("locked on our server as soon as it arrives")).to_be_visible()
+    write(page, FROM_CLIENT_NO_JS)
+    expect(page.get_by_text("Your message was sent.")).to_be_visible()
+    expect(page.get_by_text(FROM_CLIENT_NO_JS)).to_be_visible()
+
+    # The NGO worker unlocks their key and reads everything.
+    worker = ngo.pages[-1]
+    worker.goto(ngo_url)
+    unlock(worker, NGO_PASSPHRASE, "Unlock and read the messages")
+    for text in texts:
+        expect(worker.get_by_text(text)).to_be_visible(timeout=60_000)
+    ngo.close()
+
+    # The investigator reads the answers.
+    police.goto(consultation_url)
+    unlock(police, PASSPHRASE, "Unlock and read the notes and messages")
+    for text in texts:
+        expect(police.get_by_text(text)).to_be_visible(timeout=60_000)
+
+    # A coordinator and a worker of another organisation see nothing.
+    consultation = consultation_url.rsplit("/", 1)[1]
+    for username, urls in (
+        ("coordinator", (consultation_url, f"/ngo/consultations/{consultation}")),
+        ("ngo2", (f"/ngo/consultations/{consultation}",)),
+    ):
+        outsider = browser.new_context(base_url=demo_server.url)
+        sign_in(outsider, username)  # each TOTP code works once: one sign-in each
+        for url in urls:
+            response = outsider.pages[-1].goto(url)
+            assert response is not None and response.status == 404, (username, url)
+            for text in texts:
+                assert text not in outsider.pages[-1].content()
+        outsider.close()
+
+    stored = b"".join(path.read_bytes() for path in tmp_path.glob("portal.sqlite3*"))
+    for secret in (*texts, PASSPHRASE, NGO_PASSPHRASE, own_code.replace(" ", "")):
+        assert secret.encode() not in stored
+    with sqlite3.connect(tmp_path / "portal.sqlite3") as db:
+        sealed_in = [r[0] for r in db.execute("SELECT sealed_in FROM messages ORDER BY created_at")]
+        recipients = {
+            r[0] for r in db.execute("SELECT COUNT(*) FROM message_envelopes GROUP BY message_id")
+        }
+    assert sealed_in == ["browser", "browser", "server"]
+    assert recipients == {3}  # the investigator, the NGO worker and the client, each
