@@ -23,7 +23,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from nacl.public import PrivateKey
+
 from portal.crypto.client_keys import seal_for_session
+from portal.domain.conversation import RecipientKey, seal_message
 
 DAY = 86400
 BENCH_PASSWORD = "bench-portal-password"  # noqa: S105 - a benchmark's fake account
@@ -52,6 +55,7 @@ NEEDS_CHOICES = {
 class Prepared:
     size: int
     client_sid: str
+    talker_sid: str  # a client with a 20-message conversation
     ngo_sid: str
     investigator_sid: str
     ngo_username: str
@@ -157,10 +161,12 @@ def build_rows(
          for i, (pid, kind) in enumerate(places)],
     )  # fmt: skip
 
+    key_ids = {inv: _id() for inv in investigators}
     tables["investigator_keys"] = (
         ["id", "account_id", "public_key", "wrapped_key", "recovery_wrapped_key", "created_at"],
-        [(_id(), inv, public_key, wrapped, wrapped, now - 300 * DAY) for inv in investigators],
-    )
+        [(key_ids[inv], inv, public_key, wrapped, wrapped, now - 300 * DAY)
+         for inv in investigators],
+    )  # fmt: skip
 
     slot_cols = [
         "id", "investigator_id", "place_id", "starts_at", "duration_minutes", "languages",
@@ -200,7 +206,10 @@ def build_rows(
     meetings: list[tuple[object, ...]] = []
     codes: list[tuple[object, ...]] = []
     fake_hash = "$argon2id$v=19$m=65536,t=3,p=1$" + "A" * 22 + "$" + "B" * 43
-    client_consultation = ""
+    client_consultation = talking_consultation = ""
+    talker = PrivateKey.generate()  # the second client's key pair (the conversation)
+    talker_key = (_id(), bytes(talker.public_key), secrets.token_bytes(16), 3, 65536,
+                  secrets.token_bytes(32))  # fmt: skip
     for n in range(size):
         cid = _id()
         org_index = n % NGOS
@@ -210,15 +219,19 @@ def build_rows(
         if n == 0:
             client_consultation = cid
             created = now - 20 * DAY
+        if n == 1:  # the second client: the same, with a 20-message conversation
+            talking_consultation = cid
+            inv = investigators[0]
+            created = now - 20 * DAY
         needs = [rng.choice(options) for options in NEEDS_CHOICES.values()]
-        has_code = n == 0 or rng.random() < 0.7
-        reported = has_code and rng.random() < 0.1
-        granted = not reported and rng.random() < 0.05
+        has_code = n < 2 or rng.random() < 0.7
+        reported = n > 1 and has_code and rng.random() < 0.1
+        granted = n > 1 and not reported and rng.random() < 0.05
         consultations.append((
             cid, f"Bench-{n:06d}", ngos[org_index], workers[org_index], inv, inv,
             rng.choice(["en", "fi", "ru", "ar"]), *needs,
             secrets.token_bytes(32) if has_code else None,
-            *(_fake_client_key() if has_code else (None,) * 6),
+            *(talker_key if n == 1 else _fake_client_key() if has_code else (None,) * 6),
             created, created + 3 * DAY,
             "meeting_held" if reported else None, created + 3 * DAY if reported else None,
             "granted" if granted else "none",
@@ -226,8 +239,8 @@ def build_rows(
             created + 10 * DAY if reported else None, f"CASE-{n}" if reported else None,
         ))  # fmt: skip
         visits = [created + rng.randrange(1, 14) * DAY + 3600 * rng.randrange(8, 16)]
-        if n == 0:
-            visits = [now - 10 * DAY, now + 3 * DAY]
+        if n < 2:
+            visits = [now - 10 * DAY - n * 3600, now + 3 * DAY - n * 3600]
         for number, starts in enumerate(visits):
             slot_id = _id()
             place = places[rng.randrange(3)][0]
@@ -244,14 +257,27 @@ def build_rows(
     tables["consultations"] = (consultation_cols, consultations)
     tables["meetings"] = (meeting_cols, meetings)
     tables["one_time_codes"] = (code_cols, codes)
+    tables.update(
+        _conversation(
+            talking_consultation, talker_key[:2], (key_ids[investigators[0]], public_key), now
+        )
+    )
 
-    sids = {"client": secrets.token_urlsafe(16), "ngo": secrets.token_urlsafe(16),
-            "investigator": secrets.token_urlsafe(16)}  # fmt: skip
+    sids = {name: secrets.token_urlsafe(16) for name in ("client", "ngo", "investigator", "talker")}
     # The benchmark's client is signed in like a real one: their key sealed under the
     # cookie (client key v1), so the client pages read what they read in production.
     client_seal = seal_for_session(sids["client"], secrets.token_bytes(32))
     session_rows: list[tuple[object, ...]] = [
         (_sha(sids["client"]), None, client_consultation, "en", now, now, client_seal),
+        (
+            _sha(sids["talker"]),
+            None,
+            talking_consultation,
+            "en",
+            now,
+            now,
+            seal_for_session(sids["talker"], bytes(talker)),
+        ),
         (_sha(sids["ngo"]), workers[0], None, "en", now, now, None),
         (_sha(sids["investigator"]), investigators[0], None, "en", now, now, None),
     ]
@@ -264,6 +290,44 @@ def build_rows(
         session_rows,
     )  # fmt: skip
     return tables, sids
+
+
+MESSAGES = 20
+
+
+def _conversation(
+    consultation_id: str, client: tuple[str, bytes], investigator: tuple[str, bytes], now: int
+) -> dict[str, tuple[list[str], list[tuple[object, ...]]]]:
+    """MESSAGES messages between the investigator and the client, each sealed to both
+    (the sealing the portal does: portal/domain/conversation.py)."""
+    messages: list[tuple[object, ...]] = []
+    envelopes: list[tuple[object, ...]] = []
+    for n in range(MESSAGES):
+        message_id, at = _id(), now - (MESSAGES - n) * 3600
+        author = "client" if n % 2 else "investigator"
+        messages.append((message_id, consultation_id, author, None, "server", at))
+        for key_id, key, role in ((*client, "client"), (*investigator, "investigator")):
+            recipient = RecipientKey(key_id, key, role, None, "")
+            text = f"Message {n}: can we meet on Thursday at ten instead? " * 3
+            envelope = seal_message(
+                recipient,
+                consultation_id=consultation_id,
+                message_id=message_id,
+                author_role=author,
+                at=at,
+                text=text,
+            )
+            envelopes.append((message_id, key_id, envelope, at))  # fmt: skip
+    return {
+        "messages": (
+            ["id", "consultation_id", "author_role", "author_account_id", "sealed_in",
+             "created_at"],
+            messages,
+        ),
+        "message_envelopes": (
+            ["message_id", "recipient_key_id", "envelope", "created_at"], envelopes
+        ),
+    }  # fmt: skip
 
 
 def bench_key() -> tuple[bytes, bytes]:
@@ -320,6 +384,7 @@ def fill(database_url: str, size: int, hashed: str, key: tuple[bytes, bytes]) ->
     return Prepared(
         size=size,
         client_sid=sids["client"],
+        talker_sid=sids["talker"],
         ngo_sid=sids["ngo"],
         investigator_sid=sids["investigator"],
         ngo_username="ngo0",

@@ -57,7 +57,7 @@ COOKIE = "__Host-sid"
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
 SIZES = (100, 10_000, 100_000)
 BUDGET = {"sqlite": 20.0, "postgresql": 12.0}  # % of bare Starlette
-BUDGETED_PAGES = {"meeting", "ngo_search"}
+BUDGETED_PAGES = {"meeting", "meeting_20", "ngo_search"}
 JS_BUDGET, TOTAL_BUDGET = 30 * 1024, 60 * 1024
 NEEDS = {
     "client_locale": "en", "language": "fi", "interpreter_needed": "no",
@@ -279,6 +279,7 @@ def pages_for(base: str, prepared: dataset.Prepared) -> list[Page]:
     search = urlencode({"csrf_token": token, "action": "search", **NEEDS})
     return [
         Page("meeting", "/meeting", prepared.client_sid, expect="Bench place"),
+        Page("meeting_20", "/meeting", prepared.talker_sid, expect="Message 19: can we meet"),
         Page("ngo_search", "/ngo/book", prepared.ngo_sid, search, expect='name="slot_id"'),
         Page("investigator", "/investigator", prepared.investigator_sid, expect="Bench-"),
         Page("login", "/login", expect='name="password"'),
