@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -92,3 +93,13 @@ def live_server(workdir: Path, **env: str) -> Iterator[LiveServer]:
             process.kill()
             out, _ = process.communicate()
         server.output.extend(out.splitlines())
+
+
+def meetings_begin(workdir: Path) -> None:
+    """Time passes until every booked meeting has begun (a live server keeps real time,
+    and a meeting can be marked held only once it has started): they started an hour ago."""
+    with sqlite3.connect(workdir / "portal.sqlite3", timeout=30) as conn:
+        conn.execute(
+            "UPDATE meetings SET starts_at = CAST(strftime('%s', 'now') AS INTEGER) - 3600"
+            " WHERE starts_at > CAST(strftime('%s', 'now') AS INTEGER) - 3600"
+        )

@@ -13,7 +13,7 @@ from playwright.sync_api import Browser, BrowserContext, Download, expect
 from tests.browser.conftest import PageWatch
 from tests.browser.test_sealed_notes import PASSPHRASE, book_with_note, create_key
 from tests.browser.test_staff_login import sign_in
-from tests.live import LiveServer, portal_env
+from tests.live import LiveServer, meetings_begin, portal_env
 
 IDENTITY = "canary-browser-identity-Ana-Example-1234"
 
@@ -69,6 +69,8 @@ def test_from_meeting_to_case_bundle(
     page = investigator.pages[-1]
     page.goto("/investigator")
     page.get_by_role("link", name=pseudonym).click()
+    meetings_begin(tmp_path)
+    page.reload()
     page.locator(".meeting-outcome select").first.select_option("held")
     page.locator(".meeting-outcome button").first.click()
     expect(page.get_by_text("The meeting's outcome is saved.")).to_be_visible()

@@ -23,7 +23,7 @@ from portal.crypto.totp import code_at
 from tests.browser.conftest import PageWatch
 from tests.browser.test_booking_journey import client_confirms
 from tests.browser.test_case_journey import decrypt_download
-from tests.live import LiveServer, live_server, run_portal
+from tests.live import LiveServer, live_server, meetings_begin, run_portal
 
 PASSWORD = "canary journey password 4242"
 PASSPHRASE = "canary journey passphrase 9191"
@@ -207,6 +207,8 @@ def test_the_whole_story(
     investigator.get_by_role("button", name="Unlock and read the notes").click()
     expect(investigator.get_by_text(NGO_NOTE)).to_be_visible(timeout=60_000)
     story.shot(investigator, "investigator-reads-notes")
+    meetings_begin(tmp_path)
+    investigator.reload()
     investigator.locator(".meeting-outcome select").first.select_option("held")
     investigator.locator(".meeting-outcome button").first.click()
     investigator.get_by_label("The client's decision for now").select_option("wants_to_report")
