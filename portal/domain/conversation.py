@@ -250,7 +250,7 @@ async def post_sealed(
         current = await store.recipient_keys(tx, consultation.id)
         if role not in AUTHORS or _author_key(current, role, account) is None:
             raise NotParticipant
-        if set(envelopes) != {key.key_id for key in current} or len(envelopes) != len(current):
+        if set(envelopes) != {key.key_id for key in current}:
             raise RecipientsChanged(current)
         decoded = {key_id: _envelope(value) for key_id, value in envelopes.items()}
         await _store(

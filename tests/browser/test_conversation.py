@@ -1,7 +1,8 @@
 """The conversation in a real browser: the investigator writes, the client reads and
 answers with and without JavaScript, the NGO worker reads everything, the investigator
-reads the answers; a coordinator and a worker of another organisation see nothing. The
-database file and the server's log hold none of the texts."""
+reads the answers; after the worker replaces their key, the investigator's browser shares
+the earlier messages with the new one; a coordinator and a worker of another organisation
+see nothing. The database file and the server's log hold none of the texts."""
 
 from __future__ import annotations
 
@@ -22,14 +23,15 @@ from tests.browser.test_staff_login import sign_in
 from tests.live import LiveServer
 
 NGO_PASSPHRASE = "canary ngo worker passphrase 6421"
+NEW_NGO_PASSPHRASE = "canary ngo worker new passphrase 9052"
 FROM_POLICE = "canary-browser-message-the-interpreter-is-confirmed-1123"
 FROM_CLIENT_JS = "canary-browser-message-can-we-move-to-thursday-5813"
 FROM_CLIENT_NO_JS = "canary-browser-message-it-is-not-safe-for-me-now-2134"
 
 
-def give_ngo_worker_a_key(tmp_path: Path, username: str) -> None:
+def give_ngo_worker_a_key(tmp_path: Path, username: str, passphrase: str = NGO_PASSPHRASE) -> None:
     """What the key page does in the worker's browser, stored directly (the argon2 floor,
-    so unlocking in the browser is quick)."""
+    so unlocking in the browser is quick); any earlier key is retired, as a replacement."""
     private = PrivateKey.generate()
     secret = bytes(private)
     with sqlite3.connect(tmp_path / "portal.sqlite3") as db:
@@ -37,13 +39,18 @@ def give_ngo_worker_a_key(tmp_path: Path, username: str) -> None:
             "SELECT id FROM accounts WHERE username = ?", (username,)
         ).fetchone()
         db.execute(
+            "UPDATE investigator_keys SET retired_at = ? WHERE account_id = ?"
+            " AND retired_at IS NULL",
+            (int(time.time()), account_id),
+        )
+        db.execute(
             "INSERT INTO investigator_keys (id, account_id, public_key, wrapped_key,"
             " recovery_wrapped_key, created_at) VALUES (?, ?, ?, ?, ?, ?)",
             (
                 random_id(),
                 account_id,
                 bytes(private.public_key),
-                wrap(secret, NGO_PASSPHRASE, 2, 19456),
+                wrap(secret, passphrase, 2, 19456),
                 wrap(secret, random_id(), 2, 19456),
                 int(time.time()),
             ),
@@ -87,7 +94,7 @@ def test_a_conversation_among_police_support_worker_and_client(
     tmp_path: Path,
 ) -> None:
     texts = [FROM_POLICE, FROM_CLIENT_JS, FROM_CLIENT_NO_JS]
-    demo_server.secrets += [PASSPHRASE, NGO_PASSPHRASE, *texts]
+    demo_server.secrets += [PASSPHRASE, NGO_PASSPHRASE, NEW_NGO_PASSPHRASE, *texts]
     investigator, watch = watched
     create_key(investigator)
     give_ngo_worker_a_key(tmp_path, "ngo")
@@ -143,13 +150,29 @@ def test_a_conversation_among_police_support_worker_and_client(
     unlock(worker, NGO_PASSPHRASE, "Unlock and read the messages")
     for text in texts:
         expect(worker.get_by_text(text)).to_be_visible(timeout=60_000)
-    ngo.close()
 
     # The investigator reads the answers.
     police.goto(consultation_url)
     unlock(police, PASSPHRASE, "Unlock and read the notes and messages")
     for text in texts:
         expect(police.get_by_text(text)).to_be_visible(timeout=60_000)
+
+    # The NGO worker replaces a lost key: the earlier messages are not sealed to the new
+    # one, until the investigator's browser shares them.
+    give_ngo_worker_a_key(tmp_path, "ngo", NEW_NGO_PASSPHRASE)
+    worker.goto(ngo_url)
+    expect(worker.get_by_text("Written before you could read this conversation")).to_have_count(3)
+    police.goto(consultation_url)
+    unlock(police, PASSPHRASE, "Unlock and read the notes and messages")
+    share = police.get_by_role("button", name="Share earlier messages with: Leena Korhonen")
+    expect(share).to_be_enabled(timeout=60_000)
+    share.click()
+    expect(police.get_by_text("The earlier messages are shared.")).to_be_visible()
+    worker.goto(ngo_url)
+    unlock(worker, NEW_NGO_PASSPHRASE, "Unlock and read the messages")
+    for text in texts:
+        expect(worker.get_by_text(text)).to_be_visible(timeout=60_000)
+    ngo.close()
 
     # A coordinator and a worker of another organisation see nothing.
     consultation = consultation_url.rsplit("/", 1)[1]
@@ -167,7 +190,13 @@ def test_a_conversation_among_police_support_worker_and_client(
         outsider.close()
 
     stored = b"".join(path.read_bytes() for path in tmp_path.glob("portal.sqlite3*"))
-    for secret in (*texts, PASSPHRASE, NGO_PASSPHRASE, own_code.replace(" ", "")):
+    for secret in (
+        *texts,
+        PASSPHRASE,
+        NGO_PASSPHRASE,
+        NEW_NGO_PASSPHRASE,
+        own_code.replace(" ", ""),
+    ):
         assert secret.encode() not in stored
     with sqlite3.connect(tmp_path / "portal.sqlite3") as db:
         sealed_in = [r[0] for r in db.execute("SELECT sealed_in FROM messages ORDER BY created_at")]
@@ -175,4 +204,5 @@ def test_a_conversation_among_police_support_worker_and_client(
             r[0] for r in db.execute("SELECT COUNT(*) FROM message_envelopes GROUP BY message_id")
         }
     assert sealed_in == ["browser", "browser", "server"]
-    assert recipients == {3}  # the investigator, the NGO worker and the client, each
+    # The investigator, the NGO worker and the client, each; and the worker's new key.
+    assert recipients == {4}
