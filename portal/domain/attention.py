@@ -62,6 +62,9 @@ KINDS = {
         "The meeting is within 24 hours and the client has not confirmed it yet."
     ),
     "reflection_ending": N_("The reflection period ends within 7 days."),
+    "reseal_needed": N_(
+        "This consultation moved to another investigator: seal its notes again for them."
+    ),
 }
 
 logger = logging.getLogger("portal.attention")
@@ -147,6 +150,24 @@ async def message_written(
             dedupe=f"message:{consultation.id}",
             now=now,
         )
+
+
+async def reseal_needed(
+    tx: Queryable, clock: Clock, consultation: Consultation, new_investigator_id: str
+) -> None:
+    """The consultation moves from its investigator to ``new_investigator_id`` (in the
+    transaction that moves it): the previous one, whose browser can open its notes and
+    messages, gets one item to re-seal them (web: /investigator/reseal)."""
+    await store.refresh_item(
+        tx,
+        item_id=random_id(),
+        account_id=consultation.investigator_id,
+        consultation_id=consultation.id,
+        kind="reseal_needed",
+        subject_id=new_investigator_id,
+        dedupe=f"reseal:{consultation.id}",
+        now=clock.now(),
+    )
 
 
 async def sweep(db: Database, clock: Clock) -> int:

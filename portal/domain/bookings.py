@@ -16,7 +16,7 @@ from portal.clock import Clock
 from portal.crypto.hashing import HashingPool
 from portal.crypto.passwords import PasswordHasher
 from portal.crypto.tokens import random_id
-from portal.domain import audit, codes
+from portal.domain import attention, audit, codes
 from portal.domain.errors import InputRejected
 from portal.domain.needs import Needs
 from portal.domain.pseudonyms import new_pseudonym
@@ -24,6 +24,7 @@ from portal.domain.roles import INVESTIGATOR
 from portal.i18n import CLIENT_LOCALES, N_
 from portal.storage import accounts as account_store
 from portal.storage import consultations as store
+from portal.storage import keys as key_store
 from portal.storage import slots as slot_store
 from portal.storage.accounts import Account
 from portal.storage.consultations import BookingRow as BookingRow
@@ -212,6 +213,8 @@ async def rebook(
                     tx, meeting.id, "cancelled", now, only_if=OPEN_STATUSES
                 ):
                     await slot_store.free_slot(tx, meeting.slot_id)
+        if slot.investigator_id != consultation.investigator_id:
+            await attention.reseal_needed(tx, clock, consultation, slot.investigator_id)
         await store.insert_meeting(
             tx,
             meeting_id=random_id(),
@@ -247,6 +250,8 @@ async def reassign_meeting(
         investigator = await account_store.account_by_id(tx, investigator_id)
         if investigator is None or investigator.role != INVESTIGATOR or not investigator.is_active:
             raise InputRejected("investigator_id", N_("Choose an active investigator."))
+        if investigator_id != consultation.investigator_id:
+            await attention.reseal_needed(tx, clock, consultation, investigator_id)
         await store.reassign_meeting(tx, meeting.id, investigator_id, clock.now())
         await store.assign_investigator(tx, consultation.id, investigator_id)
         await audit.record(tx, clock, "meeting_reassigned", consultation, actor=actor)
@@ -297,6 +302,69 @@ async def meetings_of(db: Queryable, consultation: Consultation) -> Sequence[Mee
 async def code_state(db: Queryable, consultation: Consultation) -> OneTimeCode | None:
     """The latest slip's code: used, expired or still open (never the code itself)."""
     return await store.latest_code_state(db, consultation.id)
+
+
+# How many of the same investigator's free times a rebooking offers first.
+SAME_INVESTIGATOR_TIMES = 10
+
+
+@dataclass(frozen=True)
+class RebookChoices:
+    """Continuity first: the current investigator's next free times, then the matching
+    times (later ones of the same investigator among them) of investigators with a key
+    only (the client's notes and messages are sealed to it; without one they could read
+    nothing)."""
+
+    same: list[Slot]
+    others: list[Slot]
+    more_others: bool  # a later page of other investigators' times exists
+
+
+async def rebook_choices(
+    db: Database, clock: Clock, consultation: Consultation, needs: Needs, *, limit: int, offset: int
+) -> RebookChoices:
+    """``limit``: a page of other times plus one (web/paging.py ``window``)."""
+    now = clock.now()
+    own = await slot_store.investigator_slots(
+        db, consultation.investigator_id, now, SAME_INVESTIGATOR_TIMES * 2, 0
+    )
+    same = [s for s in own if s.status == "free"][:SAME_INVESTIGATOR_TIMES]
+    shown = {s.id for s in same}
+    found = await matching_slots(db, clock, needs, limit=limit, offset=offset)
+    keyed = await key_store.holders_of_keys(db, (s.investigator_id for s in found))
+    keyed.add(consultation.investigator_id)  # staying is continuity, key or not
+    others = [s for s in found[: limit - 1] if s.investigator_id in keyed and s.id not in shown]
+    return RebookChoices(same, others, len(found) >= limit)
+
+
+async def rebook_by_ngo(
+    db: Database,
+    clock: Clock,
+    consultation: Consultation,
+    slot_id: str,
+    *,
+    actor: Account,
+    reason: str,
+) -> None:
+    """The NGO worker books another time. Another investigator needs a reason from the
+    fixed list (audited as the event's detail) and a key; the previous investigator then
+    gets an item to re-seal the notes for the new one."""
+    slot = await slot_store.slot_by_id(db, slot_id)
+    if slot is None:
+        raise SlotTaken
+    detail = None
+    if slot.investigator_id != consultation.investigator_id:
+        if reason not in OTHER_INVESTIGATOR_REASONS:
+            raise InputRejected(
+                "reason", N_("Say why another investigator should meet the client.")
+            )
+        if not await key_store.holders_of_keys(db, [slot.investigator_id]):
+            raise InputRejected(
+                "slot_id",
+                N_("This investigator cannot open sealed notes yet. Choose another time."),
+            )
+        detail = reason
+    await rebook(db, clock, consultation, slot_id, follow_up=False, actor=actor, detail=detail)
 
 
 async def matching_slots(

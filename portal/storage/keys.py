@@ -3,6 +3,7 @@ private keys."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from portal.storage.database import Queryable, Row
@@ -50,6 +51,20 @@ async def current_key(db: Queryable, account_id: str) -> StaffKey | None:
         a=account_id,
     )
     return None if row is None else _key(row)
+
+
+async def holders_of_keys(db: Queryable, account_ids: Iterable[str]) -> set[str]:
+    """Which of ``account_ids`` have a current key."""
+    ids = sorted(set(account_ids))
+    if not ids:
+        return set()
+    marks = ", ".join(f":a{i}" for i in range(len(ids)))
+    rows = await db.fetch_all(
+        f"SELECT account_id FROM investigator_keys WHERE retired_at IS NULL"  # noqa: S608 - placeholders only
+        f" AND account_id IN ({marks})",
+        **{f"a{i}": account_id for i, account_id in enumerate(ids)},
+    )
+    return {row["account_id"] for row in rows}
 
 
 async def key_by_id(db: Queryable, key_id: str) -> StaffKey | None:

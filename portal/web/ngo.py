@@ -261,18 +261,29 @@ async def rebook_page(
     status: int = 200,
     number: int = 1,
 ) -> Response:
+    """The same investigator's times first (continuity), then other investigators' with
+    a key, and a reason asked for when switching (as for follow-ups)."""
+    svc = visit.services
     consultation = await _own_consultation(visit, request.path_params["id"])
     needs = Needs.from_row(consultation.needs)
     form = form or FormState()
-    slots = await _matching_slots(visit, needs, number)
+    limit, offset = window(number, SEARCH_PAGE)
+    choices = await bookings.rebook_choices(
+        svc.db, svc.clock, consultation, needs, limit=limit, offset=offset
+    )
+    others = Page(tuple(choices.others), number, choices.more_others)
+    chosen = form.values.get("slot_id")
     return render(
         request,
         visit,
         "ngo/rebook.html",
         status,
         consultation=consultation,
-        slots=slots,
-        chosen_slot=_chosen(form, slots),
+        same=choices.same,
+        slots=others,
+        chosen_slot=chosen if any(s.id == chosen for s in choices.others) else None,
+        chosen_same=chosen if any(s.id == chosen for s in choices.same) else None,
+        reasons=bookings.OTHER_INVESTIGATOR_REASONS,
         form=form,
     )
 
@@ -280,19 +291,28 @@ async def rebook_page(
 async def rebook_submit(request: Request, visit: Visit) -> Response:
     svc = visit.services
     consultation = await _own_consultation(visit, request.path_params["id"])
+    shown = _slots_page(visit, booking=True)
     if visit.field("slots_page"):  # "Later times" or "Earlier times"
-        return await rebook_page(request, visit, number=_slots_page(visit, booking=True))
+        return await rebook_page(request, visit, FormState.typed(visit), number=shown)
     slot_id = visit.field("slot_id")
     if not slot_id:
-        form = FormState().error("slot_id", CHOOSE_TIME)
-        return await rebook_page(request, visit, form, 400, _slots_page(visit, booking=True))
+        form = FormState.typed(visit).error("slot_id", CHOOSE_TIME)
+        return await rebook_page(request, visit, form, 400, shown)
     try:
-        await bookings.rebook(
-            svc.db, svc.clock, consultation, slot_id, follow_up=False, actor=visit.staff
+        await bookings.rebook_by_ngo(
+            svc.db,
+            svc.clock,
+            consultation,
+            slot_id,
+            actor=visit.staff,
+            reason=visit.field("reason"),
         )
     except SlotTaken:
-        form = FormState().error("slot_id", SLOT_TAKEN)
-        return await rebook_page(request, visit, form, 409, _slots_page(visit, booking=True))
+        form = FormState.typed(visit).error("slot_id", SLOT_TAKEN)
+        return await rebook_page(request, visit, form, 409, shown)
+    except InputRejected as exc:
+        form = FormState.typed(visit).error(exc.field, exc.message)
+        return await rebook_page(request, visit, form, 400, shown)
     return redirect(f"/ngo/consultations/{consultation.id}")
 
 
