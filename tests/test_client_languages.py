@@ -152,3 +152,10 @@ def test_error_page_speaks_the_browser_language(actor: Actor, locale: str) -> No
     assert response.status_code == 404
     page = html.unescape(response.text)
     assert translations(locale)["This page does not exist."][0] in page
+
+
+@pytest.mark.parametrize("locale", ["ru", "uk"])
+def test_no_word_for_a_handler_names_the_support_worker(locale: str) -> None:
+    """«куратор» also means a handler or minder in exploitation (docs/translations.md)."""
+    text = (ROOT / "portal" / "locale" / locale / "LC_MESSAGES" / "messages.po").read_text()
+    assert "куратор" not in text.lower()

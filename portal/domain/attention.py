@@ -50,6 +50,7 @@ ANSWER_KINDS = {
     "confirm": "client_confirmed",
     "cancel": "client_cancelled",
     "change": "client_change_requested",
+    "undo": "client_undid_cancel",
 }
 
 # What each kind of item says, in plain words.
@@ -57,6 +58,7 @@ KINDS = {
     "client_confirmed": N_("The client confirmed the meeting."),
     "client_cancelled": N_("The client cancelled the meeting."),
     "client_change_requested": N_("The client asks for another time."),
+    "client_undid_cancel": N_("The client took back the cancellation: the meeting is on again."),
     "message": N_("There is a new message in the conversation."),
     "meeting_unconfirmed": N_(
         "The meeting is within 24 hours and the client has not confirmed it yet."

@@ -34,6 +34,11 @@ CHANGE_REASONS = {
 }
 
 
+# A client's own cancellation (meetings.change_reason): they may take it back for a while.
+CANCELLED_BY_CLIENT = "client"
+UNDO_SECONDS = 10 * 60
+
+
 class CodeRejected(Exception):
     """The code is unknown, used, expired or withdrawn (the client is not told which)."""
 
@@ -211,7 +216,12 @@ async def answer_meeting(
             )
         elif answer == "cancel":
             changed = await store.set_meeting_status(
-                tx, meeting_id, "cancelled", now, only_if=OPEN_STATUSES
+                tx,
+                meeting_id,
+                "cancelled",
+                now,
+                only_if=OPEN_STATUSES,
+                change_reason=CANCELLED_BY_CLIENT,
             )
             if changed:
                 await slot_store.free_slot(tx, meeting.slot_id)
@@ -238,6 +248,64 @@ async def answer_meeting(
                     tx, clock, consultation, meeting, answer, reason if answer == "change" else None
                 )
     return changed
+
+
+async def client_meeting(db: Queryable, consultation_id: str, meeting_id: str) -> Meeting:
+    """One meeting of the client's own consultation; ``MeetingNotFound`` otherwise."""
+    meeting = await store.meeting_by_id(db, meeting_id)
+    if meeting is None or meeting.consultation_id != consultation_id:
+        raise MeetingNotFound
+    return meeting
+
+
+def can_undo(meeting: Meeting, now: int) -> bool:
+    """Whether the client may take back the cancellation of ``meeting``: they cancelled
+    it themselves less than ``UNDO_SECONDS`` ago, and it has not started."""
+    return (
+        meeting.status == "cancelled"
+        and meeting.change_reason == CANCELLED_BY_CLIENT
+        and now - meeting.updated_at <= UNDO_SECONDS
+        and meeting.starts_at > now
+    )
+
+
+async def undo_cancel(db: Database, clock: Clock, consultation_id: str, meeting_id: str) -> bool:
+    """Take back a cancellation (``can_undo``) if the time is still free; False if not.
+    The meeting is booked again (not confirmed); the investigator and the booker are
+    told, as for the cancellation."""
+    meeting = await store.meeting_by_id(db, meeting_id)
+    if meeting is None or meeting.consultation_id != consultation_id:
+        raise MeetingNotFound
+    now = clock.now()
+    if not can_undo(meeting, now):
+        return False
+    try:
+        async with db.transaction() as tx:
+            if not await slot_store.take_slot(tx, meeting.slot_id):
+                return False  # someone else booked the time meanwhile
+            if not await store.set_meeting_status(
+                tx, meeting_id, "booked", now, only_if=("cancelled",)
+            ):
+                raise _ChangedMeanwhile  # rolls the taken slot back too
+            await store.touch_consultation(tx, consultation_id, now)
+            consultation = await store.consultation_by_id(tx, consultation_id)
+            await audit.record(
+                tx,
+                clock,
+                "client_answered",
+                consultation,
+                actor_role=audit.CLIENT_ROLE,
+                detail="undo",
+            )
+            if consultation is not None:
+                await attention.client_answered(tx, clock, consultation, meeting, "undo", None)
+    except _ChangedMeanwhile:
+        return False
+    return True
+
+
+class _ChangedMeanwhile(Exception):
+    """The cancellation was taken back meanwhile (another tab)."""
 
 
 # The client's session names their consultation (it was opened with their code); these

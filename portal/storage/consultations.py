@@ -63,6 +63,7 @@ class Meeting:
     language: str
     interpreter_needed: bool
     support_person: bool
+    updated_at: int = 0  # its last change of status
 
     @property
     def is_open(self) -> bool:
@@ -101,7 +102,7 @@ SELECT m.id, m.consultation_id, c.pseudonym, m.slot_id, m.investigator_id,
        m.place_id, p.name AS place_name, p.kind AS place_kind, p.address AS place_address,
        p.directions AS place_directions, m.starts_at, m.duration_minutes, m.status,
        m.change_reason, m.is_follow_up, s.interpreter_available, c.language,
-       c.interpreter_needed, c.support_person
+       c.interpreter_needed, c.support_person, m.updated_at
 FROM meetings m
 JOIN consultations c ON c.id = m.consultation_id
 JOIN accounts a ON a.id = m.investigator_id
@@ -159,6 +160,7 @@ def _meeting(row: Row) -> Meeting:
         language=row["language"],
         interpreter_needed=bool(row["interpreter_needed"]),
         support_person=bool(row["support_person"]),
+        updated_at=row["updated_at"],
     )
 
 

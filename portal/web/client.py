@@ -35,6 +35,11 @@ DONE_MESSAGES = {
     "confirm": N_("Thank you. You confirmed the meeting."),
     "cancel": N_("The meeting is cancelled. Your support worker will be told."),
     "change": N_("You asked for another time. Your support worker will contact you."),
+    "undo": N_("The cancellation is taken back: the meeting is on again."),
+    "undo_failed": N_(
+        "The cancellation could not be taken back: the time is no longer free. "
+        "Your support worker will contact you."
+    ),
 }
 # (value, msgid) of each reason: the key of a cached block (blocks/change_reasons.html).
 REASONS = tuple(CHANGE_REASONS.items())
@@ -117,7 +122,9 @@ async def meeting_page(
     form: FormState | None = None,
     status: int = 200,
     message_form: FormState | None = None,
+    confirm_cancel: str | None = None,
 ) -> Response:
+    """``confirm_cancel``: the meeting whose cancellation is asked for once more."""
     db = visit.services.db
     found = await client_access.client_view(db, visit.session.consultation_id or "")
     if found is None:  # purged while the client was looking
@@ -136,6 +143,9 @@ async def meeting_page(
         consultation=consultation,
         upcoming=[m for m in meetings if m.is_open],
         earlier=[m for m in meetings if not m.is_open],
+        undoable={m.id for m in meetings if client_access.can_undo(m, visit.services.clock.now())},
+        undo_minutes=client_access.UNDO_SECONDS // 60,
+        confirm_cancel=confirm_cancel,
         reasons=REASONS,
         message=DONE_MESSAGES.get(done) or NOTED.get(request.query_params.get("noted", "")),
         form=form or FormState(),
@@ -154,8 +164,19 @@ async def note_submit(request: Request, visit: Visit) -> Response:
 
 
 async def meeting_answer(request: Request, visit: Visit) -> Response:
+    """Cancelling asks once more (a second step that works without JavaScript); one
+    tap on a small screen must not cancel a meeting someone may need."""
     svc = visit.services
     answer = visit.field("answer")
+    consultation_id = visit.session.consultation_id or ""
+    if answer == "cancel" and visit.field("confirm") != "yes":
+        try:
+            meeting = await client_access.client_meeting(
+                svc.db, consultation_id, request.path_params["id"]
+            )
+        except client_access.MeetingNotFound as exc:
+            raise HTTPException(404) from exc
+        return await meeting_page(request, visit, confirm_cancel=meeting.id)
     try:
         changed = await client_access.answer_meeting(
             svc.db,
@@ -170,6 +191,18 @@ async def meeting_answer(request: Request, visit: Visit) -> Response:
     return redirect(f"/meeting?done={answer}" if changed else "/meeting")
 
 
+async def meeting_undo(request: Request, visit: Visit) -> Response:
+    """Take back a cancellation made in the last minutes, if the time is still free."""
+    svc = visit.services
+    try:
+        undone = await client_access.undo_cancel(
+            svc.db, svc.clock, visit.session.consultation_id or "", request.path_params["id"]
+        )
+    except client_access.MeetingNotFound as exc:
+        raise HTTPException(404) from exc
+    return redirect("/meeting?done=undo" if undone else "/meeting?done=undo_failed")
+
+
 async def leave(request: Request, visit: Visit) -> Response:
     visit.session = await visit.services.sessions.end(visit.session)
     return redirect("/code?left=1")
@@ -180,6 +213,7 @@ ROUTES: list[GuardedRoute] = [
     route("/code", code_submit, roles={PUBLIC}, methods=["POST"]),
     route("/meeting", meeting_page, roles={CLIENT}),
     route("/meeting/{id}/answer", meeting_answer, roles={CLIENT}, methods=["POST"]),
+    route("/meeting/{id}/undo", meeting_undo, roles={CLIENT}, methods=["POST"]),
     route("/meeting/notes", note_submit, roles={CLIENT}, methods=["POST"]),
     route("/leave", leave, roles={CLIENT}, methods=["POST"]),
 ]

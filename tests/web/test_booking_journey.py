@@ -181,7 +181,9 @@ def test_client_cancels_and_the_slot_is_free_again(
     person, _code = redeem(client, slip_code(book(ngo, slot_ids[0])))
     meeting_id = re.search(r'action="/meeting/([^/]+)/answer"', person.get("/meeting").text)
     assert meeting_id
-    person.submit("/meeting", f"/meeting/{meeting_id.group(1)}/answer", answer="cancel")
+    person.submit(
+        "/meeting", f"/meeting/{meeting_id.group(1)}/answer", answer="cancel", confirm="yes"
+    )
     assert "Cancelled" in ngo.get("/ngo").text
     assert slot_ids[0] in ngo.submit("/ngo/book", action="search", language="fi").text
 
