@@ -292,3 +292,20 @@ def test_nothing_is_decided_by_default(
         " + (SELECT count(*) FROM consultations WHERE outcome IS NOT NULL)",
     )
     assert recorded == 0
+
+
+def test_the_ngo_page_labels_each_sealed_item_by_its_author(client: TestClient, case: Case) -> None:
+    actor = case.investigator.actor
+    saved = actor.submit(
+        page_of(case), page_of(case) + "/outcome", outcome="needs_time", summary=SUMMARY
+    )
+    assert saved.status_code == 303
+    case.ngo.submit(
+        f"/ngo/consultations/{case.consultation}",
+        f"/ngo/consultations/{case.consultation}/notes",
+        fears="canary-ngo-label-note",
+    )
+    page = case.ngo.get(f"/ngo/consultations/{case.consultation}").text
+    sealed = page.split("Sealed notes")[1].split("</ul>")[0]
+    assert "the investigator's outcome notes" in sealed
+    assert sealed.count("from your organisation") == 1
