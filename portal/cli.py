@@ -86,9 +86,10 @@ def cmd_demo(args: argparse.Namespace) -> None:
 def cmd_decrypt(args: argparse.Namespace) -> None:
     import getpass
     from pathlib import Path
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     from portal.crypto.wrapped_keys import WrappedKeyError
-    from portal.decrypt import ExportError, as_text, open_notes, read_export, secret_key
+    from portal.decrypt import ExportError, as_html, as_text, open_notes, read_export, secret_key
 
     try:
         document = read_export(Path(args.export).read_text(encoding="utf-8"))
@@ -103,7 +104,15 @@ def cmd_decrypt(args: argparse.Namespace) -> None:
         key = secret_key(document, secret, recovery=args.recovery)
     except WrappedKeyError:
         sys.exit("portal decrypt: the passphrase or recovery key is wrong for this export")
-    text = as_text(document, open_notes(document, key))
+    notes = open_notes(document, key)
+    if args.html:
+        try:
+            zone = ZoneInfo(args.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            sys.exit(f"portal decrypt: unknown time zone {args.timezone!r}")
+        text = as_html(document, notes, zone)
+    else:
+        text = as_text(document, notes)
     if args.out:
         fd = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -219,6 +228,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     decrypt.add_argument("--secret-file", help="read the passphrase or recovery key from a file")
     decrypt.add_argument("--out", help="write the notes to this file (mode 600)")
+    decrypt.add_argument(
+        "--html", action="store_true", help="one printable HTML page (a case bundle in words)"
+    )
+    decrypt.add_argument(
+        "--timezone", default="Europe/Helsinki", help="local times in this zone (with --html)"
+    )
     decrypt.set_defaults(run=cmd_decrypt)
 
     purge = commands.add_parser(

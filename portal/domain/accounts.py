@@ -230,6 +230,12 @@ async def list_accounts(db: Queryable) -> Sequence[Account]:
     return await store.list_accounts(db)
 
 
+async def name_of(db: Queryable, account_id: str | None) -> str | None:
+    """A staff member's display name (for a case bundle: who holds the first interview)."""
+    found = await store.account_by_id(db, account_id) if account_id else None
+    return None if found is None else found.display_name
+
+
 async def active_investigators(db: Queryable) -> list[Account]:
     """Who a meeting, a follow-up or a first interview can be given to."""
     return [a for a in await store.list_accounts(db) if a.role == INVESTIGATOR and a.is_active]

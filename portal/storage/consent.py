@@ -22,6 +22,7 @@ class ReferralConsent:
     explained: bool
     consents: bool
     recorded_at: int
+    text: str = ""  # the wording of that version, as it was read to the client
 
 
 async def latest_text(db: Queryable) -> ConsentText | None:
@@ -83,12 +84,14 @@ async def insert_consent(
 
 async def consultation_consents(db: Queryable, consultation_id: str) -> Sequence[ReferralConsent]:
     rows = await db.fetch_all(
-        "SELECT t.version, r.explained, r.consents, r.recorded_at FROM referral_consents r"
+        "SELECT t.version, t.text, r.explained, r.consents, r.recorded_at FROM referral_consents r"
         " JOIN consent_texts t ON t.id = r.consent_text_id"
         " WHERE r.consultation_id = :c ORDER BY r.recorded_at",
         c=consultation_id,
     )
     return [
-        ReferralConsent(r["version"], bool(r["explained"]), bool(r["consents"]), r["recorded_at"])
+        ReferralConsent(
+            r["version"], bool(r["explained"]), bool(r["consents"]), r["recorded_at"], r["text"]
+        )
         for r in rows
     ]

@@ -7,7 +7,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from portal.domain import notes, outcomes, visibility
+from portal.domain import accounts, notes, outcomes, visibility
 from portal.domain.bookings import Consultation
 from portal.domain.errors import InputRejected
 from portal.domain.keys import NoKeyYet
@@ -185,8 +185,18 @@ async def case_export(request: Request, visit: Visit) -> Response:
         "reflection_status": consultation.reflection_status,
         "reflection_ends_on": consultation.reflection_ends_on,
         "needs": consultation.needs,
+        "first_interview_investigator_name": await accounts.name_of(
+            svc.db, consultation.first_interview_investigator_id
+        ),
         "meetings": [
-            {"starts_at": m.starts_at, "status": m.status, "place": m.place_name} for m in meetings
+            {
+                "starts_at": m.starts_at,
+                "status": m.status,
+                "place": m.place_name,
+                "place_address": m.place_address,
+                "investigator": m.investigator_name,
+            }
+            for m in meetings
         ],
         "referral_consents": [
             {
@@ -194,6 +204,7 @@ async def case_export(request: Request, visit: Visit) -> Response:
                 "explained": c.explained,
                 "consents": c.consents,
                 "recorded_at": c.recorded_at,
+                "consent_text": c.text,
             }
             for c in consents
         ],

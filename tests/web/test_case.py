@@ -19,6 +19,7 @@ from tests.test_privacy import database_text
 from tests.web.sealed import PASSPHRASE, Case
 
 IDENTITY_NAME = "canary-identity-Maria-Example-1990"
+HELSINKI = ZoneInfo("Europe/Helsinki")
 SUMMARY = "canary-outcome-summary-wants-time-6060"
 
 
@@ -206,6 +207,22 @@ def test_identity_only_after_the_decision_to_report(
     )
     assert result.returncode == 0, result.stderr
     assert IDENTITY_NAME in result.stdout and "HEL/2026/1234" in result.stdout
+
+    # The same bundle as one printable page: words and local times, not codes and epochs.
+    printable = subprocess.run(
+        [sys.executable, "-m", "portal", "decrypt", str(path), "--secret-file", str(secret),
+         "--html", "--timezone", "Europe/Helsinki"],
+        capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+    assert printable.returncode == 0, printable.stderr
+    page = printable.stdout
+    assert page.startswith("<!doctype html>") and "<title>Case HEL/2026/1234</title>" in page
+    assert IDENTITY_NAME in page and "Identity from the investigator" in page
+    interview = datetime.fromtimestamp(document["case"]["first_interview_at"], HELSINKI)
+    assert interview.strftime("%d.%m.%Y %H:%M") in page  # local time, not epoch seconds
+    assert str(document["case"]["first_interview_at"]) not in page
+    assert "Station room 4" in page  # the place by name
+    assert "Language or dialect for the meeting" in page  # needs in words
 
 
 def test_the_case_is_kept_out_of_other_hands(
