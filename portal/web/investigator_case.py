@@ -7,10 +7,11 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from portal.domain import accounts, notes, outcomes, visibility
+from portal.domain import accounts, bookings, keys, notes, outcomes, visibility
 from portal.domain.bookings import Consultation
 from portal.domain.errors import InputRejected
 from portal.domain.keys import NoKeyYet
+from portal.domain.needs import describe
 from portal.domain.roles import INVESTIGATOR
 from portal.i18n import N_
 from portal.web.forms import FormState
@@ -19,7 +20,7 @@ from portal.web.inputs import local_time
 from portal.web.investigator import consultation_page
 from portal.web.investigator_notes import download, export_document
 from portal.web.note_forms import note_input
-from portal.web.responses import redirect
+from portal.web.responses import redirect, render
 from portal.web.visit import Visit
 
 ROLES = {INVESTIGATOR}
@@ -213,6 +214,30 @@ async def case_export(request: Request, visit: Visit) -> Response:
     return download(document, f"case-{reference}.json")
 
 
+async def case_print(request: Request, visit: Visit) -> Response:
+    """The case as one readable, printable page: words and local times, the consent
+    wording agreed to, and the notes opened in this browser after unlocking."""
+    svc = visit.services
+    consultation = await _assigned(request, visit)
+    if not consultation.is_case:
+        raise HTTPException(404)
+    return render(
+        request,
+        visit,
+        "investigator/case_print.html",
+        consultation=consultation,
+        interviewer=await accounts.name_of(svc.db, consultation.first_interview_investigator_id),
+        needs=describe(consultation.needs),
+        meetings=await bookings.meetings_of(svc.db, consultation),
+        consents=await outcomes.consents_of(svc.db, consultation),
+        notes=await visibility.consultation_notes(svc.db, visit.staff, consultation),
+        key=await keys.current_key(svc.db, visit.staff.id),
+        note_kinds=notes.KINDS,
+        consultation_outcomes=outcomes.CONSULTATION_OUTCOMES,
+        reflection_choices=outcomes.REFLECTION,
+    )
+
+
 ROUTES: list[GuardedRoute] = [
     route("/investigator/meetings/{id}/outcome", meeting_outcome, roles=ROLES, methods=["POST"]),
     route(
@@ -226,4 +251,5 @@ ROUTES: list[GuardedRoute] = [
     route("/investigator/consultations/{id}/report", report, roles=ROLES, methods=["POST"]),
     route("/investigator/consultations/{id}/identity", identity, roles=ROLES, methods=["POST"]),
     route("/investigator/consultations/{id}/case", case_export, roles=ROLES),
+    route("/investigator/consultations/{id}/case/print", case_print, roles=ROLES),
 ]

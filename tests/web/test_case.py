@@ -188,6 +188,11 @@ def test_identity_only_after_the_decision_to_report(
     assert sealed.status_code == 303
     assert IDENTITY_NAME not in database_text(client)
 
+    printable = actor.get(page_of(case) + "/case/print")
+    assert printable.status_code == 200
+    assert "Case HEL/2026/1234" in printable.text and "Station room 4" in printable.text
+    assert IDENTITY_NAME not in printable.text  # sealed: opened only in the browser
+    assert 'data-kind="identity"' in printable.text and "data-unlock" in printable.text
     bundle = actor.get(page_of(case) + "/case")
     assert bundle.status_code == 200 and IDENTITY_NAME not in bundle.text
     document = json.loads(bundle.text)
