@@ -201,9 +201,7 @@ async def _store(
     sealed_in: str,
     now: int,
 ) -> None:
-    if await store.message_exists(tx, message_id):
-        raise InputRejected("message", USED_ID)
-    await store.insert_message(
+    if not await store.insert_message(
         tx,
         message_id=message_id,
         consultation_id=consultation.id,
@@ -211,7 +209,8 @@ async def _store(
         author_account_id=account.id if account else None,
         sealed_in=sealed_in,
         now=now,
-    )
+    ):
+        raise InputRejected("message", USED_ID)
     for key_id, envelope in envelopes.items():
         await store.insert_envelope(tx, message_id, key_id, envelope, now)
     await audit.record(

@@ -89,11 +89,6 @@ async def recipient_keys(db: Queryable, consultation_id: str) -> list[RecipientK
     ]
 
 
-async def message_exists(db: Queryable, message_id: str) -> bool:
-    found = await db.fetch_value("SELECT 1 FROM messages WHERE id = :id", id=message_id)
-    return found is not None
-
-
 async def insert_message(
     db: Queryable,
     *,
@@ -103,10 +98,13 @@ async def insert_message(
     author_account_id: str | None,
     sealed_in: str,
     now: int,
-) -> None:
-    await db.execute(
+) -> bool:
+    """False if a message with this id exists already (a second tab, a double click, a
+    race: the database decides, so two posts of one id never both succeed)."""
+    written = await db.execute(
         "INSERT INTO messages (id, consultation_id, author_role, author_account_id,"
-        " sealed_in, created_at) VALUES (:id, :c, :role, :author, :sealed_in, :now)",
+        " sealed_in, created_at) VALUES (:id, :c, :role, :author, :sealed_in, :now)"
+        " ON CONFLICT (id) DO NOTHING",
         id=message_id,
         c=consultation_id,
         role=author_role,
@@ -114,6 +112,7 @@ async def insert_message(
         sealed_in=sealed_in,
         now=now,
     )
+    return written == 1
 
 
 async def insert_envelope(
