@@ -72,10 +72,38 @@ def cmd_migrate(args: argparse.Namespace) -> None:
     try:
         if args.status:
             sys.exit(_migration_status(settings))
+        if args.down_to:
+            _migrate_down(settings, args.down_to, confirmed=args.yes)
+            return
         _migrate(settings)
     except StartupError as exc:
         sys.exit(f"portal: {exc}")
     print("database schema is up to date")
+
+
+def _migrate_down(settings: Settings, revision: str, *, confirmed: bool) -> None:
+    """Take the schema back for a rollback (docs/operations.md, "Upgrading and rolling
+    back"): it drops what later migrations added, so it runs only when confirmed."""
+    from portal.startup import check_database
+    from portal.storage.migrate import downgrade, status
+
+    check_database(settings)
+    current, _head, _pending = status(settings.database_url)
+    if not confirmed:
+        sys.exit(
+            f"portal migrate: this drops every table and column added after {revision}, "
+            f"with what they hold (schema now at {current}); back up first, then run it "
+            "again with --yes"
+        )
+    try:
+        downgrade(settings.database_url, revision)
+    except Exception as exc:
+        from alembic.util import CommandError
+
+        if not isinstance(exc, CommandError):
+            raise
+        sys.exit(f"portal migrate: no revision {revision!r} to go back to")
+    print(f"database schema taken back from {current} to {revision}")
 
 
 def _migration_status(settings: Settings) -> int:
@@ -258,6 +286,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         action="store_true",
         help="only show the schema's revision (exit status 1 if migrations are pending)",
     )
+    migrate.add_argument(
+        "--down-to",
+        metavar="REVISION",
+        help="take the schema back to REVISION for a rollback (drops what came later)",
+    )
+    migrate.add_argument("--yes", action="store_true", help="confirm --down-to")
     migrate.set_defaults(run=cmd_migrate)
 
     init = commands.add_parser("init", help="create the database and the first coordinator")

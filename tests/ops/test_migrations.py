@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import create_engine, pool, text
 
 from portal.storage.database import sqlalchemy_url
-from portal.storage.migrate import downgrade, head_revision, upgrade
+from portal.storage.migrate import head_revision, upgrade
 from tests.live import free_port, portal_env, run_portal
 from tests.ops.dbutil import POSTGRES_URL, scratch_postgres
 
@@ -94,7 +94,14 @@ def _upgrade_with_data(url: str, workdir: Path) -> None:
     assert purge.stdout == "1 consultation(s) would be purged\n  Quiet Heron 17\n", purge.stderr
 
     # Every migration since has a downgrade: back to the previous release, data intact.
-    downgrade(url, PREVIOUS)
+    unconfirmed = run_portal(workdir, "migrate", "--down-to", PREVIOUS, PORTAL_DATABASE_URL=url)
+    assert unconfirmed.returncode == 1
+    assert unconfirmed.stderr.startswith(
+        f"portal migrate: this drops every table and column added after {PREVIOUS}"
+    )
+    assert _revision(url) == head_revision()
+    down = run_portal(workdir, "migrate", "--down-to", PREVIOUS, "--yes", PORTAL_DATABASE_URL=url)
+    assert down.stdout == f"database schema taken back from {head_revision()} to {PREVIOUS}\n"
     assert _revision(url) == PREVIOUS
     assert _kept(url) == before
     again = run_portal(workdir, "migrate", PORTAL_DATABASE_URL=url)
