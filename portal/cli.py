@@ -362,4 +362,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     totp.set_defaults(run=cmd_totp)
 
     args = parser.parse_args(argv)
+    if args.command in NEEDS_DATABASE:
+        from portal.startup import StartupError, check_database
+
+        try:
+            check_database(_settings())
+        except StartupError as exc:
+            sys.exit(f"portal: {exc}")
     args.run(args)
+
+
+# Commands that use the database at once: an unreachable one is one line, not a traceback
+# (serve and migrate check it themselves).
+NEEDS_DATABASE = frozenset({"init", "demo", "purge"})

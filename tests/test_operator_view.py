@@ -165,7 +165,10 @@ def test_infrastructure_causes_are_fixed_phrases(exc: BaseException, cause: str)
     assert infrastructure_cause(exc) == cause
 
 
-@pytest.mark.parametrize("command", [("serve",), ("migrate",), ("migrate", "--status")])
+@pytest.mark.parametrize(
+    "command",
+    [("serve",), ("migrate",), ("migrate", "--status"), ("init",), ("purge", "--dry-run")],
+)
 def test_an_unreachable_database_is_one_line_with_host_and_port(
     tmp_path: Path, command: tuple[str, ...]
 ) -> None:
