@@ -30,9 +30,10 @@ def cmd_serve(args: argparse.Namespace) -> None:
     settings = _settings()
     configure_logging(settings.log_level, settings.log_format)
     try:
-        check_database(settings)
-        if not args.no_migrate:
-            _migrate(settings)
+        if args.no_migrate:
+            check_database(settings)
+        else:
+            _migrate(settings)  # checks the database first
     except StartupError as exc:
         sys.exit(f"portal: {exc}")
     logging.getLogger("portal").info("%s", describe(settings))

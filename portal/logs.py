@@ -137,6 +137,9 @@ def configure_logging(level: str = "info", log_format: str = "text") -> None:
         handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(LEVELS[level])
+    # "debug" is for the portal's own lines only: a library's debug output (a driver, the
+    # form parser, the mail client) may hold what people sent.
+    root.setLevel(max(LEVELS[level], logging.INFO))
+    logging.getLogger("portal").setLevel(LEVELS[level])
     # uvicorn.access would record client addresses and request lines.
     logging.getLogger("uvicorn.access").disabled = True

@@ -77,6 +77,22 @@ def test_log_level_warning_leaves_out_the_start_up_line(tmp_path: Path) -> None:
     assert not [line for line in server.output if "starting" in line]
 
 
+def test_debug_level_is_for_the_portal_s_own_lines_only() -> None:
+    from portal.logs import configure_logging
+
+    root = logging.getLogger()
+    saved = (root.level, root.handlers[:], logging.getLogger("portal").level)
+    try:
+        configure_logging("debug", "text")
+        assert logging.getLogger("portal.errors").isEnabledFor(logging.DEBUG)
+        assert not logging.getLogger("python_multipart").isEnabledFor(logging.DEBUG)
+        assert not logging.getLogger("aiosmtplib").isEnabledFor(logging.DEBUG)
+    finally:
+        root.setLevel(saved[0])
+        root.handlers[:] = saved[1]
+        logging.getLogger("portal").setLevel(saved[2])
+
+
 def _explode(app: Starlette) -> None:
     async def explode(request: object, visit: Visit) -> None:
         raise KeyError(TYPED)
