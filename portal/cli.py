@@ -20,14 +20,23 @@ def _settings() -> Settings:
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
+    import logging
+
     import uvicorn
 
     from portal.app import create_app
-    from portal.storage.migrate import upgrade
+    from portal.startup import StartupError, check_database, describe
 
     settings = _settings()
-    upgrade(settings.database_url)
-    configure_logging()
+    configure_logging(settings.log_level, settings.log_format)
+    try:
+        if args.no_migrate:
+            check_database(settings)
+        else:
+            _migrate(settings)  # checks the database first
+    except StartupError as exc:
+        sys.exit(f"portal: {exc}")
+    logging.getLogger("portal").info("%s", describe(settings))
     uvicorn.run(
         create_app(settings),
         host=args.host,
@@ -40,11 +49,78 @@ def cmd_serve(args: argparse.Namespace) -> None:
     )
 
 
-def cmd_migrate(args: argparse.Namespace) -> None:
+def _migrate(settings: Settings) -> None:
+    """Upgrade the schema (under a lock on PostgreSQL: storage/migrations/env.py); a
+    failure to reach the database is one line, not a traceback."""
+    from portal.startup import StartupError, check_database, unreachable
     from portal.storage.migrate import upgrade
 
-    upgrade(_settings().database_url)
+    check_database(settings)
+    try:
+        upgrade(settings.database_url)
+    except Exception as exc:
+        from portal.logs import infrastructure_cause
+
+        if not infrastructure_cause(exc):
+            raise
+        raise StartupError(unreachable(settings, exc)) from None
+
+
+def cmd_migrate(args: argparse.Namespace) -> None:
+    from portal.startup import StartupError
+
+    settings = _settings()
+    try:
+        if args.status:
+            sys.exit(_migration_status(settings))
+        if args.down_to:
+            _migrate_down(settings, args.down_to, confirmed=args.yes)
+            return
+        _migrate(settings)
+    except StartupError as exc:
+        sys.exit(f"portal: {exc}")
     print("database schema is up to date")
+
+
+def _migrate_down(settings: Settings, revision: str, *, confirmed: bool) -> None:
+    """Take the schema back for a rollback (docs/operations.md, "Upgrading and rolling
+    back"): it drops what later migrations added, so it runs only when confirmed."""
+    from portal.startup import check_database
+    from portal.storage.migrate import downgrade, status
+
+    check_database(settings)
+    current, _head, _pending = status(settings.database_url)
+    if not confirmed:
+        sys.exit(
+            f"portal migrate: this drops every table and column added after {revision}, "
+            f"with what they hold (schema now at {current}); back up first, then run it "
+            "again with --yes"
+        )
+    try:
+        downgrade(settings.database_url, revision)
+    except Exception as exc:
+        from alembic.util import CommandError
+
+        if not isinstance(exc, CommandError):
+            raise
+        sys.exit(f"portal migrate: no revision {revision!r} to go back to")
+    print(f"database schema taken back from {current} to {revision}")
+
+
+def _migration_status(settings: Settings) -> int:
+    """Print where the schema is; exit status 0 at the latest revision, else 1."""
+    from portal.startup import check_database
+    from portal.storage.migrate import status
+
+    check_database(settings)
+    current, head, pending = status(settings.database_url)
+    print(f"schema revision: {current or 'none (empty database)'}")
+    print(f"latest revision: {head}")
+    if not pending:
+        print("up to date")
+        return 0
+    print(f"{len(pending)} migration(s) to apply with `portal migrate`: {', '.join(pending)}")
+    return 1
 
 
 def cmd_init(args: argparse.Namespace) -> None:
@@ -192,7 +268,10 @@ def cmd_totp(args: argparse.Namespace) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    from portal.startup import version
+
     parser = argparse.ArgumentParser(prog="portal", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"portal {version()}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="run the web server (migrates first)")
@@ -204,11 +283,26 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="trust X-Forwarded-Proto from the reverse proxy",
     )
     serve.add_argument("--forwarded-allow-ips", default="127.0.0.1")
+    serve.add_argument(
+        "--no-migrate",
+        action="store_true",
+        help="do not migrate first (`portal migrate` ran before, e.g. ExecStartPre=)",
+    )
     serve.set_defaults(run=cmd_serve)
 
-    commands.add_parser("migrate", help="create or upgrade the database schema").set_defaults(
-        run=cmd_migrate
+    migrate = commands.add_parser("migrate", help="create or upgrade the database schema")
+    migrate.add_argument(
+        "--status",
+        action="store_true",
+        help="only show the schema's revision (exit status 1 if migrations are pending)",
     )
+    migrate.add_argument(
+        "--down-to",
+        metavar="REVISION",
+        help="take the schema back to REVISION for a rollback (drops what came later)",
+    )
+    migrate.add_argument("--yes", action="store_true", help="confirm --down-to")
+    migrate.set_defaults(run=cmd_migrate)
 
     init = commands.add_parser("init", help="create the database and the first coordinator")
     init.add_argument("--organisation", default="Police unit")
@@ -284,4 +378,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     totp.set_defaults(run=cmd_totp)
 
     args = parser.parse_args(argv)
+    if args.command in NEEDS_DATABASE:
+        from portal.startup import StartupError, check_database
+
+        try:
+            check_database(_settings())
+        except StartupError as exc:
+            sys.exit(f"portal: {exc}")
     args.run(args)
+
+
+# Commands that use the database at once: an unreachable one is one line, not a traceback
+# (serve and migrate check it themselves).
+NEEDS_DATABASE = frozenset({"init", "demo", "purge"})

@@ -8,7 +8,9 @@ secret (in a file beside the database) and says so, so that ``portal demo`` foll
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import os
+import re
 import secrets
 import sys
 from collections.abc import Mapping
@@ -101,6 +103,10 @@ class Settings:
     mail_from: str = ""
     # How often each process looks for new items and mail to send (0: never, e.g. tests).
     mail_interval_seconds: int = 30
+    # What the portal logs (portal/logs.py): debug, info, warning or error; "text" lines
+    # or "json" (one object a line, for a log collector). Nothing personal either way.
+    log_level: str = "info"
+    log_format: str = "text"
 
     @property
     def previous_secrets(self) -> tuple[str, ...]:
@@ -121,6 +127,7 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
+        _refuse_unknown_names(env)
         values: dict[str, object] = {}
         for field in dataclasses.fields(cls):
             name = "PORTAL_" + field.name.upper()
@@ -134,11 +141,16 @@ class Settings:
             else:
                 raise SettingsError(f"{name} must be a whole number above zero")
         settings = cls(**values)  # type: ignore[arg-type]
+        if settings.is_production and not env.get("PORTAL_DATABASE_URL", "").strip():
+            # A typo in the name would otherwise create an empty SQLite file in the
+            # working directory and start a portal with none of the real data.
+            raise SettingsError("PORTAL_DATABASE_URL must be set in production")
         return settings.checked()
 
     def checked(self) -> Settings:
         if self.environment not in {"development", "production"}:
             raise SettingsError("PORTAL_ENVIRONMENT must be 'development' or 'production'")
+        _check_infrastructure(self)
         _check_mail(self)
         if not self.is_production:
             if not self.secret_key:
@@ -159,6 +171,69 @@ class Settings:
         if not self.uses_tls:
             raise SettingsError("PORTAL_PUBLIC_URL must be https:// in production")
         return self
+
+
+# PORTAL_* names that are not settings of the portal process but may share its
+# environment: the development secret's file, Caddy's host name (deploy/compose.yaml),
+# and the test suite's own (PORTAL_TEST_*, PORTAL_SCREENSHOTS).
+OTHER_NAMES = frozenset({"PORTAL_DEV_SECRET_FILE", "PORTAL_HOST", "PORTAL_SCREENSHOTS"})
+LOG_LEVELS = ("debug", "info", "warning", "error")
+LOG_FORMATS = ("text", "json")
+DATABASE_URL = re.compile(r"sqlite:///|postgres(ql)?(\+\w+)?://")
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
+def setting_names() -> frozenset[str]:
+    """Every PORTAL_* name the portal reads as a setting."""
+    return frozenset("PORTAL_" + field.name.upper() for field in dataclasses.fields(Settings))
+
+
+def _refuse_unknown_names(env: Mapping[str, str]) -> None:
+    """A misspelt name (PORTAL_DATABSE_URL) is refused instead of silently ignored: the
+    portal would otherwise start with a default the operator meant to replace."""
+    known = setting_names()
+    unknown = sorted(
+        name
+        for name in env
+        if name.startswith("PORTAL_")
+        and name not in known
+        and name not in OTHER_NAMES
+        and not name.startswith("PORTAL_TEST_")
+    )
+    if not unknown:
+        return
+    hints = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.85)
+        hints.append(f"{name} (did you mean {close[0]}?)" if close else name)
+    raise SettingsError(
+        "unknown setting(s): " + ", ".join(hints) + "; every setting is listed in "
+        "deploy/portal.env.example"
+    )
+
+
+def _check_infrastructure(settings: Settings) -> None:
+    """Addresses and names the portal cannot start with, each named in one line (the
+    messages never repeat a URL: it may hold a password)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if not DATABASE_URL.match(settings.database_url):
+        raise SettingsError("PORTAL_DATABASE_URL must start with sqlite:/// or postgresql://")
+    if settings.redis_url and not settings.redis_url.startswith(REDIS_SCHEMES):
+        raise SettingsError("PORTAL_REDIS_URL must start with redis://, rediss:// or unix://")
+    if not settings.public_url.startswith(("https://", "http://")):
+        raise SettingsError("PORTAL_PUBLIC_URL must start with https://")
+    try:
+        ZoneInfo(settings.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(
+            f"PORTAL_TIMEZONE: unknown time zone {settings.timezone[:64]!r} "
+            "(a name like Europe/Helsinki)"
+        ) from None
+    if settings.log_level not in LOG_LEVELS:
+        raise SettingsError("PORTAL_LOG_LEVEL must be one of " + ", ".join(LOG_LEVELS))
+    if settings.log_format not in LOG_FORMATS:
+        raise SettingsError("PORTAL_LOG_FORMAT must be 'text' or 'json'")
 
 
 def _check_mail(settings: Settings) -> None:

@@ -12,6 +12,7 @@ GOOD = {
     "PORTAL_ENVIRONMENT": "production",
     "PORTAL_SECRET_KEY": "Zx8-q2Lm9_vT4pR7sW1yB6nC3hJ5kD0fGa8eQ2",
     "PORTAL_PUBLIC_URL": "https://portal.example",
+    "PORTAL_DATABASE_URL": "postgresql://portal:db-pass-canary@db.internal:5432/portal",
 }
 
 

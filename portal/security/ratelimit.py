@@ -55,6 +55,12 @@ class RateLimits:
     async def clear(self, item: RateLimitItem, *key: str) -> None:
         await self._limiter.clear(item, *key)
 
+    async def ping(self) -> None:
+        """Raise if the shared counter store (Redis) does not answer; nothing to ask
+        when the counters are in this process's memory."""
+        if self._pool is not None:
+            await redis.asyncio.Redis(connection_pool=self._pool).ping()  # type: ignore[misc]  # redis-py types sync and async alike
+
     async def close(self) -> None:
         if self._pool is not None:
             await self._pool.disconnect()

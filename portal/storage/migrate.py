@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, pool
 
-from portal.storage.database import sqlalchemy_url
+from portal.storage.database import Queryable, sqlalchemy_url
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -24,6 +28,43 @@ def upgrade(database_url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(database_url), revision)
 
 
+def downgrade(database_url: str, revision: str) -> None:
+    """Take the schema back to ``revision`` (docs/operations.md, "Upgrading and rolling
+    back": only together with the previous release's code, after a backup)."""
+    command.downgrade(alembic_config(database_url), revision)
+
+
 def check(database_url: str) -> None:
     """Raise if the tables in ``tables.py`` differ from what the migrations build."""
     command.check(alembic_config(database_url))
+
+
+@lru_cache(maxsize=1)
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    assert head is not None  # noqa: S101 - the migrations directory ships with the code
+    return head
+
+
+def status(database_url: str) -> tuple[str | None, str, list[str]]:
+    """(the database's revision, the latest, the revisions still to apply, oldest first);
+    reads only."""
+    script = ScriptDirectory.from_config(alembic_config(database_url))
+    engine = create_engine(sqlalchemy_url(database_url), poolclass=pool.NullPool)
+    try:
+        with engine.connect() as connection:
+            current = MigrationContext.configure(connection).get_current_revision()
+    finally:
+        engine.dispose()
+    head = script.get_current_head() or ""
+    pending = [rev.revision for rev in script.iterate_revisions(head, current)]
+    return current, head, list(reversed(pending))
+
+
+async def schema_is_current(db: Queryable) -> bool:
+    """True when the running database is at the latest revision (for /readyz)."""
+    try:
+        rows = await db.fetch_all("SELECT version_num FROM alembic_version")
+    except Exception:
+        return False
+    return [row["version_num"] for row in rows] == [head_revision()]

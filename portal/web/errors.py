@@ -8,6 +8,7 @@ security headers itself.
 from __future__ import annotations
 
 import logging
+import secrets
 
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
@@ -17,6 +18,7 @@ from starlette.types import Receive, Scope, Send
 
 from portal.crypto.hashing import Overloaded, SenderBusy
 from portal.i18n import N_, negotiate
+from portal.logs import infrastructure_cause
 from portal.security.bodylimit import BodyTimeout, BodyTooLarge
 from portal.security.headers import secured
 from portal.security.sessions import CurrentSession, SessionHandle
@@ -44,7 +46,7 @@ MESSAGES = {
 CLEAR_SITE_DATA = '"cache", "cookies", "storage"'
 
 
-async def error_page(request: Request, status: int) -> Response:
+async def error_page(request: Request, status: int, request_id: str = "") -> Response:
     """The error page, in the visitor's language and with their session (the header of
     a signed-in staff member, a quick exit whose token fits), like any other page."""
     svc = services(request)
@@ -57,11 +59,20 @@ async def error_page(request: Request, status: int) -> Response:
     message = MESSAGES.get(status, MESSAGES[400])
     if handle is not None and session is not None and status != 500:
         visit = Visit(svc, handle, language(request, session, svc), FormData())
-        response = render(request, visit, "error.html", status, status=status, message=message)
+        response = render(
+            request,
+            visit,
+            "error.html",
+            status,
+            status=status,
+            message=message,
+            request_id=request_id,
+        )
     else:
         context = {
             "status": status,
             "message": message,
+            "request_id": request_id,
             "account": None,
             "csrf_token": "",
             "csrf_field": "",
@@ -146,11 +157,23 @@ async def sender_busy(request: Request, exc: Exception) -> Response:
 
 
 async def server_error(request: Request, exc: Exception) -> Response:
-    # The exception type only: its text could carry input (a code, a note) into the log.
     # The exception type and handler only: a message or path could carry a code or token.
+    # A random request id, on the log line and the page, lets a person quote the error
+    # and the operator find it, without anything about the person in either; a named
+    # infrastructure cause (logs.infrastructure_cause) says e.g. that Redis refused.
+    request_id = secrets.token_hex(6)
     endpoint = getattr(request.scope.get("endpoint"), "__name__", "?")
-    log.error("unhandled %s in %s %s", type(exc).__name__, request.method, endpoint)
-    response = await error_page(request, 500)
+    cause = infrastructure_cause(exc)
+    log.error(
+        "unhandled %s%s in %s %s (request id %s)",
+        type(exc).__name__,
+        f" ({cause})" if cause else "",
+        request.method,
+        endpoint,
+        request_id,
+        extra={"request_id": request_id},
+    )
+    response = await error_page(request, 500, request_id)
     tls = services(request).settings.uses_tls or request.url.scheme == "https"
     response.raw_headers = secured(response.raw_headers, tls=tls, static=False)
     return response

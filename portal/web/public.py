@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
 from portal.crypto import totp
 from portal.crypto.hashing import Overloaded, SenderBusy
-from portal.domain import accounts, invitations, keys
+from portal.domain import accounts, invitations, keys, readiness
 from portal.domain.errors import InputRejected
 from portal.domain.roles import PUBLIC
 from portal.i18n import N_
@@ -20,6 +22,7 @@ from portal.web.refusals import refused
 from portal.web.responses import redirect, render
 from portal.web.visit import Visit
 
+READY_WITHIN = 2.0  # seconds /readyz may take; a load balancer's probe waits not much longer
 TOO_MANY_ATTEMPTS = N_("Too many attempts. Wait a minute and try again.")
 BUSY = N_("The service is busy. Try again in a moment.")
 KEY_REPLACED = N_(
@@ -33,11 +36,21 @@ async def healthz(request: Request, visit: Visit) -> Response:
 
 
 async def readyz(request: Request, visit: Visit) -> Response:
-    """Ready when the database answers; says nothing else (no versions, no errors)."""
+    """Ready when the database answers at the latest schema revision and Redis (when
+    configured) answers, all within READY_WITHIN seconds. Otherwise 503 with one fixed
+    word for what failed (no versions, no error text, no addresses)."""
+    problem = "timeout"
     try:
-        await visit.services.db.fetch_value("SELECT 1")
-    except Exception:
-        return PlainTextResponse("not ready", status_code=503)
+        async with asyncio.timeout(READY_WITHIN):
+            problem = await readiness.database_problem(visit.services.db)
+            if not problem:
+                problem = "redis"
+                await visit.services.limits.ping()
+                problem = ""
+    except Exception:  # noqa: S110 - the problem word says what failed
+        pass
+    if problem:
+        return PlainTextResponse(f"not ready: {problem}", status_code=503)
     return PlainTextResponse("ready")
 
 

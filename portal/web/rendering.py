@@ -39,9 +39,17 @@ from starlette.responses import HTMLResponse
 
 from portal.i18n import CLIENT_LOCALES, LOCALE_NAMES, RIGHT_TO_LEFT, STAFF_LOCALES, Catalogues
 
-ROOT = Path(__file__).resolve().parents[2]
-TEMPLATES = ROOT / "templates"
-STATIC = ROOT / "static"
+
+def _shipped(name: str) -> Path:
+    """templates/ or static/: inside the installed package (a wheel ships them as
+    portal/templates and portal/static, see setup.py), else at the top of the checkout."""
+    package = Path(__file__).resolve().parents[1]
+    inside = package / name
+    return inside if inside.is_dir() else package.parent / name
+
+
+TEMPLATES = _shipped("templates")
+STATIC = _shipped("static")
 VENDOR_LOCK = STATIC / "vendor" / "lock.json"
 KNOWN_MESSAGES = 4096  # remembered translations per language (msgids come from the code)
 _BETWEEN_TAGS = re.compile(r">\s+<")

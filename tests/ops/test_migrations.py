@@ -1,0 +1,188 @@
+"""Upgrades without fear: migrations take turns, say where they are, keep the data, and go
+back to the previous tagged schema (0008) and forward again.
+
+Threats: two processes migrating one fresh PostgreSQL database at once (one used to fail
+with a traceback half-way), a portal serving on a schema older than its code, and an
+upgrade that loses or mangles what people entrusted to the portal.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, pool, text
+
+from portal.storage.database import sqlalchemy_url
+from portal.storage.migrate import head_revision, upgrade
+from tests.live import free_port, portal_env, run_portal
+from tests.ops.dbutil import POSTGRES_URL, scratch_postgres
+
+PREVIOUS = "0008"  # the schema of the previous release
+needs_postgres = pytest.mark.skipif(not POSTGRES_URL, reason="set PORTAL_TEST_DATABASE_URL")
+
+ROWS = [
+    "INSERT INTO organisations (id, name, kind, created_at) VALUES"
+    " ('org-police', 'Police unit', 'police', 1), ('org-ngo', 'Shelter', 'ngo', 1)",
+    "INSERT INTO accounts (id, organisation_id, username, display_name, role, password_hash,"
+    " totp_secret, created_at, gender, security_notices) VALUES"
+    " ('acc-coord', 'org-police', 'coord', 'Coordinator', 'coordinator', 'h', 't', 1,"
+    " 'unspecified', ''),"
+    " ('acc-inv', 'org-police', 'inv', 'Investigator', 'investigator', 'h', 't', 1, 'female', ''),"
+    " ('acc-ngo', 'org-ngo', 'ngo', 'Worker', 'ngo_worker', 'h', 't', 1, 'unspecified', '')",
+    "INSERT INTO consultations (id, pseudonym, organisation_id, booked_by, first_investigator_id,"
+    " investigator_id, client_locale, language, interpreter_needed, interpreter_gender,"
+    " interpreter_other_community, investigator_gender, support_person, accessibility, childcare,"
+    " venue_preference, urgency, minor, reflection_period, safe_contact, client_code_hash,"
+    " created_at, last_activity_at) VALUES"
+    " ('con-1', 'Quiet Heron 17', 'org-ngo', 'acc-ngo', 'acc-inv', 'acc-inv', 'ru', 'ru', 1,"
+    " 'any', 0, 'female', 1, 'none', 0, 'police_station', 'normal', 0, 'unknown', 'ngo',"
+    " 'legacy-hash', 1, 1)",
+    "INSERT INTO sessions (id_hash, account_id, locale, created_at, last_seen_at, reauth_at)"
+    " VALUES (:sid, 'acc-inv', 'fi', 1, 2, 2)",
+]
+KEPT = {
+    "organisations": "SELECT id, name, kind FROM organisations ORDER BY id",
+    "accounts": "SELECT id, username, role, gender FROM accounts ORDER BY id",
+    "consultations": "SELECT id, pseudonym, language, investigator_id, client_code_hash"
+    " FROM consultations",
+    "sessions": "SELECT account_id, locale, reauth_at FROM sessions",
+}
+
+
+def _execute(url: str, *statements: str) -> None:
+    engine = create_engine(sqlalchemy_url(url), poolclass=pool.NullPool)
+    with engine.begin() as conn:
+        for statement in statements:
+            conn.execute(text(statement), {"sid": b"\x01" * 32})
+    engine.dispose()
+
+
+def _kept(url: str) -> dict[str, list[tuple[object, ...]]]:
+    engine = create_engine(sqlalchemy_url(url), poolclass=pool.NullPool)
+    with engine.connect() as conn:
+        found = {name: [tuple(r) for r in conn.execute(text(sql))] for name, sql in KEPT.items()}
+    engine.dispose()
+    return found
+
+
+def _revision(url: str) -> str:
+    engine = create_engine(sqlalchemy_url(url), poolclass=pool.NullPool)
+    with engine.connect() as conn:
+        value = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+    engine.dispose()
+    return str(value)
+
+
+def _upgrade_with_data(url: str, workdir: Path) -> None:
+    upgrade(url, PREVIOUS)
+    _execute(url, *ROWS)
+    before = _kept(url)
+    assert before["consultations"] == [("con-1", "Quiet Heron 17", "ru", "acc-inv", "legacy-hash")]
+
+    migrated = run_portal(workdir, "migrate", PORTAL_DATABASE_URL=url)
+    assert migrated.returncode == 0, migrated.stderr
+    assert _revision(url) == head_revision()
+    assert _kept(url) == before
+    # The new code reads the old rows: the consultation, idle since 1970, is due.
+    purge = run_portal(workdir, "purge", "--dry-run", PORTAL_DATABASE_URL=url)
+    assert purge.stdout == "1 consultation(s) would be purged\n  Quiet Heron 17\n", purge.stderr
+
+    # Every migration since has a downgrade: back to the previous release, data intact.
+    unconfirmed = run_portal(workdir, "migrate", "--down-to", PREVIOUS, PORTAL_DATABASE_URL=url)
+    assert unconfirmed.returncode == 1
+    assert unconfirmed.stderr.startswith(
+        f"portal migrate: this drops every table and column added after {PREVIOUS}"
+    )
+    assert _revision(url) == head_revision()
+    down = run_portal(workdir, "migrate", "--down-to", PREVIOUS, "--yes", PORTAL_DATABASE_URL=url)
+    assert down.stdout == f"database schema taken back from {head_revision()} to {PREVIOUS}\n"
+    assert _revision(url) == PREVIOUS
+    assert _kept(url) == before
+    again = run_portal(workdir, "migrate", PORTAL_DATABASE_URL=url)
+    assert again.returncode == 0, again.stderr
+    assert _kept(url) == before
+
+
+def test_upgrade_from_the_previous_release_keeps_the_data_sqlite(tmp_path: Path) -> None:
+    _upgrade_with_data(f"sqlite:///{tmp_path / 'old.sqlite3'}", tmp_path)
+
+
+@needs_postgres
+@pytest.mark.postgres
+def test_upgrade_from_the_previous_release_keeps_the_data_postgres(tmp_path: Path) -> None:
+    with scratch_postgres() as (url,):
+        _upgrade_with_data(url, tmp_path)
+
+
+def test_migrate_status_says_what_is_pending(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'p.sqlite3'}"
+    upgrade(url, PREVIOUS)
+    behind = run_portal(tmp_path, "migrate", "--status", PORTAL_DATABASE_URL=url)
+    assert (behind.returncode, behind.stdout) == (
+        1,
+        f"schema revision: 0008\nlatest revision: {head_revision()}\n"
+        f"1 migration(s) to apply with `portal migrate`: {head_revision()}\n",
+    )
+    assert _revision(url) == PREVIOUS  # --status changes nothing
+    assert run_portal(tmp_path, "migrate", PORTAL_DATABASE_URL=url).returncode == 0
+    current = run_portal(tmp_path, "migrate", "--status", PORTAL_DATABASE_URL=url)
+    assert (current.returncode, current.stdout) == (
+        0,
+        f"schema revision: {head_revision()}\nlatest revision: {head_revision()}\nup to date\n",
+    )
+
+
+def test_serve_no_migrate_leaves_the_schema_and_is_not_ready(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
+    upgrade(url, PREVIOUS)
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "portal", "serve", "--no-migrate", "--port", str(port)],
+        cwd=tmp_path,
+        env=portal_env(tmp_path, PORTAL_DATABASE_URL=url),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5):
+                    pytest.fail("ready on a schema older than the code")
+            except urllib.error.HTTPError as answer:
+                assert (answer.code, answer.read()) == (503, b"not ready: schema")
+                break
+            except OSError:
+                assert process.poll() is None and time.monotonic() < deadline
+                time.sleep(0.2)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    assert _revision(url) == PREVIOUS
+
+
+@needs_postgres
+@pytest.mark.postgres
+def test_two_migrations_at_once_on_a_fresh_database_both_succeed(tmp_path: Path) -> None:
+    with scratch_postgres() as (url,):
+        env = portal_env(tmp_path, PORTAL_DATABASE_URL=url)
+        processes = [
+            subprocess.Popen(
+                [sys.executable, "-m", "portal", "migrate"],
+                cwd=tmp_path,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(2)
+        ]
+        results = [(p.wait(timeout=120), *p.communicate()) for p in processes]
+        assert results == [(0, "database schema is up to date\n", "")] * 2
+        assert _revision(url) == head_revision()
