@@ -137,12 +137,73 @@ def cmd_backup(args: argparse.Namespace) -> None:
     from portal.backup import BackupError, backup, parse_recipients
 
     settings = _settings()
+    if args.check_age is not None:
+        _check_backup_age(settings, args.check_age)
+        return
+    if not args.file:
+        sys.exit("portal backup: name the backup file to write (or use --check-age)")
     try:
         recipients = parse_recipients(",".join(args.recipient or [settings.backup_recipients]))
         kind = backup(settings.database_url, args.file, recipients)
     except BackupError as exc:
         sys.exit(f"portal backup: {exc}")
+    _record_backup(settings)
     print(f"encrypted {kind} backup written to {args.file}")
+
+
+def _backup_store(settings: Settings, work: str) -> int | None:
+    """Record a successful backup now (``work="record"``), or read when the last one was
+    (the ``backup`` row of ``job_runs``: the same on every host, read by /metrics)."""
+    from portal.clock import SystemClock
+    from portal.domain.monitoring import backup_succeeded, last_backup
+    from portal.storage.database import connect
+
+    async def run() -> int | None:
+        db = await connect(settings.database_url)
+        try:
+            if work == "record":
+                await backup_succeeded(db, SystemClock())
+                return None
+            return await last_backup(db)
+        finally:
+            await db.close()
+
+    return asyncio.run(run())
+
+
+def _record_backup(settings: Settings) -> None:
+    _backup_store(settings, "record")
+
+
+DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def duration(text: str) -> int:
+    """``26h``, ``90m``, ``2d`` or plain seconds, for --check-age."""
+    text = text.strip().lower()
+    unit = DURATION_UNITS.get(text[-1:], 0)
+    number = text[:-1] if unit else text
+    if not number.isdigit() or int(number) <= 0:
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (try 26h, 90m or 2d)")
+    return int(number) * (unit or 1)
+
+
+def _check_backup_age(settings: Settings, limit: int) -> None:
+    """For monitoring: exit 0 when the last backup is younger than ``limit`` seconds,
+    1 (with one line saying why) when it is older or there never was one."""
+    import time
+
+    try:
+        last = _backup_store(settings, "read")
+    except Exception as exc:  # the database is down: that is a failed check, said plainly
+        sys.exit(f"portal backup: cannot read the last backup time ({type(exc).__name__})")
+    if last is None:
+        sys.exit("portal backup: CRITICAL: no successful backup is recorded")
+    age = max(0, int(time.time()) - last)
+    hours = age / 3600
+    if age > limit:
+        sys.exit(f"portal backup: CRITICAL: the last backup is {hours:.1f} hours old")
+    print(f"portal backup: OK: the last backup is {hours:.1f} hours old")
 
 
 def cmd_restore(args: argparse.Namespace) -> None:
@@ -230,7 +291,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     backup = commands.add_parser(
         "backup", help="write a backup of the database encrypted to public keys"
     )
-    backup.add_argument("file", help="the encrypted backup file to write")
+    backup.add_argument("file", nargs="?", help="the encrypted backup file to write")
+    backup.add_argument(
+        "--check-age",
+        type=duration,
+        metavar="AGE",
+        help="write nothing; exit 1 if the last successful backup is older than AGE "
+        "(26h, 90m, 2d) or there is none (for monitoring)",
+    )
     backup.add_argument(
         "--recipient",
         action="append",

@@ -84,6 +84,7 @@ async def _loaded(handle: SessionHandle) -> CurrentSession | None:
 
 async def refused(scope: Scope, receive: Receive, send: Send) -> None:
     """The 403 page as an ASGI app, for the cross-origin middleware (security/csrf.py)."""
+    services(Request(scope)).metrics.csrf_refused("origin")
     await (await error_page(Request(scope, receive), 403))(scope, receive, send)
 
 
@@ -142,6 +143,7 @@ async def overloaded(request: Request, exc: Exception) -> Response:
 
 
 async def sender_busy(request: Request, exc: Exception) -> Response:
+    services(request).metrics.rate_limited("hashing-sender")
     return await error_page(request, 429)
 
 

@@ -120,6 +120,8 @@ async def login_submit(request: Request, visit: Visit) -> Response:
         busy = isinstance(exc, Overloaded)
         form.error("password", BUSY if busy else TOO_MANY_ATTEMPTS)
         status = 503 if busy else 429
+        if not busy:
+            svc.metrics.rate_limited("hashing-sender")
         page = render(request, visit, "public/login.html", status, form=form, expired=False)
         page.headers["retry-after"] = RETRY_AFTER
         return page

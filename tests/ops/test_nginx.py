@@ -251,6 +251,14 @@ def test_health_and_readiness_are_not_served_to_the_internet(front: Front) -> No
     assert b"GET /healthz" not in bytes(front.relay.received)
 
 
+def test_metrics_are_not_served_to_the_internet_or_the_onion(front: Front) -> None:
+    assert get(front.https_port, "/metrics").status == 404
+    onion = b"PROXY TCP6 fc00:dead:beef:4dad::1:5 ::1 5 80\r\n"
+    request = f"GET /metrics HTTP/1.1\r\nHost: {HOST}\r\nConnection: close\r\n\r\n"
+    assert send(front.onion_port, onion + request.encode(), tls=False).status == 404
+    assert b"GET /metrics" not in bytes(front.relay.received)
+
+
 def test_a_guesser_cannot_lock_out_a_client_or_a_coordinator(front: Front) -> None:
     """DESIGN.md's fairness rule through the shipped site file: a guesser at 127.0.0.2
     is slowed (429) while a client at 127.0.0.3 redeems a valid slip and a coordinator
