@@ -79,7 +79,7 @@ def site_config(prefix: Path, https_port: int, http_port: int, upstream: int) ->
         "/var/log/nginx/error.log": str(prefix / "error.log"),
         f"/etc/ssl/certs/{HOST}.crt": str(prefix / "cert.pem"),
         f"/etc/ssl/private/{HOST}.key": str(prefix / "key.pem"),
-        "http://127.0.0.1:8000": f"http://127.0.0.1:{upstream}",
+        "server 127.0.0.1:8000 ": f"server 127.0.0.1:{upstream} ",
         # The redirect names the standard port; here HTTPS is on a test port.
         "return 301 https://$server_name$request_uri;": (
             f"return 301 https://$server_name:{https_port}$request_uri;"
