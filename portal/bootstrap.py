@@ -15,7 +15,7 @@ from portal.storage.migrate import upgrade
 async def initialise(settings: Settings, organisation: str, name: str) -> str:
     """Returns the first coordinator's enrolment link."""
     upgrade(settings.database_url)
-    db = await connect(settings.database_url)
+    db = await connect(settings.database_url, settings.database_pool_mode)
     clock = SystemClock()
     try:
         org = await create_organisation(db, clock, organisation, "police")

@@ -120,7 +120,7 @@ def cmd_purge(args: argparse.Namespace) -> None:
     settings = _settings()
 
     async def run() -> list[tuple[str, str]]:
-        db = await connect(settings.database_url)
+        db = await connect(settings.database_url, settings.database_pool_mode)
         try:
             return await purge(db, SystemClock(), settings, dry_run=args.dry_run)
         finally:
@@ -159,7 +159,7 @@ def _backup_store(settings: Settings, work: str) -> int | None:
     from portal.storage.database import connect
 
     async def run() -> int | None:
-        db = await connect(settings.database_url)
+        db = await connect(settings.database_url, settings.database_pool_mode)
         try:
             if work == "record":
                 await backup_succeeded(db, SystemClock())

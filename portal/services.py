@@ -43,7 +43,7 @@ class Services:
 async def build_services(
     settings: Settings, clock: Clock, metrics: Metrics | None = None
 ) -> Services:
-    db = await connect(settings.database_url)
+    db = await connect(settings.database_url, settings.database_pool_mode)
     keys = Keys(settings.secret_key, settings.previous_secrets)
     catalogues = Catalogues(CLIENT_LOCALES)
     hasher = PasswordHasher(
