@@ -48,17 +48,62 @@ def cmd_migrate(args: argparse.Namespace) -> None:
 
 
 def cmd_init(args: argparse.Namespace) -> None:
-    from portal.bootstrap import initialise
+    from portal.bootstrap import AlreadyInitialised, initialise
     from portal.domain.errors import InputRejected
 
     settings = _settings()
     try:
-        link = asyncio.run(initialise(settings, args.organisation, args.name))
+        link = asyncio.run(
+            initialise(settings, args.organisation, args.name, another_unit=args.another_unit)
+        )
+    except AlreadyInitialised as exc:
+        sys.exit(
+            f"portal init: this database has a police unit already ('{exc}'). For a new "
+            "coordinator link use `portal invite --role coordinator`; to really add a second "
+            "police unit, add --another-unit"
+        )
     except InputRejected as exc:
         sys.exit(f"portal init: {exc.message} (choose another --organisation name)")
     print(f"Created the police unit '{args.organisation}' and an enrolment link for the first")
     print("coordinator. Open it in a browser to set a password and an authenticator app.")
     print("It works once and expires; treat it like a password:\n")
+    print(f"  {link}\n")
+
+
+def confirm_on_terminal(command: str, what: str, word: str) -> None:
+    """Break-glass commands run only for a person at a terminal who types ``word``: not
+    from a script, a pipe or a cron job, and not by a slip of the fingers."""
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        sys.exit(f"portal {command}: run this on a terminal: it asks for a typed confirmation")
+    print(what)
+    try:
+        typed = input(f"Type {word} to go on: ")
+    except EOFError:
+        typed = ""
+    if typed.strip() != word:
+        sys.exit(f"portal {command}: not confirmed; nothing was changed")
+
+
+def cmd_invite(args: argparse.Namespace) -> None:
+    from portal.breakglass import BreakGlassRefused, coordinator_link, police_units
+    from portal.domain.errors import InputRejected
+
+    settings = _settings()
+    units = asyncio.run(police_units(settings))
+    unit = args.organisation or (units[0] if len(units) == 1 else "")
+    confirm_on_terminal(
+        "invite",
+        f"This makes an enrolment link for a new coordinator of '{unit or '?'}', who can then "
+        "manage every staff account of the unit. The event is recorded in the audit log.",
+        "coordinator",
+    )
+    try:
+        link = asyncio.run(coordinator_link(settings, args.organisation, args.name))
+    except (BreakGlassRefused, InputRejected) as exc:
+        message = exc.message if isinstance(exc, InputRejected) else str(exc)
+        sys.exit(f"portal invite: {message}")
+    print("Enrolment link for a new coordinator. It works once and expires; treat it like")
+    print("a password and give it to the person yourself:\n")
     print(f"  {link}\n")
 
 
@@ -265,7 +310,20 @@ def main(argv: Sequence[str] | None = None) -> None:
     init = commands.add_parser("init", help="create the database and the first coordinator")
     init.add_argument("--organisation", default="Police unit")
     init.add_argument("--name", default="Coordinator")
+    init.add_argument(
+        "--another-unit",
+        action="store_true",
+        help="create a police unit although one exists (almost never what you want)",
+    )
     init.set_defaults(run=cmd_init)
+
+    invite_cmd = commands.add_parser(
+        "invite", help="break glass: an enrolment link for a new coordinator (asks to confirm)"
+    )
+    invite_cmd.add_argument("--role", required=True, choices=["coordinator"])
+    invite_cmd.add_argument("--organisation", default="", help="the police unit, if several")
+    invite_cmd.add_argument("--name", default="Coordinator", help="the display name to show")
+    invite_cmd.set_defaults(run=cmd_invite)
 
     commands.add_parser(
         "demo", help="a fresh database with fake data to try the portal"
