@@ -125,7 +125,9 @@ def cmd_demo(args: argparse.Namespace) -> None:
         print(f"  {username:<13} {role:<13} {organisation:<38} {secret}")
     print("\nTo try the client's side: open the front page, choose a language and enter")
     print(f"the code of a demo slip: {demo.one_time_code}")
-    print("\nStart the portal with: portal serve")
+    print(f"\nOpen http://127.0.0.1:{args.port}/ (or http://localhost:{args.port}/): signing in")
+    print("needs one of these two names, or HTTPS (the session cookie is __Host-, Secure).")
+    print(f"Start the portal with: .venv/bin/portal serve --port {args.port}")
 
 
 def cmd_decrypt(args: argparse.Namespace) -> None:
@@ -325,9 +327,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     invite_cmd.add_argument("--name", default="Coordinator", help="the display name to show")
     invite_cmd.set_defaults(run=cmd_invite)
 
-    commands.add_parser(
-        "demo", help="a fresh database with fake data to try the portal"
-    ).set_defaults(run=cmd_demo)
+    demo = commands.add_parser("demo", help="a fresh database with fake data to try the portal")
+    demo.add_argument(
+        "--port", type=int, default=8000, help="the port you will serve it on (for the hints)"
+    )
+    demo.set_defaults(run=cmd_demo)
 
     decrypt = commands.add_parser("decrypt", help="open an investigator's notes export offline")
     decrypt.add_argument("export", help="the JSON file downloaded from a consultation page")

@@ -44,7 +44,30 @@ MESSAGES = {
 CLEAR_SITE_DATA = '"cache", "cookies", "storage"'
 
 
-async def error_page(request: Request, status: int) -> Response:
+# Development only, and for the person running the demo, so in English like the console:
+# why a form is refused when the demo is opened under another name than localhost.
+LOCAL_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+COOKIE_HINT = (
+    "Development mode: this browser sent no session cookie. The cookie is called "
+    "__Host-sid and is marked Secure, so browsers keep it only over HTTPS or on "
+    "http://localhost and http://127.0.0.1. Open the portal at http://127.0.0.1:{port}/ "
+    "or http://localhost:{port}/ on this machine, or put it behind HTTPS "
+    "(docs/operations.md) to use another host name."
+)
+
+
+def cookie_hint(request: Request) -> str:
+    """The hint above, when it explains a refusal; otherwise nothing."""
+    settings = services(request).settings
+    url = request.url
+    if settings.is_production or url.scheme != "http" or (url.hostname or "") in LOCAL_NAMES:
+        return ""
+    if "__Host-sid" in request.cookies:
+        return ""
+    return COOKIE_HINT.format(port=url.port or 80)
+
+
+async def error_page(request: Request, status: int, hint: str = "") -> Response:
     """The error page, in the visitor's language and with their session (the header of
     a signed-in staff member, a quick exit whose token fits), like any other page."""
     svc = services(request)
@@ -57,7 +80,9 @@ async def error_page(request: Request, status: int) -> Response:
     message = MESSAGES.get(status, MESSAGES[400])
     if handle is not None and session is not None and status != 500:
         visit = Visit(svc, handle, language(request, session, svc), FormData())
-        response = render(request, visit, "error.html", status, status=status, message=message)
+        response = render(
+            request, visit, "error.html", status, status=status, message=message, hint=hint
+        )
     else:
         context = {
             "status": status,
@@ -65,6 +90,7 @@ async def error_page(request: Request, status: int) -> Response:
             "account": None,
             "csrf_token": "",
             "csrf_field": "",
+            "hint": hint,
         }
         locale = language(request, session, svc)
         response = templates_of(request).render(
@@ -112,7 +138,8 @@ async def http_error(request: Request, exc: Exception) -> Response:
         # refuses it first, so no other site can wipe this site's data in the browser.)
     ):
         return _refused_quick_exit(request)
-    response = await error_page(request, status if status in MESSAGES else 400)
+    hint = cookie_hint(request) if status == 403 else ""
+    response = await error_page(request, status if status in MESSAGES else 400, hint)
     if isinstance(exc, HTTPException) and exc.headers and "Allow" in exc.headers:
         response.headers["allow"] = exc.headers["Allow"]
     return response
