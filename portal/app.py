@@ -32,6 +32,7 @@ from portal.web import (
     investigator_notes,
     ngo,
     public,
+    second_factor,
     staff,
 )
 from portal.web import keys as key_pages
@@ -100,6 +101,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
     app.router = PathRouter(
         routes=[
             *public.ROUTES,
+            *second_factor.ROUTES,
             *client.ROUTES,
             *staff.ROUTES,
             *email.ROUTES,

@@ -58,3 +58,17 @@ async def coordinator_link(settings: Settings, organisation: str, name: str) -> 
     finally:
         await db.close()
     return f"{settings.public_url.rstrip('/')}/enrol/{token}"
+
+
+async def reset_second_factor(settings: Settings, username: str) -> str:
+    """Empty the account's TOTP key and end its sessions; its display name."""
+    from portal.domain import second_factor
+
+    db = await connect(settings.database_url, settings.database_pool_mode)
+    try:
+        account = await second_factor.reset(db, SystemClock(), username)
+    except second_factor.NoSuchAccount:
+        raise BreakGlassRefused("there is no account with this username") from None
+    finally:
+        await db.close()
+    return account.display_name

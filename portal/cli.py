@@ -107,6 +107,27 @@ def cmd_invite(args: argparse.Namespace) -> None:
     print(f"  {link}\n")
 
 
+def cmd_reset_second_factor(args: argparse.Namespace) -> None:
+    from portal.breakglass import BreakGlassRefused, reset_second_factor
+
+    settings = _settings()
+    username = args.username.strip().lower()
+    confirm_on_terminal(
+        "reset-second-factor",
+        f"This removes the authenticator app of the account '{username}' and ends its "
+        "sessions. At the next sign-in, the right password leads to setting up an app "
+        "again. Do this only after checking who asks (in person, or by a call back). The "
+        "event is recorded in the audit log.",
+        username,
+    )
+    try:
+        name = asyncio.run(reset_second_factor(settings, username))
+    except BreakGlassRefused as exc:
+        sys.exit(f"portal reset-second-factor: {exc}")
+    print(f"The authenticator app of '{username}' ({name}) was reset; their sessions ended.")
+    print("They set up an app again at their next sign-in, with their password.")
+
+
 def cmd_demo(args: argparse.Namespace) -> None:
     from portal.demo import DEMO_PASSWORD, DemoRefused, fill_demo_database
 
@@ -326,6 +347,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     invite_cmd.add_argument("--organisation", default="", help="the police unit, if several")
     invite_cmd.add_argument("--name", default="Coordinator", help="the display name to show")
     invite_cmd.set_defaults(run=cmd_invite)
+
+    reset = commands.add_parser(
+        "reset-second-factor",
+        help="break glass: make USER set up an authenticator app again (asks to confirm)",
+    )
+    reset.add_argument("username")
+    reset.set_defaults(run=cmd_reset_second_factor)
 
     demo = commands.add_parser("demo", help="a fresh database with fake data to try the portal")
     demo.add_argument(

@@ -136,3 +136,32 @@ def test_a_failed_nightly_backup_is_reported() -> None:
     assert found, "portal-backup.service has no OnFailure="
     report = (systemd / found.group(1)).read_text()
     assert "ExecStart=/usr/bin/logger --priority user.crit" in report
+
+
+def _totp_secret(workdir: Path, username: str) -> str:
+    with sqlite3.connect(workdir / "portal.sqlite3") as conn:
+        row = conn.execute("SELECT totp_secret FROM accounts WHERE username = ?", (username,))
+        return str(row.fetchone()[0])
+
+
+def test_a_second_factor_reset_needs_the_username_typed(tmp_path: Path) -> None:
+    assert run_portal(tmp_path, "demo").returncode == 0
+    before = _totp_secret(tmp_path, "ngo")
+    assert before
+
+    scripted = run_portal(tmp_path, "reset-second-factor", "ngo")
+    assert scripted.returncode == 1 and "run this on a terminal" in scripted.stderr
+    status, shown = on_terminal(tmp_path, "coordinator", "reset-second-factor", "ngo")
+    assert status == 1 and "not confirmed; nothing was changed" in shown
+    assert _totp_secret(tmp_path, "ngo") == before
+    assert _events(tmp_path, "second_factor_reset") == []
+
+    status, shown = on_terminal(tmp_path, "ngo", "reset-second-factor", "ngo")
+    assert status == 0, shown
+    assert "The authenticator app of 'ngo' (Leena Korhonen) was reset" in shown
+    assert _totp_secret(tmp_path, "ngo") == ""
+    assert _events(tmp_path, "second_factor_reset") == [("second_factor_reset", None)]
+    assert before not in shown
+
+    status, shown = on_terminal(tmp_path, "nobody", "reset-second-factor", "nobody")
+    assert status == 1 and "there is no account with this username" in shown
