@@ -89,7 +89,13 @@ def cmd_invite(args: argparse.Namespace) -> None:
     from portal.domain.errors import InputRejected
 
     settings = _settings()
-    units = asyncio.run(police_units(settings))
+    try:
+        units = asyncio.run(police_units(settings))
+    except Exception as exc:  # no schema yet, or no database: say so in one line
+        sys.exit(
+            f"portal invite: cannot read the database ({type(exc).__name__}); "
+            "run `portal init` first"
+        )
     unit = args.organisation or (units[0] if len(units) == 1 else "")
     confirm_on_terminal(
         "invite",
@@ -215,8 +221,15 @@ def cmd_backup(args: argparse.Namespace) -> None:
         kind = backup(settings.database_url, args.file, recipients)
     except BackupError as exc:
         sys.exit(f"portal backup: {exc}")
-    _record_backup(settings)
     print(f"encrypted {kind} backup written to {args.file}")
+    try:
+        _record_backup(settings)
+    except Exception as exc:  # a read-only database role: the backup itself is fine
+        sys.exit(
+            f"portal backup: the backup is written, but its time could not be recorded in "
+            f"the database ({type(exc).__name__}): --check-age and the metrics will not "
+            "see it. Give the backup's database role UPDATE on job_runs."
+        )
 
 
 def _backup_store(settings: Settings, work: str) -> int | None:

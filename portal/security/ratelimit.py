@@ -15,7 +15,7 @@ from limits import RateLimitItem, RateLimitItemPerMinute
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 
-from portal.metrics import Metrics
+from portal.metrics import LIMITS, Metrics
 
 
 class _MemoryStorage(MemoryStorage):
@@ -54,8 +54,9 @@ class RateLimits:
     async def hit(self, item: RateLimitItem, *key: str) -> bool:
         """Count one attempt; False when the limit was already reached (refuse it)."""
         allowed = bool(await self._limiter.hit(item, *key))
-        if not allowed and self._metrics is not None and key:
-            # The limit's name only (metrics.LIMITS); the rest of the key names a sender.
+        if not allowed and self._metrics is not None and key and key[0] in LIMITS:
+            # The limit's name only; the rest of the key names a sender. Internal limits
+            # (the audit de-duplication) refuse nobody and are not counted.
             self._metrics.rate_limited(key[0])
         return allowed
 
