@@ -3,6 +3,8 @@
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# make demo PORT=8080 (or make run PORT=8080): the port portal serve listens on.
+PORT ?= 8000
 
 .PHONY: install demo run test test-postgres lint fmt messages lock bench
 
@@ -14,12 +16,12 @@ $(STAMP): requirements-dev.lock pyproject.toml
 
 install: $(STAMP)
 
-demo: install  ## a fresh SQLite database with demo data, then the portal on 127.0.0.1:8000
-	$(BIN)/portal demo
-	$(BIN)/portal serve
+demo: install  ## a fresh SQLite database with demo data, then the portal on 127.0.0.1:$(PORT)
+	$(BIN)/portal demo --port $(PORT)
+	$(BIN)/portal serve --port $(PORT)
 
 run: install
-	$(BIN)/portal serve
+	$(BIN)/portal serve --port $(PORT)
 
 test: install  ## the whole suite on SQLite (browser tests need /usr/bin/chromium)
 	$(BIN)/pytest

@@ -12,6 +12,7 @@ from starlette.middleware import Middleware
 from portal.clock import Clock, SystemClock
 from portal.crypto.tokens import Keys
 from portal.domain import jobs, mail
+from portal.metrics import Metrics
 from portal.security.bodylimit import BodyLimitMiddleware
 from portal.security.csrf import CrossOriginMiddleware
 from portal.security.headers import SecurityHeadersMiddleware
@@ -34,9 +35,11 @@ from portal.web import (
     investigator_notes,
     ngo,
     public,
+    second_factor,
     staff,
 )
 from portal.web import keys as key_pages
+from portal.web.metrics import MetricsMiddleware
 from portal.web.rendering import STATIC, Templates
 from portal.web.router import PathRouter
 from portal.web.static import StaticMount
@@ -44,10 +47,11 @@ from portal.web.static import StaticMount
 
 def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
     clock = clock or SystemClock()
+    metrics = Metrics()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        svc = app.state.services = await build_services(settings, clock)
+        svc = app.state.services = await build_services(settings, clock, metrics)
         app.state.templates = Templates(svc.catalogues, settings.timezone)
         # Every process runs the loop; jobs.claim lets one of them purge each day.
         purging = (
@@ -81,6 +85,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
     app = Starlette(
         middleware=[
             Middleware(SecurityHeadersMiddleware, force_tls=settings.uses_tls),
+            # Outside the sender middleware: /metrics answers the host only (web/metrics.py).
+            Middleware(MetricsMiddleware, metrics=metrics),
             Middleware(
                 SenderMiddleware,
                 secret=keys.derive("rate-limit-source"),
@@ -104,6 +110,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
     app.router = PathRouter(
         routes=[
             *public.ROUTES,
+            *second_factor.ROUTES,
             *client.ROUTES,
             *client_messages.ROUTES,
             *conversation.ROUTES,

@@ -124,18 +124,90 @@ def _migration_status(settings: Settings) -> int:
 
 
 def cmd_init(args: argparse.Namespace) -> None:
-    from portal.bootstrap import initialise
+    from portal.bootstrap import AlreadyInitialised, initialise
     from portal.domain.errors import InputRejected
 
     settings = _settings()
     try:
-        link = asyncio.run(initialise(settings, args.organisation, args.name))
+        link = asyncio.run(
+            initialise(settings, args.organisation, args.name, another_unit=args.another_unit)
+        )
+    except AlreadyInitialised as exc:
+        sys.exit(
+            f"portal init: this database has a police unit already ('{exc}'). For a new "
+            "coordinator link use `portal invite --role coordinator`; to really add a second "
+            "police unit, add --another-unit"
+        )
     except InputRejected as exc:
         sys.exit(f"portal init: {exc.message} (choose another --organisation name)")
     print(f"Created the police unit '{args.organisation}' and an enrolment link for the first")
     print("coordinator. Open it in a browser to set a password and an authenticator app.")
     print("It works once and expires; treat it like a password:\n")
     print(f"  {link}\n")
+
+
+def confirm_on_terminal(command: str, what: str, word: str) -> None:
+    """Break-glass commands run only for a person at a terminal who types ``word``: not
+    from a script, a pipe or a cron job, and not by a slip of the fingers."""
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        sys.exit(f"portal {command}: run this on a terminal: it asks for a typed confirmation")
+    print(what)
+    try:
+        typed = input(f"Type {word} to go on: ")
+    except EOFError:
+        typed = ""
+    if typed.strip() != word:
+        sys.exit(f"portal {command}: not confirmed; nothing was changed")
+
+
+def cmd_invite(args: argparse.Namespace) -> None:
+    from portal.breakglass import BreakGlassRefused, coordinator_link, police_units
+    from portal.domain.errors import InputRejected
+
+    settings = _settings()
+    try:
+        units = asyncio.run(police_units(settings))
+    except Exception as exc:  # no schema yet, or no database: say so in one line
+        sys.exit(
+            f"portal invite: cannot read the database ({type(exc).__name__}); "
+            "run `portal init` first"
+        )
+    unit = args.organisation or (units[0] if len(units) == 1 else "")
+    confirm_on_terminal(
+        "invite",
+        f"This makes an enrolment link for a new coordinator of '{unit or '?'}', who can then "
+        "manage every staff account of the unit. The event is recorded in the audit log.",
+        "coordinator",
+    )
+    try:
+        link = asyncio.run(coordinator_link(settings, args.organisation, args.name))
+    except (BreakGlassRefused, InputRejected) as exc:
+        message = exc.message if isinstance(exc, InputRejected) else str(exc)
+        sys.exit(f"portal invite: {message}")
+    print("Enrolment link for a new coordinator. It works once and expires; treat it like")
+    print("a password and give it to the person yourself:\n")
+    print(f"  {link}\n")
+
+
+def cmd_reset_second_factor(args: argparse.Namespace) -> None:
+    from portal.breakglass import BreakGlassRefused, reset_second_factor
+
+    settings = _settings()
+    username = args.username.strip().lower()
+    confirm_on_terminal(
+        "reset-second-factor",
+        f"This removes the authenticator app of the account '{username}' and ends its "
+        "sessions. At the next sign-in, the right password leads to setting up an app "
+        "again. Do this only after checking who asks (in person, or by a call back). The "
+        "event is recorded in the audit log.",
+        username,
+    )
+    try:
+        name = asyncio.run(reset_second_factor(settings, username))
+    except BreakGlassRefused as exc:
+        sys.exit(f"portal reset-second-factor: {exc}")
+    print(f"The authenticator app of '{username}' ({name}) was reset; their sessions ended.")
+    print("They set up an app again at their next sign-in, with their password.")
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
@@ -156,7 +228,9 @@ def cmd_demo(args: argparse.Namespace) -> None:
         print(f"  {username:<13} {role:<13} {organisation:<38} {secret}")
     print("\nTo try the client's side: open the front page, choose a language and enter")
     print(f"the code of a demo slip: {demo.one_time_code}")
-    print("\nStart the portal with: portal serve")
+    print(f"\nOpen http://127.0.0.1:{args.port}/ (or http://localhost:{args.port}/): signing in")
+    print("needs one of these two names, or HTTPS (the session cookie is __Host-, Secure).")
+    print(f"Start the portal with: .venv/bin/portal serve --port {args.port}")
 
 
 def cmd_decrypt(args: argparse.Namespace) -> None:
@@ -205,7 +279,7 @@ def cmd_purge(args: argparse.Namespace) -> None:
     settings = _settings()
 
     async def run() -> list[tuple[str, str]]:
-        db = await connect(settings.database_url)
+        db = await connect(settings.database_url, settings.database_pool_mode)
         try:
             return await purge(db, SystemClock(), settings, dry_run=args.dry_run)
         finally:
@@ -222,12 +296,80 @@ def cmd_backup(args: argparse.Namespace) -> None:
     from portal.backup import BackupError, backup, parse_recipients
 
     settings = _settings()
+    if args.check_age is not None:
+        _check_backup_age(settings, args.check_age)
+        return
+    if not args.file:
+        sys.exit("portal backup: name the backup file to write (or use --check-age)")
     try:
         recipients = parse_recipients(",".join(args.recipient or [settings.backup_recipients]))
         kind = backup(settings.database_url, args.file, recipients)
     except BackupError as exc:
         sys.exit(f"portal backup: {exc}")
     print(f"encrypted {kind} backup written to {args.file}")
+    try:
+        _record_backup(settings)
+    except Exception as exc:  # a read-only database role: the backup itself is fine
+        sys.exit(
+            f"portal backup: the backup is written, but its time could not be recorded in "
+            f"the database ({type(exc).__name__}): --check-age and the metrics will not "
+            "see it. Give the backup's database role UPDATE on job_runs."
+        )
+
+
+def _backup_store(settings: Settings, work: str) -> int | None:
+    """Record a successful backup now (``work="record"``), or read when the last one was
+    (the ``backup`` row of ``job_runs``: the same on every host, read by /metrics)."""
+    from portal.clock import SystemClock
+    from portal.domain.monitoring import backup_succeeded, last_backup
+    from portal.storage.database import connect
+
+    async def run() -> int | None:
+        db = await connect(settings.database_url, settings.database_pool_mode)
+        try:
+            if work == "record":
+                await backup_succeeded(db, SystemClock())
+                return None
+            return await last_backup(db)
+        finally:
+            await db.close()
+
+    return asyncio.run(run())
+
+
+def _record_backup(settings: Settings) -> None:
+    _backup_store(settings, "record")
+
+
+DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def duration(text: str) -> int:
+    """``26h``, ``90m``, ``2d`` or plain seconds, for --check-age."""
+    text = text.strip().lower()
+    unit = DURATION_UNITS.get(text[-1:], 0)
+    number = text[:-1] if unit else text
+    if not number.isdigit() or int(number) <= 0:
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (try 26h, 90m or 2d)")
+    return int(number) * (unit or 1)
+
+
+def _check_backup_age(settings: Settings, limit: int) -> None:
+    """For monitoring: exit 0 when the last backup is younger than ``limit`` seconds,
+    1 (with one line saying why) when it is older or there never was one."""
+    import time
+
+    try:
+        last = _backup_store(settings, "read")
+    except Exception as exc:  # the database is down: that is a failed check, said plainly
+        sys.exit(f"portal backup: cannot read the last backup time ({type(exc).__name__})")
+    if last is None:
+        sys.exit("portal backup: CRITICAL: no successful backup is recorded")
+    age = max(0, int(time.time()) - last)
+    hours = age / 3600
+    if age > limit:
+        sys.exit(f"portal backup: CRITICAL: the last backup is {hours:.1f} hours old")
+    print(f"portal backup: OK: the last backup is {hours:.1f} hours old")
 
 
 def cmd_restore(args: argparse.Namespace) -> None:
@@ -307,11 +449,33 @@ def main(argv: Sequence[str] | None = None) -> None:
     init = commands.add_parser("init", help="create the database and the first coordinator")
     init.add_argument("--organisation", default="Police unit")
     init.add_argument("--name", default="Coordinator")
+    init.add_argument(
+        "--another-unit",
+        action="store_true",
+        help="create a police unit although one exists (almost never what you want)",
+    )
     init.set_defaults(run=cmd_init)
 
-    commands.add_parser(
-        "demo", help="a fresh database with fake data to try the portal"
-    ).set_defaults(run=cmd_demo)
+    invite_cmd = commands.add_parser(
+        "invite", help="break glass: an enrolment link for a new coordinator (asks to confirm)"
+    )
+    invite_cmd.add_argument("--role", required=True, choices=["coordinator"])
+    invite_cmd.add_argument("--organisation", default="", help="the police unit, if several")
+    invite_cmd.add_argument("--name", default="Coordinator", help="the display name to show")
+    invite_cmd.set_defaults(run=cmd_invite)
+
+    reset = commands.add_parser(
+        "reset-second-factor",
+        help="break glass: make USER set up an authenticator app again (asks to confirm)",
+    )
+    reset.add_argument("username")
+    reset.set_defaults(run=cmd_reset_second_factor)
+
+    demo = commands.add_parser("demo", help="a fresh database with fake data to try the portal")
+    demo.add_argument(
+        "--port", type=int, default=8000, help="the port you will serve it on (for the hints)"
+    )
+    demo.set_defaults(run=cmd_demo)
 
     decrypt = commands.add_parser("decrypt", help="open an investigator's notes export offline")
     decrypt.add_argument("export", help="the JSON file downloaded from a consultation page")
@@ -339,7 +503,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     backup = commands.add_parser(
         "backup", help="write a backup of the database encrypted to public keys"
     )
-    backup.add_argument("file", help="the encrypted backup file to write")
+    backup.add_argument("file", nargs="?", help="the encrypted backup file to write")
+    backup.add_argument(
+        "--check-age",
+        type=duration,
+        metavar="AGE",
+        help="write nothing; exit 1 if the last successful backup is older than AGE "
+        "(26h, 90m, 2d) or there is none (for monitoring)",
+    )
     backup.add_argument(
         "--recipient",
         action="append",

@@ -56,7 +56,7 @@ class Demo:
 async def fill_demo_database(settings: Settings) -> Demo:
     """Start the database afresh with demo data: a previous demo is wiped, real data never."""
     upgrade(settings.database_url)
-    db = await connect(settings.database_url)
+    db = await connect(settings.database_url, settings.database_pool_mode)
     try:
         usernames = {row["username"] for row in await db.fetch_all("SELECT username FROM accounts")}
         if usernames - {person[0] for person in PEOPLE}:

@@ -13,6 +13,7 @@ from portal.crypto.passwords import PasswordHasher
 from portal.crypto.tokens import Keys
 from portal.domain.bookings import CodeHashing
 from portal.i18n import CLIENT_LOCALES, Catalogues
+from portal.metrics import Metrics
 from portal.security.ratelimit import RateLimits
 from portal.security.sessions import SessionStore
 from portal.settings import Settings
@@ -32,14 +33,17 @@ class Services:
     catalogues: Catalogues
     zone: ZoneInfo  # the portal's time zone: meeting times are shown and typed in it
     codes: CodeHashing
+    metrics: Metrics
 
     async def close(self) -> None:
         await self.limits.close()
         await self.db.close()
 
 
-async def build_services(settings: Settings, clock: Clock) -> Services:
-    db = await connect(settings.database_url)
+async def build_services(
+    settings: Settings, clock: Clock, metrics: Metrics | None = None
+) -> Services:
+    db = await connect(settings.database_url, settings.database_pool_mode)
     keys = Keys(settings.secret_key, settings.previous_secrets)
     catalogues = Catalogues(CLIENT_LOCALES)
     hasher = PasswordHasher(
@@ -48,6 +52,7 @@ async def build_services(settings: Settings, clock: Clock) -> Services:
     hashing = HashingPool(
         settings.hashing_threads, settings.hashing_queue, settings.hashing_per_sender
     )
+    metrics = metrics or Metrics()
     return Services(
         settings=settings,
         clock=clock,
@@ -55,13 +60,14 @@ async def build_services(settings: Settings, clock: Clock) -> Services:
         keys=keys,
         hasher=hasher,
         hashing=hashing,
-        limits=RateLimits(settings.redis_url),
+        limits=RateLimits(settings.redis_url, metrics),
         sessions=SessionStore(db, clock, settings),
         catalogues=catalogues,
         zone=ZoneInfo(settings.timezone),
         codes=CodeHashing(
             hasher, hashing, keys.derive("code-pepper"), keys.derive_previous("code-pepper")
         ),
+        metrics=metrics,
     )
 
 

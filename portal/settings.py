@@ -44,6 +44,9 @@ class Settings:
     # to make anything new). See docs/operations.md, "Rotating the secret key".
     previous_secret_keys: str = ""
     database_url: str = "sqlite:///portal.sqlite3"
+    # "transaction" when PgBouncer in transaction mode stands between the portal and
+    # PostgreSQL (storage/database.py; docs/operations.md, "Managed PostgreSQL").
+    database_pool_mode: str = "session"
     redis_url: str = ""
     public_url: str = "http://127.0.0.1:8000"
     # Password and code hashing (argon2id).
@@ -152,6 +155,8 @@ class Settings:
             raise SettingsError("PORTAL_ENVIRONMENT must be 'development' or 'production'")
         _check_infrastructure(self)
         _check_mail(self)
+        if self.database_pool_mode not in {"session", "transaction"}:
+            raise SettingsError("PORTAL_DATABASE_POOL_MODE must be 'session' or 'transaction'")
         if not self.is_production:
             if not self.secret_key:
                 return dataclasses.replace(self, secret_key=_development_secret(self))

@@ -78,5 +78,12 @@ def test_demo_starts_afresh_but_never_wipes_real_data(tmp_path: Path) -> None:
 def test_init_twice_explains_instead_of_crashing(tmp_path: Path) -> None:
     assert run_portal(tmp_path, "init").returncode == 0
     again = run_portal(tmp_path, "init")
-    assert again.returncode != 0
-    assert "Traceback" not in again.stderr and "--organisation" in again.stderr
+    assert again.returncode == 1
+    assert "Traceback" not in again.stderr
+    assert "has a police unit already ('Police unit')" in again.stderr
+    assert "portal invite --role coordinator" in again.stderr
+    # Asked for on purpose: a second unit, under another name.
+    same = run_portal(tmp_path, "init", "--another-unit")
+    assert same.returncode == 1 and "--organisation" in same.stderr
+    other = run_portal(tmp_path, "init", "--another-unit", "--organisation", "Second Unit")
+    assert other.returncode == 0, other.stderr

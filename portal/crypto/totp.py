@@ -28,6 +28,8 @@ def is_secret(text: str) -> bool:
 
 def accepted_step(secret: str, code: str, now: int, last_step: int) -> int | None:
     """The time step ``code`` belongs to (now +- one step), if it is new; else None."""
+    if not secret:  # no key (reset by the operator): pyotp would take an empty HMAC key
+        return None
     code = code.strip().replace(" ", "")
     # ASCII only: "²" and Arabic-Indic digits pass str.isdigit(), and compare_digest
     # raises TypeError on a non-ASCII string (a 500 on the sign-in page).

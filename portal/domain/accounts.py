@@ -41,6 +41,16 @@ NOTICE_ACTIONS = frozenset(
 )
 
 
+class SecondFactorMissing(Exception):
+    """The right password for an active account whose authenticator app was reset by the
+    operator (``portal reset-second-factor``): no session until it is set up again
+    (domain/second_factor.py)."""
+
+    def __init__(self, account: Account) -> None:
+        super().__init__("second factor missing")
+        self.account = account
+
+
 class LoginFailed(Exception):
     """Unknown account, wrong password, wrong or reused code, or a disabled account.
 
@@ -107,6 +117,8 @@ async def _verified(
         raise _Refused("password")
     if not account.is_active:
         raise _Refused("disabled")
+    if not secrets.totp_secret:
+        raise SecondFactorMissing(account)
     step = totp.accepted_step(
         secrets.totp_secret, given.totp_code, clock.now(), secrets.totp_last_step
     )

@@ -71,6 +71,8 @@ SECURITY_ACTIONS = {
     "invitation_revoked": N_("Enrolment link withdrawn"),
     "invitation_used": N_("Enrolment link used"),
     "account_disabled": N_("Account disabled"),
+    "second_factor_reset": N_("Authenticator app reset on the server (portal reset-second-factor)"),
+    "second_factor_set_up": N_("Authenticator app set up again after a reset"),
     "account_enabled": N_("Account enabled"),
     "organisation_created": N_("Organisation added"),
     "place_created": N_("Meeting place added"),

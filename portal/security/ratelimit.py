@@ -15,6 +15,8 @@ from limits import RateLimitItem, RateLimitItemPerMinute
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 
+from portal.metrics import LIMITS, Metrics
+
 
 class _MemoryStorage(MemoryStorage):
     """limits' in-memory storage, for one process. Its expiry task looks each key up
@@ -29,7 +31,8 @@ class _MemoryStorage(MemoryStorage):
 
 
 class RateLimits:
-    def __init__(self, redis_url: str) -> None:
+    def __init__(self, redis_url: str, metrics: Metrics | None = None) -> None:
+        self._metrics = metrics
         storage: Storage
         self._pool: redis.asyncio.ConnectionPool | None = None
         if redis_url:
@@ -50,7 +53,12 @@ class RateLimits:
 
     async def hit(self, item: RateLimitItem, *key: str) -> bool:
         """Count one attempt; False when the limit was already reached (refuse it)."""
-        return bool(await self._limiter.hit(item, *key))
+        allowed = bool(await self._limiter.hit(item, *key))
+        if not allowed and self._metrics is not None and key and key[0] in LIMITS:
+            # The limit's name only; the rest of the key names a sender. Internal limits
+            # (the audit de-duplication) refuse nobody and are not counted.
+            self._metrics.rate_limited(key[0])
+        return allowed
 
     async def clear(self, item: RateLimitItem, *key: str) -> None:
         await self._limiter.clear(item, *key)

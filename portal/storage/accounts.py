@@ -166,6 +166,26 @@ async def insert_account(
     )
 
 
+async def clear_totp_secret(db: Queryable, account_id: str) -> bool:
+    """An empty key: the person sets up an authenticator app at the next sign-in."""
+    changed = await db.execute(
+        "UPDATE accounts SET totp_secret = '', totp_last_step = 0 WHERE id = :id", id=account_id
+    )
+    return changed == 1
+
+
+async def set_totp_secret_if_empty(db: Queryable, account_id: str, secret: str, step: int) -> bool:
+    """The new key, only where the key is still empty (two tabs cannot both set one)."""
+    changed = await db.execute(
+        "UPDATE accounts SET totp_secret = :secret, totp_last_step = :step"
+        " WHERE id = :id AND totp_secret = ''",
+        id=account_id,
+        secret=secret,
+        step=step,
+    )
+    return changed == 1
+
+
 async def claim_totp_step(db: Queryable, account_id: str, step: int) -> bool:
     """Record ``step`` as used; False if it (or a later one) was used already (a replay)."""
     changed = await db.execute(

@@ -143,3 +143,13 @@ async def list_events(
         )
         for row in rows
     ]
+
+
+async def count_since(db: Queryable, action: str, since: int) -> int:
+    """How many ``action`` events were recorded at or after ``since`` (a count only)."""
+    value = await db.fetch_value(
+        "SELECT COUNT(*) FROM audit_events WHERE action = :action AND at >= :since",
+        action=action,
+        since=since,
+    )
+    return int(value or 0)

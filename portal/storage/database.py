@@ -12,7 +12,15 @@ half-done work even if its body awaits. Writes take ``BEGIN IMMEDIATE`` so two w
 never deadlock on a lock upgrade.
 
 PostgreSQL: an asyncpg pool; ``:name`` parameters are rewritten to ``$n`` once per query
-text and cached.
+text and cached. The URL goes to asyncpg as it is, so libpq's ``sslmode`` (and
+``sslrootcert``, ...) in its query string apply, as they do for the migrations (psycopg).
+
+Behind PgBouncer in transaction mode (``pool_mode="transaction"``,
+``PORTAL_DATABASE_POOL_MODE``), one client connection is served by whichever server
+connection is free at each transaction, so nothing may outlive a transaction: asyncpg's
+named prepared statements are off (``statement_cache_size=0``) and every statement outside
+an explicit transaction runs in one of its own, so that its parse and execute steps reach
+the same server.
 """
 
 from __future__ import annotations
@@ -90,17 +98,26 @@ def asyncpg_dsn(url: str) -> str:
     return "postgresql://" + url.split("://", 1)[1]
 
 
-async def connect(url: str) -> Database:
+POOL_MODES = ("session", "transaction")
+
+
+async def connect(url: str, pool_mode: str = "session") -> Database:
+    """The database at ``url``; ``pool_mode="transaction"`` when PgBouncer (or another
+    pooler) in transaction mode stands between (see the module docstring)."""
     if url.startswith("sqlite:"):
         return SQLiteDatabase(sqlite_path(url))
+    if pool_mode not in POOL_MODES:
+        raise StorageError("the pool mode must be 'session' or 'transaction'")
     if url.split("://", 1)[0].split("+")[0] in {"postgresql", "postgres"}:
+        pooled = pool_mode == "transaction"
         pool = await asyncpg.create_pool(
             asyncpg_dsn(url),
             min_size=1,
             max_size=10,
             reset=_returned_as_is,
+            statement_cache_size=0 if pooled else 100,
         )
-        return PostgresDatabase(pool)
+        return PooledPostgresDatabase(pool) if pooled else PostgresDatabase(pool)
     raise StorageError("PORTAL_DATABASE_URL must start with sqlite:/// or postgresql://")
 
 
@@ -252,3 +269,23 @@ class PostgresDatabase(_PostgresStatements):
 
     async def close(self) -> None:
         await self._pool.close()
+
+
+class PooledPostgresDatabase(PostgresDatabase):
+    """PostgreSQL behind a pooler in transaction mode: each statement in a transaction."""
+
+    async def fetch_one(self, sql: str, **params: Any) -> Row | None:
+        async with self.transaction() as tx:
+            return await tx.fetch_one(sql, **params)
+
+    async def fetch_all(self, sql: str, **params: Any) -> Sequence[Row]:
+        async with self.transaction() as tx:
+            return await tx.fetch_all(sql, **params)
+
+    async def fetch_value(self, sql: str, **params: Any) -> Any:
+        async with self.transaction() as tx:
+            return await tx.fetch_value(sql, **params)
+
+    async def execute(self, sql: str, **params: Any) -> int:
+        async with self.transaction() as tx:
+            return await tx.execute(sql, **params)

@@ -21,3 +21,18 @@ async def claim(db: Queryable, name: str, now: int, every_seconds: int) -> bool:
         due=now - every_seconds,
     )
     return changed == 1
+
+
+async def record_run(db: Queryable, name: str, now: int) -> None:
+    """Note that job ``name`` finished now (the backup command: its age is monitored)."""
+    await db.execute(
+        "INSERT INTO job_runs (name, last_run_at) VALUES (:name, :now)"
+        " ON CONFLICT (name) DO UPDATE SET last_run_at = excluded.last_run_at",
+        name=name,
+        now=now,
+    )
+
+
+async def last_run(db: Queryable, name: str) -> int | None:
+    value = await db.fetch_value("SELECT last_run_at FROM job_runs WHERE name = :name", name=name)
+    return None if value is None else int(value)

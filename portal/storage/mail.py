@@ -163,3 +163,20 @@ async def prune(db: Queryable, before: int) -> int:
         """,
         before=before,
     )
+
+
+async def outbox_counts(db: Queryable) -> dict[str, int]:
+    """How many mails are queued, sent and given up (for metrics: counts, no rows)."""
+    row = await db.fetch_one(
+        """
+        SELECT
+          COALESCE(SUM(CASE WHEN sent_at IS NULL AND given_up_at IS NULL THEN 1 ELSE 0 END), 0)
+            AS queued,
+          COALESCE(SUM(CASE WHEN sent_at IS NOT NULL THEN 1 ELSE 0 END), 0) AS sent,
+          COALESCE(SUM(CASE WHEN given_up_at IS NOT NULL THEN 1 ELSE 0 END), 0) AS failed
+        FROM mail_outbox
+        """
+    )
+    if row is None:
+        return {}
+    return {"queued": int(row["queued"]), "sent": int(row["sent"]), "failed": int(row["failed"])}

@@ -88,6 +88,7 @@ async def code_submit(request: Request, visit: Visit) -> Response:
         return _code_page(request, visit, form.error("code", WRONG_CODE), 400)
     # The hashing pool refused the work: the page comes back with what was typed.
     except SenderBusy:
+        svc.metrics.rate_limited("hashing-sender")
         return _code_page(request, visit, form.error("code", TOO_MANY), 429)
     except Overloaded:
         await refused(visit, "code_busy", "all")

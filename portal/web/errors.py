@@ -46,7 +46,32 @@ MESSAGES = {
 CLEAR_SITE_DATA = '"cache", "cookies", "storage"'
 
 
-async def error_page(request: Request, status: int, request_id: str = "") -> Response:
+# Development only, and for the person running the demo, so in English like the console:
+# why a form is refused when the demo is opened under another name than localhost.
+LOCAL_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+COOKIE_HINT = (
+    "Development mode: this browser sent no session cookie. The cookie is called "
+    "__Host-sid and is marked Secure, so browsers keep it only over HTTPS or on "
+    "http://localhost and http://127.0.0.1. Open the portal at http://127.0.0.1:{port}/ "
+    "or http://localhost:{port}/ on this machine, or put it behind HTTPS "
+    "(docs/operations.md) to use another host name."
+)
+
+
+def cookie_hint(request: Request) -> str:
+    """The hint above, when it explains a refusal; otherwise nothing."""
+    settings = services(request).settings
+    url = request.url
+    if settings.is_production or url.scheme != "http" or (url.hostname or "") in LOCAL_NAMES:
+        return ""
+    if "__Host-sid" in request.cookies:
+        return ""
+    return COOKIE_HINT.format(port=url.port or 80)
+
+
+async def error_page(
+    request: Request, status: int, request_id: str = "", hint: str = ""
+) -> Response:
     """The error page, in the visitor's language and with their session (the header of
     a signed-in staff member, a quick exit whose token fits), like any other page."""
     svc = services(request)
@@ -67,6 +92,7 @@ async def error_page(request: Request, status: int, request_id: str = "") -> Res
             status=status,
             message=message,
             request_id=request_id,
+            hint=hint,
         )
     else:
         context = {
@@ -76,6 +102,7 @@ async def error_page(request: Request, status: int, request_id: str = "") -> Res
             "account": None,
             "csrf_token": "",
             "csrf_field": "",
+            "hint": hint,
         }
         locale = language(request, session, svc)
         response = templates_of(request).render(
@@ -95,6 +122,7 @@ async def _loaded(handle: SessionHandle) -> CurrentSession | None:
 
 async def refused(scope: Scope, receive: Receive, send: Send) -> None:
     """The 403 page as an ASGI app, for the cross-origin middleware (security/csrf.py)."""
+    services(Request(scope)).metrics.csrf_refused("origin")
     await (await error_page(Request(scope, receive), 403))(scope, receive, send)
 
 
@@ -122,7 +150,8 @@ async def http_error(request: Request, exc: Exception) -> Response:
         # refuses it first, so no other site can wipe this site's data in the browser.)
     ):
         return _refused_quick_exit(request)
-    response = await error_page(request, status if status in MESSAGES else 400)
+    hint = cookie_hint(request) if status == 403 else ""
+    response = await error_page(request, status if status in MESSAGES else 400, hint=hint)
     if isinstance(exc, HTTPException) and exc.headers and "Allow" in exc.headers:
         response.headers["allow"] = exc.headers["Allow"]
     return response
@@ -153,6 +182,7 @@ async def overloaded(request: Request, exc: Exception) -> Response:
 
 
 async def sender_busy(request: Request, exc: Exception) -> Response:
+    services(request).metrics.rate_limited("hashing-sender")
     return await error_page(request, 429)
 
 

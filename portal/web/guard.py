@@ -90,6 +90,7 @@ def _guarded(endpoint: Endpoint, roles: frozenset[str]) -> Callable[[Request], A
             if session.is_new_cookie or not csrf.token_matches(
                 svc.keys, session.sid, presented if isinstance(presented, str) else None
             ):
+                svc.metrics.csrf_refused("token")
                 raise HTTPException(403)
         visit = Visit(svc, handle, language(request, session, svc), form)
         if PUBLIC not in roles:

@@ -129,10 +129,16 @@ async def login_submit(request: Request, visit: Visit) -> Response:
     except accounts.LoginFailed:
         form.error("password", accounts.LOGIN_FAILED)
         return render(request, visit, "public/login.html", 400, form=form, expired=False)
+    except accounts.SecondFactorMissing as missing:  # reset by the operator
+        from portal.web.second_factor import set_up_page
+
+        return set_up_page(request, visit, missing.account, FormState())
     except (SenderBusy, Overloaded) as exc:  # the hashing pool refused the work
         busy = isinstance(exc, Overloaded)
         form.error("password", BUSY if busy else TOO_MANY_ATTEMPTS)
         status = 503 if busy else 429
+        if not busy:
+            svc.metrics.rate_limited("hashing-sender")
         page = render(request, visit, "public/login.html", status, form=form, expired=False)
         page.headers["retry-after"] = RETRY_AFTER
         return page

@@ -147,7 +147,7 @@ def test_headers_body_limit_and_only_the_real_sender(proxy: Proxy) -> None:
     assert "x-forwarded-for: 127.0.0.1\r\n" in seen  # the sender's own address does
     for header in ("x-real-ip:", "\r\nforwarded:", "\r\nvia:"):
         assert header not in seen, header
-    for path in ("/healthz", "/readyz"):
+    for path in ("/healthz", "/readyz", "/metrics"):
         assert get(proxy.https_port, path).status == 404
 
 

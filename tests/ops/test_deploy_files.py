@@ -147,7 +147,13 @@ def test_systemd_units_verify() -> None:
     analyze = shutil.which("systemd-analyze")
     if not analyze:
         pytest.skip("systemd-analyze not installed")
-    units = ["portal.service", "portal-backup.service", "portal-backup.timer"]
+    units = [
+        "portal.service",
+        "portal@.service",
+        "portal-backup.service",
+        "portal-backup-failed.service",
+        "portal-backup.timer",
+    ]
     result = subprocess.run(
         [analyze, "verify", "--man=no", *units],
         cwd=DEPLOY / "systemd",

@@ -79,7 +79,7 @@ def site_config(prefix: Path, https_port: int, http_port: int, upstream: int) ->
         "/var/log/nginx/error.log": str(prefix / "error.log"),
         f"/etc/ssl/certs/{HOST}.crt": str(prefix / "cert.pem"),
         f"/etc/ssl/private/{HOST}.key": str(prefix / "key.pem"),
-        "http://127.0.0.1:8000": f"http://127.0.0.1:{upstream}",
+        "server 127.0.0.1:8000 ": f"server 127.0.0.1:{upstream} ",
         # The redirect names the standard port; here HTTPS is on a test port.
         "return 301 https://$server_name$request_uri;": (
             f"return 301 https://$server_name:{https_port}$request_uri;"
@@ -249,6 +249,14 @@ def test_health_and_readiness_are_not_served_to_the_internet(front: Front) -> No
     for path in ("/healthz", "/readyz"):
         assert get(front.https_port, path).status == 404
     assert b"GET /healthz" not in bytes(front.relay.received)
+
+
+def test_metrics_are_not_served_to_the_internet_or_the_onion(front: Front) -> None:
+    assert get(front.https_port, "/metrics").status == 404
+    onion = b"PROXY TCP6 fc00:dead:beef:4dad::1:5 ::1 5 80\r\n"
+    request = f"GET /metrics HTTP/1.1\r\nHost: {HOST}\r\nConnection: close\r\n\r\n"
+    assert send(front.onion_port, onion + request.encode(), tls=False).status == 404
+    assert b"GET /metrics" not in bytes(front.relay.received)
 
 
 def test_a_guesser_cannot_lock_out_a_client_or_a_coordinator(front: Front) -> None:
