@@ -17,6 +17,8 @@ from portal.domain.client_access import CHANGE_REASONS, CodeRejected
 from portal.domain.roles import CLIENT, PUBLIC
 from portal.i18n import N_
 from portal.security.senders import sender_of
+from portal.web import kept
+from portal.web.ended import resume
 from portal.web.errors import RETRY_AFTER
 from portal.web.forms import FormState
 from portal.web.guard import GuardedRoute, route
@@ -90,6 +92,9 @@ async def code_submit(request: Request, visit: Visit) -> Response:
     visit.session = await svc.sessions.begin_client(
         visit.session, opened.consultation_id, opened.client_secret_key
     )
+    carried = kept.carried(visit.form)
+    if carried is not None:  # back after the page closed: offer what they wrote
+        return resume(request, visit, carried)
     return redirect("/meeting")
 
 

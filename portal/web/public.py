@@ -12,6 +12,7 @@ from portal.domain.errors import InputRejected
 from portal.domain.roles import PUBLIC
 from portal.i18n import N_
 from portal.security.senders import sender_of
+from portal.web import ended, kept
 from portal.web.errors import CLEAR_SITE_DATA, RETRY_AFTER
 from portal.web.forms import FormState
 from portal.web.guard import GuardedRoute, route
@@ -125,6 +126,9 @@ async def login_submit(request: Request, visit: Visit) -> Response:
         return page
     await svc.limits.clear(per_account, "login-account", account_key)
     visit.session = await svc.sessions.begin(visit.session, account.id)
+    typed = kept.carried(visit.form)
+    if typed is not None:  # signed in again after a session ended: offer the text back
+        return ended.resume(request, visit, typed)
     return redirect("/staff")
 
 
