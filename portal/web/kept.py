@@ -48,6 +48,9 @@ _SECRET_WORDS = ("password", "passphrase", "secret", "token", "totp")
 _TECHNICAL = frozenset(
     {"envelope", "next", "t", "slots_page", "slots_shown", "viewport", "resealed", "confirm"}
 )
+# A value the page offered rather than one typed: an option's value (``via_ngo``, ``fi``)
+# or a date. Carried, but not shown: a code word in the copy would only puzzle.
+_CHOICE = re.compile(r"[a-z0-9_.:-]{1,32}")
 # Where a kept form may go back to: a path of this site, never another host.
 _LOCAL_PATH = re.compile(r"/(?!/)[A-Za-z0-9/_.-]{0,200}")
 
@@ -70,11 +73,14 @@ class Kept:
 
     @property
     def shown(self) -> tuple[str, ...]:
-        """The words to read and copy: what a person typed, not ids or envelopes."""
+        """The words to read and copy: what a person typed, not ids, envelopes or the
+        values of options (a lower-case single word typed into a box is carried, but not
+        shown: it cannot be told from an option's value)."""
         return tuple(
             value
             for name, value in self.fields
             if value.strip()
+            and not _CHOICE.fullmatch(value)
             and name not in _TECHNICAL
             and not name.endswith("_id")
             and not name.endswith("_key")
