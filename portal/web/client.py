@@ -31,6 +31,7 @@ WRONG_CODE = N_(
     "This code does not work. Check the numbers and try again, "
     "or ask the person who gave it to you."
 )
+NO_REASON = N_("Choose why you need another time.")
 TOO_MANY = N_("Too many tries. Wait a minute and try again.")
 BUSY = N_("The service is busy. Try again in a moment.")
 DONE_MESSAGES = {
@@ -150,6 +151,12 @@ async def note_submit(request: Request, visit: Visit) -> Response:
 async def meeting_answer(request: Request, visit: Visit) -> Response:
     svc = visit.services
     answer = visit.field("answer")
+    if answer == "change" and visit.field("reason") not in client_access.CHANGE_REASONS:
+        # The radios are required, but a browser that skips that check (or an old page)
+        # must not get a silent redirect: the page says what is missing.
+        meeting = request.path_params["id"]
+        form = FormState.typed(visit).error(f"reason:{meeting}", NO_REASON)
+        return await meeting_page(request, visit, form, 400)
     try:
         changed = await client_access.answer_meeting(
             svc.db,

@@ -153,7 +153,7 @@ async def book_submit(request: Request, visit: Visit) -> Response:
             request, visit, form, await _matching_slots(visit, needs, number), True, 409
         )
     except InputRejected as exc:
-        form.error(exc.field, exc.message)
+        form.rejected(exc)
         return _book_page(
             request, visit, form, await _matching_slots(visit, needs, number), True, 400
         )

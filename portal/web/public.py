@@ -199,7 +199,7 @@ async def enrol_submit(request: Request, visit: Visit) -> Response:
             svc.db, svc.hasher, svc.hashing, svc.clock, invitation, given
         )
     except InputRejected as exc:
-        form.error(exc.field, exc.message)
+        form.rejected(exc)
         return _enrol_page(request, visit, invitation.display_name, form, pending, 400)
     except invitations.InvitationInvalid:
         return render(request, visit, "public/enrol_invalid.html", 404)
