@@ -561,17 +561,12 @@ class BookingSearch:
     pseudonym: str | None = None
 
 
-async def organisation_bookings(
-    db: Queryable,
-    organisation_id: str,
-    limit: int,
-    offset: int,
-    search: BookingSearch = BookingSearch(),
-) -> Sequence[BookingRow]:
-    """Newest first; one query on the (organisation_id, created_at) index, a date range
-    narrowing the part of it read. Status and pseudonym are checked on the rows read
-    (the latest meeting through its consultation index), so a rare match reads more of
-    the organisation's rows: an index on them would need a schema change."""
+def bookings_query(search: BookingSearch) -> tuple[str, dict[str, int | str]]:
+    """The SQL and parameters of ``organisation_bookings`` (also for its query-plan
+    test): one query on the (organisation_id, created_at) index, a date range narrowing
+    the part of it read. Status and pseudonym are checked on the rows read (the latest
+    meeting through its consultation index), so a rare match reads more of the
+    organisation's rows: an index on them would need a schema change."""
     conditions: list[str] = []
     params: dict[str, int | str] = {}
     if search.booked_from is not None:
@@ -588,8 +583,7 @@ async def organisation_bookings(
         conditions.append("AND (c.pseudonym = :pseudonym OR c.pseudonym LIKE :prefix)")
         params["pseudonym"] = search.pseudonym
         params["prefix"] = search.pseudonym + " %"
-    rows = await db.fetch_all(
-        f"""
+    sql = f"""
         SELECT c.id, c.pseudonym, c.created_at, c.client_code_lookup, m.starts_at, m.status,
                m.is_follow_up
         FROM consultations c
@@ -598,12 +592,20 @@ async def organisation_bookings(
             ORDER BY m2.created_at DESC, m2.starts_at DESC LIMIT 1)
         WHERE c.organisation_id = :org {" ".join(conditions)}
         ORDER BY c.created_at DESC, c.id LIMIT :limit OFFSET :offset
-        """,  # noqa: S608 - fixed fragments; every value is a bound parameter
-        org=organisation_id,
-        limit=limit,
-        offset=offset,
-        **params,
-    )
+        """  # noqa: S608 - fixed fragments; every value is a bound parameter
+    return sql, params
+
+
+async def organisation_bookings(
+    db: Queryable,
+    organisation_id: str,
+    limit: int,
+    offset: int,
+    search: BookingSearch = BookingSearch(),
+) -> Sequence[BookingRow]:
+    """Newest first, narrowed by ``search`` (see ``bookings_query``)."""
+    sql, params = bookings_query(search)
+    rows = await db.fetch_all(sql, org=organisation_id, limit=limit, offset=offset, **params)
     return [
         BookingRow(
             row["id"],
