@@ -95,7 +95,7 @@ async def code_submit(request: Request, visit: Visit) -> Response:
     )
     carried = kept.carried(visit.form)
     if carried is not None:  # back after the page closed: offer what they wrote
-        return resume(request, visit, carried)
+        return await resume(request, visit, carried)
     return redirect("/meeting")
 
 

@@ -24,10 +24,13 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
 from portal.domain.roles import CLIENT
+from portal.security.sessions import CurrentSession
+from portal.services import Services
 from portal.web import kept
 from portal.web.forms import FormState
 from portal.web.responses import render
@@ -35,14 +38,7 @@ from portal.web.visit import Visit, language
 
 
 async def page(request: Request, visit: Visit, roles: Collection[str]) -> Response:
-    svc = visit.services
-    session = visit.session
-    page_lang = visit.field(kept.PAGE_LANG)
-    if session.locale is None and page_lang in svc.catalogues.locales:
-        # The language went with the session: remember it for the pages that follow
-        # (the choice of language is all this stores, like the language chooser).
-        visit.session = await svc.sessions.remember_locale(session, page_lang)
-    visit.locale = language(request, visit.session, svc)
+    visit.locale = page_language(request, visit.services, visit.session, visit.form)
     typed = kept.refused(request.scope["path"], visit.form)
     role = (
         visit.account.role
@@ -50,7 +46,7 @@ async def page(request: Request, visit: Visit, roles: Collection[str]) -> Respon
         else (CLIENT if visit.session.consultation_id is not None else None)
     )
     if role is not None and role in roles:
-        return resume(request, visit, typed, status=403)
+        return await resume(request, visit, typed, status=403)
     if CLIENT in roles:
         return render(
             request, visit, "client/code.html", 403, kept=typed, form=FormState(), ended=True,
@@ -61,7 +57,25 @@ async def page(request: Request, visit: Visit, roles: Collection[str]) -> Respon
     )
 
 
-def resume(request: Request, visit: Visit, typed: kept.Kept | None, status: int = 200) -> Response:
+def page_language(request: Request, svc: Services, session: CurrentSession, form: FormData) -> str:
+    """The session's language; else, for a form, the one it was shown in (the session
+    that held it may have ended; a sign-in or code page sent again keeps it). Nothing
+    stores it here: a refused request writes nothing."""
+    page_lang = form.get(kept.PAGE_LANG)
+    if session.locale is None and page_lang in svc.catalogues.locales:
+        return str(page_lang)
+    return language(request, session, svc)
+
+
+async def resume(
+    request: Request, visit: Visit, typed: kept.Kept | None, status: int = 200
+) -> Response:
     """The page after signing in again (or for a page older than its session): what was
-    typed, in a form to where it was going."""
+    typed, in a form to where it was going. Signed in again, the session keeps the
+    language the form was in (as the language chooser would)."""
+    svc = visit.services
+    page_lang = visit.field(kept.PAGE_LANG)
+    if visit.session.locale is None and page_lang in svc.catalogues.locales:
+        visit.session = await svc.sessions.remember_locale(visit.session, page_lang)
+    visit.locale = language(request, visit.session, svc)
     return render(request, visit, "resume.html", status, kept=typed)

@@ -35,7 +35,7 @@ from portal.security.sessions import CurrentSession, SessionHandle
 from portal.services import services
 from portal.web import ended
 from portal.web.form_reader import read_form
-from portal.web.visit import Visit, language
+from portal.web.visit import Visit
 
 Endpoint = Callable[[Request, Visit], Awaitable[Response]]
 
@@ -97,7 +97,7 @@ def _guarded(endpoint: Endpoint, roles: frozenset[str]) -> Callable[[Request], A
                 if PUBLIC in roles:
                     raise HTTPException(403)
                 return await ended.page(request, Visit(svc, handle, "", form), roles)
-        visit = Visit(svc, handle, language(request, session, svc), form)
+        visit = Visit(svc, handle, ended.page_language(request, svc, session, form), form)
         if PUBLIC not in roles:
             role = _role(session)
             if role is None:

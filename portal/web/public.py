@@ -128,7 +128,7 @@ async def login_submit(request: Request, visit: Visit) -> Response:
     visit.session = await svc.sessions.begin(visit.session, account.id)
     typed = kept.carried(visit.form)
     if typed is not None:  # signed in again after a session ended: offer the text back
-        return ended.resume(request, visit, typed)
+        return await ended.resume(request, visit, typed)
     return redirect("/staff")
 
 

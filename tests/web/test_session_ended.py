@@ -170,6 +170,7 @@ def test_a_wrong_code_keeps_carrying_the_text(
     carried = hidden_fields(refused.text, "/code")
     wrong = person.request("POST", "/code", data={**dict(carried), "code": "1234 5678 9012"})
     assert wrong.status_code == 400
+    assert "Kirjoita koodisi" in wrong.text  # still in the language of the closed page
     assert ("kept:threats", FEARS) in hidden_fields(wrong.text, "/code")
     assert "kept:code" not in wrong.text  # the code is never carried
 
