@@ -1,6 +1,6 @@
 """Forms show every problem at once, and an empty form says what is missing: a form that
 stops at its first error makes people send it again and again; one that answers an empty
-note or a reasonless request with nothing looks broken (issue 17)."""
+note or a reasonless request with nothing looks broken."""
 
 from __future__ import annotations
 
