@@ -1,6 +1,6 @@
 """The page for a form sent after its session ended: say so, sign in again, keep the text.
 
-Threat: an expired session is bad input too (docs/design.md). Answering it with a
+Threat: an expired session is bad input too (docs/security.md). Answering it with a
 bare "refused" page in English loses what a client wrote about their situation, or a
 worker's whole booking, and pushes people to type less. The guard (guard.py) sends every
 POST it refuses for a missing, ended or outdated session here:
