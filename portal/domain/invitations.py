@@ -25,7 +25,7 @@ from portal.crypto.hashing import HashingPool
 from portal.crypto.passwords import PasswordHasher
 from portal.crypto.tokens import InvalidToken, Keys, random_id, sha256
 from portal.domain import audit
-from portal.domain.errors import InputRejected
+from portal.domain.errors import InputRejected, Problems
 from portal.domain.needs import STAFF_GENDER
 from portal.domain.password_policy import check_policy
 from portal.domain.roles import ROLES_BY_ORGANISATION_KIND
@@ -80,16 +80,20 @@ async def invite(
 ) -> str:
     """Create an invitation (made by ``actor``, or by ``portal init`` when None); returns
     the token for the enrolment link."""
-    org = await organisations.organisation_by_id(db, organisation_id)
-    if org is None:
-        raise InputRejected("organisation_id", N_("Choose an organisation."))
-    if role not in ROLES_BY_ORGANISATION_KIND[org.kind]:
-        raise InputRejected("role", N_("This role does not belong to that organisation."))
-    if gender not in STAFF_GENDER:
-        raise InputRejected("gender", N_("Choose one of the options."))
+    problems = Problems()
     display_name = display_name.strip()
     if not 2 <= len(display_name) <= 200:
-        raise InputRejected("display_name", N_("Enter a name of 2 to 200 characters."))
+        problems.add("display_name", N_("Enter a name of 2 to 200 characters."))
+    org = await organisations.organisation_by_id(db, organisation_id)
+    if org is None:
+        problems.add("organisation_id", N_("Choose an organisation."))
+    elif role not in ROLES_BY_ORGANISATION_KIND[org.kind]:
+        problems.add("role", N_("This role does not belong to that organisation."))
+    if gender not in STAFF_GENDER:
+        problems.add("gender", N_("Choose one of the options."))
+    problems.check()
+    if org is None:  # refused above already; this tells the type checker
+        raise InputRejected("organisation_id", N_("Choose an organisation."))
     invitation_id, nonce = random_id(), secrets.token_urlsafe(16)
     now = clock.now()
     async with db.transaction() as tx:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from portal.clock import Clock
 from portal.crypto.tokens import random_id
 from portal.domain import audit
-from portal.domain.errors import InputRejected
+from portal.domain.errors import Problems
 from portal.domain.roles import ROLES_BY_ORGANISATION_KIND
 from portal.i18n import N_
 from portal.storage import organisations as store
@@ -20,12 +20,14 @@ async def create_organisation(
     db: Database, clock: Clock, name: str, kind: str, *, actor: Account | None = None
 ) -> Organisation:
     name = " ".join(name.split())
-    if kind not in ROLES_BY_ORGANISATION_KIND:
-        raise InputRejected("kind", N_("Choose the kind of organisation."))
+    problems = Problems()
     if not 2 <= len(name) <= 200:
-        raise InputRejected("name", N_("Enter a name of 2 to 200 characters."))
-    if await store.organisation_name_taken(db, name):
-        raise InputRejected("name", N_("An organisation with this name exists already."))
+        problems.add("name", N_("Enter a name of 2 to 200 characters."))
+    elif await store.organisation_name_taken(db, name):
+        problems.add("name", N_("An organisation with this name exists already."))
+    if kind not in ROLES_BY_ORGANISATION_KIND:
+        problems.add("kind", N_("Choose the kind of organisation."))
+    problems.check()
     org = Organisation(id=random_id(), name=name, kind=kind)
     async with db.transaction() as tx:
         await store.insert_organisation(tx, org, clock.now())

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from portal.clock import Clock
 from portal.crypto.tokens import random_id
 from portal.domain import audit
-from portal.domain.errors import InputRejected
+from portal.domain.errors import Problems
 from portal.i18n import N_
 from portal.storage import places as store
 from portal.storage.accounts import Account
@@ -24,14 +24,16 @@ PLACE_KINDS = {
 def _checked(place_id: str, name: str, kind: str, address: str, directions: str) -> Place:
     name, address = " ".join(name.split()), " ".join(address.split())
     directions = directions.strip()
+    problems = Problems()
     if not 2 <= len(name) <= 200:
-        raise InputRejected("name", N_("Enter a name of 2 to 200 characters."))
+        problems.add("name", N_("Enter a name of 2 to 200 characters."))
     if kind not in PLACE_KINDS:
-        raise InputRejected("kind", N_("Choose one of the options."))
+        problems.add("kind", N_("Choose one of the options."))
     if not 2 <= len(address) <= 300:
-        raise InputRejected("address", N_("Enter an address of 2 to 300 characters."))
+        problems.add("address", N_("Enter an address of 2 to 300 characters."))
     if len(directions) > 1000:
-        raise InputRejected("directions", N_("Use at most 1000 characters."))
+        problems.add("directions", N_("Use at most 1000 characters."))
+    problems.check()
     return Place(place_id, name, kind, address, directions, None)
 
 

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from portal.clock import Clock
 from portal.crypto.tokens import random_id
-from portal.domain.errors import InputRejected
+from portal.domain.errors import InputRejected, Problems
 from portal.domain.needs import LANGUAGES
 from portal.i18n import N_
 from portal.storage import places as place_store
@@ -55,21 +55,23 @@ class Planned:
 
 
 async def _check(db: Database, clock: Clock, given: SlotInput) -> int:
+    problems = Problems()
     if given.starts_at is None:
-        raise InputRejected(
-            "starts_at", N_("Enter the date and time, for example 2026-12-01 10:00.")
-        )
-    if given.starts_at <= clock.now():
-        raise InputRejected("starts_at", N_("Choose a time in the future."))
+        problems.add("starts_at", N_("Enter the date and time, for example 2026-12-01 10:00."))
+    elif given.starts_at <= clock.now():
+        problems.add("starts_at", N_("Choose a time in the future."))
     if not 1 <= given.weeks <= MAX_WEEKS:
-        raise InputRejected("weeks", N_("Repeat for 1 to 12 weeks."))
+        problems.add("weeks", N_("Repeat for 1 to 12 weeks."))
     if given.duration_minutes not in DURATIONS:
-        raise InputRejected("duration_minutes", N_("Choose one of the options."))
+        problems.add("duration_minutes", N_("Choose one of the options."))
     if not given.languages or any(code not in LANGUAGES for code in given.languages):
-        raise InputRejected("languages", N_("Choose at least one language you can work in."))
+        problems.add("languages", N_("Choose at least one language you can work in."))
     place = await place_store.place_by_id(db, given.place_id)
     if place is None or place.archived_at is not None:
-        raise InputRejected("place_id", N_("Choose a meeting place."))
+        problems.add("place_id", N_("Choose a meeting place."))
+    problems.check()
+    if given.starts_at is None:  # refused above already; this tells the type checker
+        raise InputRejected("starts_at", N_("Choose a time in the future."))
     return given.starts_at
 
 

@@ -36,6 +36,7 @@ from portal.storage import slots as slot_store
 from portal.storage.accounts import Account
 from portal.storage.attention import AttentionItem
 from portal.storage.consultations import BookingRow, Consultation, Meeting, ReflectionEnd
+from portal.storage.consultations import BookingSearch as BookingSearch
 from portal.storage.database import Queryable
 from portal.storage.invitations import Invitation
 from portal.storage.messages import Readable
@@ -78,10 +79,15 @@ async def booked_meeting(
 
 
 async def organisation_bookings(
-    db: Queryable, ngo_worker: Account, limit: int, offset: int
+    db: Queryable,
+    ngo_worker: Account,
+    limit: int,
+    offset: int,
+    search: BookingSearch = BookingSearch(),  # noqa: B008 - frozen, never changed
 ) -> Sequence[BookingRow]:
-    """The bookings of the worker's own organisation, newest first."""
-    return await store.organisation_bookings(db, ngo_worker.organisation_id, limit, offset)
+    """The bookings of the worker's own organisation, newest first, narrowed by
+    ``search`` (never wider: the organisation is always the worker's own)."""
+    return await store.organisation_bookings(db, ngo_worker.organisation_id, limit, offset, search)
 
 
 # --- investigators -----------------------------------------------------------------

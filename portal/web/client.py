@@ -17,6 +17,8 @@ from portal.domain.client_access import CHANGE_REASONS, CodeRejected
 from portal.domain.roles import CLIENT, PUBLIC
 from portal.i18n import N_
 from portal.security.senders import sender_of
+from portal.web import kept
+from portal.web.ended import resume
 from portal.web.errors import RETRY_AFTER
 from portal.web.forms import FormState
 from portal.web.guard import GuardedRoute, route
@@ -29,6 +31,7 @@ WRONG_CODE = N_(
     "This code does not work. Check the numbers and try again, "
     "or ask the person who gave it to you."
 )
+NO_REASON = N_("Choose why you need another time.")
 TOO_MANY = N_("Too many tries. Wait a minute and try again.")
 BUSY = N_("The service is busy. Try again in a moment.")
 DONE_MESSAGES = {
@@ -96,6 +99,9 @@ async def code_submit(request: Request, visit: Visit) -> Response:
     visit.session = await svc.sessions.begin_client(
         visit.session, opened.consultation_id, opened.client_secret_key
     )
+    carried = kept.carried(visit.form)
+    if carried is not None:  # back after the page closed: offer what they wrote
+        return await resume(request, visit, carried)
     return redirect("/meeting")
 
 
@@ -169,6 +175,12 @@ async def meeting_answer(request: Request, visit: Visit) -> Response:
     tap on a small screen must not cancel a meeting someone may need."""
     svc = visit.services
     answer = visit.field("answer")
+    if answer == "change" and visit.field("reason") not in client_access.CHANGE_REASONS:
+        # The radios are required, but a browser that skips that check (or an old page)
+        # must not get a silent redirect: the page says what is missing.
+        meeting_id = request.path_params["id"]
+        form = FormState.typed(visit).error(f"reason:{meeting_id}", NO_REASON)
+        return await meeting_page(request, visit, form, 400)
     consultation_id = visit.session.consultation_id or ""
     if answer == "cancel" and visit.field("confirm") != "yes":
         try:

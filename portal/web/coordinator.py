@@ -50,7 +50,7 @@ async def organisation_create(request: Request, visit: Visit) -> Response:
             svc.db, svc.clock, visit.field("name"), visit.field("kind"), actor=visit.staff
         )
     except InputRejected as exc:
-        form = FormState.typed(visit).error(exc.field, exc.message)
+        form = FormState.typed(visit).rejected(exc)
         return await organisations_page(request, visit, form, 400)
     return redirect("/coordinator/organisations")
 
@@ -96,7 +96,7 @@ async def invitation_create(request: Request, visit: Visit) -> Response:
             ttl=svc.settings.enrolment_link_ttl,
         )
     except InputRejected as exc:
-        return await people_page(request, visit, form.error(exc.field, exc.message), 400)
+        return await people_page(request, visit, form.rejected(exc), 400)
     # The link is shown once, on this response only; it is never stored or logged.
     link = f"{svc.settings.public_url.rstrip('/')}/enrol/{token}"
     return await people_page(request, visit, link=link)
@@ -158,9 +158,7 @@ async def place_create(request: Request, visit: Visit) -> Response:
             actor=visit.staff,
         )
     except InputRejected as exc:
-        return await places_page(
-            request, visit, FormState.typed(visit).error(exc.field, exc.message), 400
-        )
+        return await places_page(request, visit, FormState.typed(visit).rejected(exc), 400)
     return redirect("/coordinator/places")
 
 
@@ -213,7 +211,7 @@ async def meeting_reassign(request: Request, visit: Visit) -> Response:
             actor=visit.staff,
         )
     except InputRejected as exc:
-        return await schedule_page(request, visit, FormState().error(exc.field, exc.message), 400)
+        return await schedule_page(request, visit, FormState().rejected(exc), 400)
     return redirect("/coordinator/schedule")
 
 
@@ -235,9 +233,7 @@ async def consent_publish(request: Request, visit: Visit) -> Response:
     try:
         await outcomes.publish_consent_text(svc.db, svc.clock, visit.staff, visit.field("text"))
     except InputRejected as exc:
-        return await consent_page(
-            request, visit, FormState.typed(visit).error(exc.field, exc.message), 400
-        )
+        return await consent_page(request, visit, FormState.typed(visit).rejected(exc), 400)
     return redirect("/coordinator/consent")
 
 

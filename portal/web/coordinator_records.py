@@ -122,7 +122,7 @@ async def retention_extend(request: Request, visit: Visit) -> Response:
             svc.db, svc.clock, consultation, until, visit.field("reason"), visit.staff
         )
     except InputRejected as exc:
-        form.error(exc.field, exc.message)
+        form.rejected(exc)
         return await retention_page(request, visit, form, 400, failed_id=consultation.id)
     except retention.NotSubjectToRetention:
         raise HTTPException(404) from None
@@ -160,7 +160,7 @@ def _audit_filter(
             try:
                 dates[name] = _day_start(params[name], name, zone)
             except InputRejected as exc:
-                form.error(exc.field, exc.message)
+                form.rejected(exc)
                 continue
             if dates[name] is None:
                 form.error(name, N_("Enter a date."))

@@ -72,7 +72,7 @@ async def email_submit(request: Request, visit: Visit) -> Response:
                 svc.db, svc.clock, visit.staff, visit.field("email"), visit.session.tag
             )
     except InputRejected as exc:
-        return await _page(request, visit, 400, form.error(exc.field, exc.message))
+        return await _page(request, visit, 400, form.rejected(exc))
     return redirect("/staff/email?done=" + ("removed" if removing else "saved"))
 
 

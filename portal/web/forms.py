@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
+from portal.domain.errors import InputRejected
 from portal.web.visit import Visit
 
 SECRET_FIELDS = frozenset(
@@ -33,6 +34,11 @@ class FormState:
 
     def error(self, name: str, message: str) -> FormState:
         self.errors[name] = message
+        return self
+
+    def rejected(self, exc: InputRejected) -> FormState:
+        """Every field the domain refused, each with its message."""
+        self.errors.update(exc.errors)
         return self
 
     def select_state(self, selects: Mapping[str, Collection[str]]) -> tuple[tuple[str, str], ...]:

@@ -12,6 +12,9 @@ every route of the app and fails on one without. The guard, in order:
 3. checks the role (a client's session counts as the role ``client``): a visitor who is
    not signed in is sent to the login or code page, a signed-in one without the role gets
    404 (not 403: a route's existence is not confirmed);
+   a POST refused in 2 or 3 because the session ended (or the page was older than the
+   session) gets the 403 page of ended.py: it says so in the page's language, lets the
+   person sign in or enter their code again, and gives back what they typed (kept.py);
 4. calls the handler with the request and the ``Visit`` (visit.py).
 """
 
@@ -30,8 +33,9 @@ from portal.domain.roles import CLIENT, PUBLIC
 from portal.security import csrf
 from portal.security.sessions import CurrentSession, SessionHandle
 from portal.services import services
+from portal.web import ended
 from portal.web.form_reader import read_form
-from portal.web.visit import Visit, language
+from portal.web.visit import Visit
 
 Endpoint = Callable[[Request, Visit], Awaitable[Response]]
 
@@ -91,8 +95,10 @@ def _guarded(endpoint: Endpoint, roles: frozenset[str]) -> Callable[[Request], A
                 svc.keys, session.sid, presented if isinstance(presented, str) else None
             ):
                 svc.metrics.csrf_refused("token")
-                raise HTTPException(403)
-        visit = Visit(svc, handle, language(request, session, svc), form)
+                if PUBLIC in roles:
+                    raise HTTPException(403)
+                return await ended.page(request, Visit(svc, handle, "", form), roles)
+        visit = Visit(svc, handle, ended.page_language(request, svc, session, form), form)
         if PUBLIC not in roles:
             role = _role(session)
             if role is None:
@@ -100,7 +106,7 @@ def _guarded(endpoint: Endpoint, roles: frozenset[str]) -> Callable[[Request], A
                     start = "/code" if CLIENT in roles else "/login"
                     target = start + "?ended=1" if session.expired else start
                     return RedirectResponse(target, status_code=303)
-                raise HTTPException(403)
+                return await ended.page(request, visit, roles)
             if role not in roles:
                 raise HTTPException(404)
         return await endpoint(request, visit)

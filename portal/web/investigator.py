@@ -139,7 +139,7 @@ async def slot_create(request: Request, visit: Visit) -> Response:
             return await _slots_page(request, visit, _typed(visit), planned=planned)
         published = await slots.publish_slots(svc.db, svc.clock, svc.zone, visit.staff.id, given)
     except InputRejected as exc:
-        return await _slots_page(request, visit, _typed(visit).error(exc.field, exc.message), 400)
+        return await _slots_page(request, visit, _typed(visit).rejected(exc), 400)
     return redirect(f"/investigator/slots?published={len(published)}")
 
 
@@ -170,7 +170,7 @@ async def slot_edit(request: Request, visit: Visit) -> Response:
     try:
         await slots.edit_slot(svc.db, svc.clock, slot, _slot_input(visit))
     except InputRejected as exc:
-        form = _typed(visit).error(exc.field, exc.message)
+        form = _typed(visit).rejected(exc)
         return await _slots_page(request, visit, form, 400, editing=slot)
     except SlotNotFree:
         return await _slots_page(
@@ -268,9 +268,7 @@ async def follow_up(request: Request, visit: Visit) -> Response:
         form = FormState().error("slot_id", N_("That time is no longer free. Choose another."))
         return await consultation_page(request, visit, form, 409)
     except InputRejected as exc:
-        return await consultation_page(
-            request, visit, FormState.typed(visit).error(exc.field, exc.message), 400
-        )
+        return await consultation_page(request, visit, FormState.typed(visit).rejected(exc), 400)
     return redirect(f"/investigator/consultations/{consultation.id}")
 
 

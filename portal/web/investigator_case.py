@@ -40,7 +40,7 @@ def _back(consultation: Consultation, done: str) -> Response:
 
 
 async def _again(request: Request, visit: Visit, exc: InputRejected) -> Response:
-    form = FormState.typed(visit).error(exc.field, exc.message)
+    form = FormState.typed(visit).rejected(exc)
     return await consultation_page(request, visit, form, 400)
 
 
@@ -55,7 +55,7 @@ async def meeting_outcome(request: Request, visit: Visit) -> Response:
             svc.db, svc.clock, meeting, consultation, visit.field("outcome"), actor=visit.staff
         )
     except InputRejected as exc:
-        form = FormState().error(exc.field, exc.message)
+        form = FormState().rejected(exc)
         return await consultation_page(request, visit, form, 400, consultation.id)
     return _back(consultation, "meeting")
 

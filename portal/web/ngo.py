@@ -14,7 +14,7 @@ from portal.domain.needs import CHOICES, DEFAULTS, LABELS, Needs, describe, pars
 from portal.domain.roles import NGO_WORKER
 from portal.domain.slots import Slot
 from portal.i18n import CLIENT_LOCALES, LOCALE_NAMES, N_
-from portal.web import attention
+from portal.web import attention, booking_search
 from portal.web.conversation import staff_context
 from portal.web.forms import FormState
 from portal.web.guard import GuardedRoute, route
@@ -55,14 +55,20 @@ async def bookings_page(request: Request, visit: Visit) -> Response:
     number = page_number(request)
     limit, offset = window(number)
     db = visit.services.db
-    rows = await visibility.organisation_bookings(db, visit.staff, limit, offset)
+    search, form = booking_search.search_of(request, visit)
+    rows = await visibility.organisation_bookings(db, visit.staff, limit, offset, search)
     return render(
         request,
         visit,
         "ngo/bookings.html",
+        400 if form.errors else 200,
         page=Page.of(rows, number),
         attention=await attention.queue(visit, "/ngo"),
         lacks_key=await keys.lacks_key(db, visit.staff),
+        form=form,
+        searched=search != visibility.BookingSearch(),
+        statuses=booking_search.STATUSES,
+        search_query=booking_search.query_of(form),
     )
 
 
@@ -156,7 +162,7 @@ async def book_submit(request: Request, visit: Visit) -> Response:
             request, visit, form, await _matching_slots(visit, needs, number), True, 409
         )
     except InputRejected as exc:
-        form.error(exc.field, exc.message)
+        form.rejected(exc)
         return _book_page(
             request, visit, form, await _matching_slots(visit, needs, number), True, 400
         )

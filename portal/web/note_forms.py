@@ -89,7 +89,7 @@ async def submit_note(
             given=note_input(visit),
         )
     except InputRejected as exc:
-        return FormState.typed(visit).error(exc.field, exc.message)
+        return FormState.typed(visit).rejected(exc)
     except NoKeyYet:
         return FormState.typed(visit).error("other", NO_KEY)
     return redirect(f"{back_to}?noted={sealed_in}")

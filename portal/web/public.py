@@ -14,6 +14,7 @@ from portal.domain.errors import InputRejected
 from portal.domain.roles import PUBLIC
 from portal.i18n import N_
 from portal.security.senders import sender_of
+from portal.web import ended, kept
 from portal.web.errors import CLEAR_SITE_DATA, RETRY_AFTER
 from portal.web.forms import FormState
 from portal.web.guard import GuardedRoute, route
@@ -144,6 +145,9 @@ async def login_submit(request: Request, visit: Visit) -> Response:
         return page
     await svc.limits.clear(per_account, "login-account", account_key)
     visit.session = await svc.sessions.begin(visit.session, account.id)
+    typed = kept.carried(visit.form)
+    if typed is not None:  # signed in again after a session ended: offer the text back
+        return await ended.resume(request, visit, typed)
     return redirect("/staff")
 
 
@@ -214,7 +218,7 @@ async def enrol_submit(request: Request, visit: Visit) -> Response:
             svc.db, svc.hasher, svc.hashing, svc.clock, invitation, given
         )
     except InputRejected as exc:
-        form.error(exc.field, exc.message)
+        form.rejected(exc)
         return _enrol_page(request, visit, invitation.display_name, form, pending, 400)
     except invitations.InvitationInvalid:
         return render(request, visit, "public/enrol_invalid.html", 404)

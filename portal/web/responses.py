@@ -13,6 +13,7 @@ from markupsafe import escape
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from portal.web import kept
 from portal.web.rendering import templates_of
 from portal.web.visit import Visit
 
@@ -30,8 +31,8 @@ class _LazyToken:
 
 
 class _LazyField(_LazyToken):
-    """The hidden form field that carries the CSRF token (``{{ csrf_field }}``), written
-    once per token (a page has several forms)."""
+    """The hidden form fields that carry the CSRF token and the page's language
+    (``{{ csrf_field }}``), written once per token (a page has several forms)."""
 
     def __init__(self, visit: Visit) -> None:
         super().__init__(visit)
@@ -40,7 +41,12 @@ class _LazyField(_LazyToken):
     def __str__(self) -> str:
         token = self._visit.csrf_token
         if self._written[0] != token:
-            field = f'<input type="hidden" name="csrf_token" value="{escape(token)}">'
+            # The page's language too: if the session has ended by the time the form is
+            # sent, the refusal still speaks it (kept.py).
+            field = (
+                f'<input type="hidden" name="csrf_token" value="{escape(token)}">'
+                f'<input type="hidden" name="page_lang" value="{escape(self._visit.locale)}">'
+            )
             self._written = (token, field)
         return self._written[1]
 
@@ -67,6 +73,8 @@ def render(
         "current_path": request.scope["path"],
         "csrf_token": _LazyToken(visit),
         "csrf_field": _LazyField(visit),
+        # Typed fields a sign-in or code form carries through after a session ended.
+        "kept": kept.carried(visit.form),
         **context,
     }
     return templates_of(request).render(

@@ -57,7 +57,10 @@ def test_meeting_outcome_shows_on_the_ngo_dashboard(
             page_of(case), f"/investigator/meetings/{meeting}/outcome", outcome=outcome
         )
         assert early.status_code == 400 and "has not started yet" in early.text
-    assert "Held" not in case.ngo.get("/ngo").text
+    status = in_app(
+        client, db.fetch_value, "SELECT status FROM meetings WHERE id = :id", id=meeting
+    )
+    assert status == "booked"
     starts_in(-60)  # now it has started
     assert 'value="held"' in actor.get(page_of(case)).text
     done = actor.submit(page_of(case), f"/investigator/meetings/{meeting}/outcome", outcome="held")

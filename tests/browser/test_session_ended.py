@@ -1,0 +1,119 @@
+"""Work never lost, in a real browser with and without JavaScript: a session ends while
+an NGO worker books or a client writes a note; they sign in or enter their code again on
+the page that says so, and what they typed is sent after their click.
+
+The session ends the way the server sees an idle timeout: the browser's next request
+comes without the old session (cleared here rather than waited for), so its form's CSRF
+token fits no session. tests/web/test_session_ended.py covers the real timeout."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+
+from portal.crypto.totp import code_at
+from portal.demo import DEMO_PASSWORD
+from tests.browser.conftest import PageWatch
+from tests.browser.test_booking_journey import client_confirms
+from tests.browser.test_sealed_notes import book_with_note, create_key
+from tests.browser.test_staff_login import SECRETS, sign_in
+from tests.live import LiveServer
+
+CLIENT_NOTE = "canary-client-note-written-while-the-page-closed-5521"
+
+
+REFUSED = "console error: Failed to load resource: the server responded with a status of 403"
+
+
+def expect_one_refusal(watch: PageWatch) -> None:
+    """The refused POST is a 403 (the CSRF tests rely on it), which Chromium reports in
+    the console; that one report is expected, any other problem still fails the test."""
+    refusals = [p for p in watch.problems if p.startswith(REFUSED)]
+    assert len(refusals) == 1, watch.problems
+    watch.problems.remove(refusals[0])
+
+
+def next_totp_step() -> None:
+    """Each authenticator code works once: wait for the next 30-second step."""
+    time.sleep(30 - time.time() % 30 + 1)
+
+
+def sign_in_again(page: Page, username: str) -> None:
+    expect(page.get_by_text("Your session ended. Sign in again.")).to_be_visible()
+    next_totp_step()
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_label("Code from your authenticator app").fill(
+        code_at(SECRETS[username], int(time.time()))
+    )
+    page.get_by_role("button", name="Sign in").click()
+
+
+@pytest.mark.parametrize("javascript", [True, False])
+def test_a_booking_survives_the_end_of_the_session(
+    request: pytest.FixtureRequest, javascript: bool
+) -> None:
+    context, watch = request.getfixturevalue("watched" if javascript else "watched_no_js")
+    sign_in(context, "ngo")
+    page = context.pages[-1]
+    page.goto("/ngo/book")
+    page.get_by_label("Language of the client's pages and slip").select_option("en")
+    page.get_by_label("Language or dialect for the meeting").select_option("fi")
+    page.get_by_label("Support person comes along").select_option("yes")
+    if javascript:
+        page.wait_for_load_state("networkidle")  # htmx's refresh of the times
+        expect(page.locator("#slot-results input[type=radio]").first).to_be_visible()
+    else:
+        page.get_by_role("button", name="Search for times").click()
+    page.locator("#slot-results input[type=radio]").first.check()
+    context.clear_cookies()  # the session ends while the worker fills in the form
+    page.get_by_role("button", name="Book the chosen time").click()
+
+    sign_in_again(page, "ngo")
+    expect(page.get_by_role("heading", name="Send what you typed")).to_be_visible()
+    assert page.locator(".slip-code").count() == 0  # nothing booked before the click
+    page.get_by_role("button", name="Send it").click()
+    expect(page.get_by_role("heading", name="Your appointment code")).to_be_visible()
+    assert len(page.locator(".slip-code").inner_text().replace(" ", "")) == 18
+    expect_one_refusal(watch)
+
+
+@pytest.mark.parametrize("javascript", [True, False])
+def test_a_clients_note_survives_the_end_of_the_session(
+    browser: Browser,
+    request: pytest.FixtureRequest,
+    demo_server: LiveServer,
+    javascript: bool,
+) -> None:
+    demo_server.secrets.append(CLIENT_NOTE)
+    investigator: BrowserContext = browser.new_context(base_url=demo_server.url)
+    create_key(investigator)
+    investigator.close()
+    ngo = browser.new_context(base_url=demo_server.url)
+    code, _pseudonym = book_with_note(ngo)
+    ngo.close()
+
+    context, watch = request.getfixturevalue("watched" if javascript else "watched_no_js")
+    page = context.new_page()
+    own_code = client_confirms(page, code)
+    page.get_by_label("Anything else you want the investigator to know").fill(CLIENT_NOTE)
+    context.clear_cookies()  # the page closes to protect the client while they write
+    page.get_by_role("button", name="Lock and send").click()
+
+    expect(page.get_by_role("heading", name="Enter your code")).to_be_visible()
+    expect(page.get_by_text("Nothing was sent.")).to_be_visible()
+    if javascript:  # sealed in the browser: kept locked, never shown in clear
+        expect(page.get_by_text("was locked before it was sent")).to_be_visible()
+        assert CLIENT_NOTE not in page.content()
+    else:
+        expect(page.locator("textarea[readonly]")).to_have_value(CLIENT_NOTE)
+    page.get_by_label("Code").fill(own_code)
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", name="Send what you typed")).to_be_visible()
+    assert own_code.replace(" ", "") not in page.content().replace(" ", "")
+    page.get_by_role("button", name="Send it").click()
+    expected = "locked in this browser" if javascript else "locked on the server"
+    expect(page.get_by_text(expected)).to_be_visible()
+    expect_one_refusal(watch)
