@@ -34,6 +34,7 @@ from portal.web import (
     staff,
 )
 from portal.web import keys as key_pages
+from portal.web import passkeys as passkey_pages
 from portal.web.rendering import STATIC, Templates
 from portal.web.router import PathRouter
 from portal.web.static import StaticMount
@@ -102,6 +103,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
             *investigator.ROUTES,
             *investigator_notes.ROUTES,
             *key_pages.ROUTES,
+            *passkey_pages.ROUTES,
             *investigator_case.ROUTES,
             *coordinator.ROUTES,
             *calendar.ROUTES,

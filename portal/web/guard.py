@@ -12,7 +12,9 @@ every route of the app and fails on one without. The guard, in order:
 3. checks the role (a client's session counts as the role ``client``): a visitor who is
    not signed in is sent to the login or code page, a signed-in one without the role gets
    404 (not 403: a route's existence is not confirmed);
-4. calls the handler with the request and the ``Visit`` (visit.py).
+4. sends a staff member whose role requires a passkey, and who has none, to the
+   passkey page first (web/passkeys.py);
+5. calls the handler with the request and the ``Visit`` (visit.py).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from portal.services import services
 from portal.web.form_reader import read_form
 from portal.web.visit import Visit, language
 
+PASSKEY_PAGE = "/staff/passkeys"
 Endpoint = Callable[[Request, Visit], Awaitable[Response]]
 
 
@@ -102,9 +105,22 @@ def _guarded(endpoint: Endpoint, roles: frozenset[str]) -> Callable[[Request], A
                 raise HTTPException(403)
             if role not in roles:
                 raise HTTPException(404)
+            if _passkey_first(session, request):
+                return RedirectResponse(PASSKEY_PAGE, status_code=303)
         return await endpoint(request, visit)
 
     return guard
+
+
+def _passkey_first(session: CurrentSession, request: Request) -> bool:
+    """The account's role requires a passkey and it has none: its passkey page comes
+    before any other staff page (a sign-in with password and code gets that far)."""
+    account = session.account
+    return (
+        account is not None
+        and account.passkey_missing
+        and not request.url.path.startswith(PASSKEY_PAGE)
+    )
 
 
 def _role(session: CurrentSession) -> str | None:

@@ -57,6 +57,7 @@ ROUTES = _state_changing_routes()
 def test_the_route_table_has_the_state_changing_routes_we_know() -> None:
     paths = {path for _method, path, _roles in ROUTES}
     assert {"/code", "/login", "/language", "/logout", "/leave", "/ngo/book"} <= paths
+    assert {"/login/passkey", "/staff/passkeys", "/staff/passkeys/options"} <= paths
     # The key page of every key holder (investigators and NGO workers).
     assert {"/staff/key", "/staff/key/passphrase"} <= paths
     assert "/investigator/key" not in paths  # only a GET redirect is left there
