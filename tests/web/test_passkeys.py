@@ -378,3 +378,27 @@ def test_only_coordinators_set_requirements_and_make_recovery_links(
         response = actor.request("POST", path, data={"csrf_token": token.group(1), **data})
         assert response.status_code == 404, path
     assert actor.get("/coordinator/passkeys").status_code == 404
+
+
+def test_a_replay_is_refused_even_from_a_passkey_without_a_counter(
+    client: TestClient, clock: FakeClock, world: World
+) -> None:
+    """Synced passkeys report a counter of 0 every time, so only the single-use
+    challenge stops a replayed answer, in the same session or another."""
+    key = SoftAuthenticator()
+    person = world.investigator
+    signed_in_with_key(client, clock, person, key)
+    visitor = Actor(client)
+    good = key.get(sign_in_challenge(visitor), count=0)
+    thief = Actor(client)
+    thief.cookies = httpx.Cookies(visitor.cookies)  # a copy of the cookie, taken before
+    assert passkey_login(visitor, person, good).status_code == 303
+    assert passkey_login(thief, person, good).status_code == 400
+    again = Actor(client)
+    sign_in_challenge(again)
+    assert passkey_login(again, person, good).status_code == 400
+    # A fresh challenge still works with the zero counter.
+    fresh = Actor(client)
+    assert (
+        passkey_login(fresh, person, key.get(sign_in_challenge(fresh), count=0)).status_code == 303
+    )
