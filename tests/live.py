@@ -74,13 +74,12 @@ def live_server(workdir: Path, host: str = "127.0.0.1", **env: str) -> Iterator[
         text=True,
     )
     server = LiveServer(public, process)
+    health = f"http://127.0.0.1:{port}/healthz"
     try:
         deadline = time.monotonic() + 30
         while True:
             try:
-                with urllib.request.urlopen(
-                    f"http://127.0.0.1:{port}/healthz", timeout=1
-                ) as response:  # noqa: S310 - local test server
+                with urllib.request.urlopen(health, timeout=1) as response:
                     if response.status == 200:
                         break
             except OSError:
