@@ -19,6 +19,7 @@ register a new one before anything else.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from portal.clock import Clock
@@ -49,6 +50,10 @@ PASSKEY_REFUSED = N_("The passkey was not accepted. Try again.")
 NAME_NEEDED = N_("Give the passkey a name, such as the device it is on.")
 NAME_TOO_LONG = N_("The name is too long (at most 64 characters).")
 TOO_MANY = N_("You have the most passkeys an account can have. Remove one first.")
+
+
+# An audit event written in a given transaction.
+Event = Callable[[Queryable], Awaitable[None]]
 
 
 class PasskeyRefused(Exception):
@@ -134,34 +139,36 @@ async def register(
     """Only after a fresh confirmation in the same request (web/reauth.py). The passkey,
     its audit event and the notice for the other sessions are one transaction."""
     name = check_name(name)
-    async with db.transaction() as tx:
+    refusal: Exception | None = None
+    async with db.transaction() as tx:  # the challenge is used up, whatever follows
         try:
             challenge = await _take(tx, clock, session_hash, "register", response)
             new = webauthn.verify_registration(relying_party(settings), response, challenge)
         except webauthn.PasskeyInvalid:
-            failed = True
+            await audit.record(tx, clock, "passkey_failed", None, actor=account, detail="register")
+            refusal = PasskeyRefused()
         else:
-            failed = False
-    if failed:
-        await audit.record(db, clock, "passkey_failed", None, actor=account, detail="register")
-        raise PasskeyRefused
-    passkey = Passkey(
-        random_id(),
-        account.id,
-        new.credential_id,
-        new.public_key,
-        new.sign_count,
-        name,
-        clock.now(),
-        None,
-    )
-    async with db.transaction() as tx:
-        if len(await store.passkeys_of(tx, account.id)) >= MAX_PER_ACCOUNT:
-            raise InputRejected("name", TOO_MANY)
-        if await store.passkey_by_credential(tx, new.credential_id) is not None:
-            raise PasskeyRefused
-        await store.insert_passkey(tx, passkey)
-        await accounts.record_security_change(tx, clock, account, "passkey_registered", session_tag)
+            passkey = Passkey(
+                random_id(),
+                account.id,
+                new.credential_id,
+                new.public_key,
+                new.sign_count,
+                name,
+                clock.now(),
+                None,
+            )
+            if len(await store.passkeys_of(tx, account.id)) >= MAX_PER_ACCOUNT:
+                refusal = InputRejected("name", TOO_MANY)
+            elif await store.passkey_by_credential(tx, new.credential_id) is not None:
+                refusal = PasskeyRefused()
+            else:
+                await store.insert_passkey(tx, passkey)
+                await accounts.record_security_change(
+                    tx, clock, account, "passkey_registered", session_tag
+                )
+    if refusal is not None:
+        raise refusal
     return passkey
 
 
@@ -200,31 +207,45 @@ async def _assert(
     db: Database,
     clock: Clock,
     settings: Settings,
+    account: Account,
+    session_hash: bytes,
+    purpose: str,
+    response: str,
+    *,
+    success: Event,
+    failure: Event,
+) -> bool:
+    """Whether ``response`` is a fresh, verified answer of one of the account's passkeys
+    to this session's challenge. The challenge is used up either way, in the transaction
+    that records the ``success`` or ``failure`` audit event (and the new counter)."""
+    async with db.transaction() as tx:
+        if await _verified_use(tx, clock, settings, account.id, session_hash, purpose, response):
+            await success(tx)
+            return True
+        await failure(tx)
+        return False
+
+
+async def _verified_use(
+    tx: Queryable,
+    clock: Clock,
+    settings: Settings,
     account_id: str,
     session_hash: bytes,
     purpose: str,
     response: str,
 ) -> bool:
-    """Whether ``response`` is a fresh, verified answer of one of the account's passkeys
-    to this session's challenge; the challenge is used up either way."""
-    async with db.transaction() as tx:
-        try:
-            challenge = await _take(tx, clock, session_hash, purpose, response)
-            passkey = await store.passkey_by_credential(tx, webauthn.credential_id_of(response))
-            if passkey is None or passkey.account_id != account_id:
-                return False
-            count = webauthn.verify_assertion(
-                relying_party(settings),
-                response,
-                challenge,
-                passkey.public_key,
-                passkey.sign_count,
-            )
-        except webauthn.PasskeyInvalid:
+    try:
+        challenge = await _take(tx, clock, session_hash, purpose, response)
+        passkey = await store.passkey_by_credential(tx, webauthn.credential_id_of(response))
+        if passkey is None or passkey.account_id != account_id:
             return False
-        return await store.advance_sign_count(
-            tx, passkey.id, passkey.sign_count, count, clock.now()
+        count = webauthn.verify_assertion(
+            relying_party(settings), response, challenge, passkey.public_key, passkey.sign_count
         )
+    except webauthn.PasskeyInvalid:
+        return False
+    return await store.advance_sign_count(tx, passkey.id, passkey.sign_count, count, clock.now())
 
 
 async def sign_in(
@@ -258,18 +279,34 @@ async def sign_in(
             subject_account_id=account.id if account else None,
         )
         raise accounts.LoginFailed
-    if not await _assert(db, clock, settings, account.id, session_hash, "sign_in", response):
+    signed_in = account
+
+    async def success(tx: Queryable) -> None:
+        await audit.record(tx, clock, "passkey_sign_in", None, actor=signed_in)
+
+    async def failure(tx: Queryable) -> None:
         await audit.record(
-            db,
+            tx,
             clock,
             "passkey_failed",
             None,
             actor_role=audit.VISITOR_ROLE,
             detail="sign_in",
-            subject_account_id=account.id,
+            subject_account_id=signed_in.id,
         )
+
+    if not await _assert(
+        db,
+        clock,
+        settings,
+        account,
+        session_hash,
+        "sign_in",
+        response,
+        success=success,
+        failure=failure,
+    ):
         raise accounts.LoginFailed
-    await audit.record(db, clock, "passkey_sign_in", None, actor=account)
     return account
 
 
@@ -294,8 +331,25 @@ async def confirm(
     if not await hashing.run(lambda: hasher.verify(stored_hash, password)):
         await audit.record(db, clock, "reauth_failed", None, actor=account)
         raise accounts.ReauthFailed
-    if not await _assert(db, clock, settings, account.id, session_hash, "confirm", response):
-        await audit.record(db, clock, "passkey_failed", None, actor=account, detail="confirm")
+    confirming = account
+
+    async def success(tx: Queryable) -> None:
+        return None  # the action confirmed records its own event
+
+    async def failure(tx: Queryable) -> None:
+        await audit.record(tx, clock, "passkey_failed", None, actor=confirming, detail="confirm")
+
+    if not await _assert(
+        db,
+        clock,
+        settings,
+        account,
+        session_hash,
+        "confirm",
+        response,
+        success=success,
+        failure=failure,
+    ):
         raise accounts.ReauthFailed
     return account
 
