@@ -267,6 +267,15 @@ def test_an_unnamed_or_unverified_passkey_is_not_added(
     )
     assert elsewhere.status_code == 400
     assert query(client, "SELECT COUNT(*) FROM passkeys") == [(0,)]
+    assert events(client, world.investigator) == [("passkey_failed", "register")] * 2
+
+
+def test_without_javascript_the_passkey_buttons_stay_hidden(actor: Actor) -> None:
+    """The login page works with password and code alone; the passkey block is shown
+    only by static/js/passkeys.js, in a browser that has WebAuthn."""
+    page = actor.get("/login").text
+    assert re.search(r'<div class="passkey-sign-in" hidden data-passkey-sign-in', page)
+    assert '<script type="module" src="/static/js/passkeys.js"></script>' in page
 
 
 def test_a_required_role_registers_first_then_signs_in_only_with_its_passkey(
