@@ -39,6 +39,7 @@ from portal.web import (
     staff,
 )
 from portal.web import keys as key_pages
+from portal.web import passkeys as passkey_pages
 from portal.web.metrics import MetricsMiddleware
 from portal.web.rendering import STATIC, Templates
 from portal.web.router import PathRouter
@@ -121,6 +122,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
             *investigator.ROUTES,
             *investigator_notes.ROUTES,
             *key_pages.ROUTES,
+            *passkey_pages.ROUTES,
             *investigator_case.ROUTES,
             *coordinator.ROUTES,
             *calendar.ROUTES,

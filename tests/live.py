@@ -69,9 +69,11 @@ class LiveServer:
 
 
 @contextmanager
-def live_server(workdir: Path, **env: str) -> Iterator[LiveServer]:
+def live_server(workdir: Path, host: str = "127.0.0.1", **env: str) -> Iterator[LiveServer]:
+    """``host="localhost"`` for WebAuthn, which refuses an IP address as relying party:
+    the server still listens on 127.0.0.1, and its public URL names localhost."""
     port = free_port()
-    public = f"http://127.0.0.1:{port}"
+    public = f"http://{host}:{port}"
     process = subprocess.Popen(
         [sys.executable, "-m", "portal", "serve", "--port", str(port)],
         cwd=workdir,
@@ -81,11 +83,12 @@ def live_server(workdir: Path, **env: str) -> Iterator[LiveServer]:
         text=True,
     )
     server = LiveServer(public, process)
+    health = f"http://127.0.0.1:{port}/healthz"
     try:
         deadline = time.monotonic() + 30
         while True:
             try:
-                with urllib.request.urlopen(public + "/healthz", timeout=1) as response:  # noqa: S310 - local test server
+                with urllib.request.urlopen(health, timeout=1) as response:
                     if response.status == 200:
                         break
             except OSError:

@@ -8,7 +8,7 @@ that session, are audited, and leave a notice the owner sees in every other sess
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from portal.clock import Clock
@@ -25,6 +25,10 @@ from portal.storage.accounts import AccountSecrets, SecurityNotice
 from portal.storage.database import Database, Queryable
 
 LOGIN_FAILED = N_("The username, password or code is wrong.")
+PASSKEY_REQUIRED = N_(
+    "Your account signs in with a passkey: enter your password, then use the passkey "
+    "button. If you lost your passkey, ask a coordinator for a recovery link."
+)
 REAUTH_FAILED = N_("The password or code is wrong, or the code was used already.")
 # How long a sign-in or a confirmation with password and code counts for sensitive actions.
 REAUTH_WINDOW = 5 * 60
@@ -37,6 +41,9 @@ NOTICE_ACTIONS = frozenset(
         "password_changed",
         "email_set",
         "email_removed",
+        "passkey_registered",
+        "passkey_removed",
+        "passkey_recovered",
     }
 )
 
@@ -58,6 +65,11 @@ class LoginFailed(Exception):
     """
 
 
+class PasskeyRequired(LoginFailed):
+    """Right password and code, but the account's role signs in with a passkey and the
+    account has one (only said once both were right)."""
+
+
 class ReauthFailed(Exception):
     """A wrong password, a wrong or already used code, or a disabled account."""
 
@@ -70,15 +82,25 @@ class Credentials:
 
 
 async def authenticate(
-    db: Database, hasher: PasswordHasher, hashing: HashingPool, clock: Clock, given: Credentials
+    db: Database,
+    hasher: PasswordHasher,
+    hashing: HashingPool,
+    clock: Clock,
+    given: Credentials,
+    *,
+    bypass: Callable[[Queryable, Account], Awaitable[bool]] | None = None,
 ) -> Account:
     """The account, signed in; ``LoginFailed`` otherwise. Either way one audit event:
     ``signed_in``, or ``sign_in_failed`` naming the account only if it exists (a typed
-    username that names no account is not kept anywhere)."""
+    username that names no account is not kept anywhere).
+
+    An account that must sign in with its passkey is refused with ``PasskeyRequired``,
+    unless ``bypass`` (a recovery link, domain/passkeys.py) says yes inside the sign-in's
+    transaction."""
     secrets = await store.secrets_by_username(db, given.username.strip().lower())
     account = await store.account_by_id(db, secrets.account_id) if secrets else None
     try:
-        return await _verified(db, hasher, hashing, clock, given, secrets, account)
+        return await _verified(db, hasher, hashing, clock, given, secrets, account, bypass)
     except _Refused as refused:
         await audit.record(
             db,
@@ -89,6 +111,8 @@ async def authenticate(
             detail=refused.detail if account else None,
             subject_account_id=account.id if account else None,
         )
+        if refused.detail == "passkey_required":
+            raise PasskeyRequired from None
         raise LoginFailed from None
 
 
@@ -108,6 +132,7 @@ async def _verified(
     given: Credentials,
     secrets: AccountSecrets | None,
     account: Account | None,
+    bypass: Callable[[Queryable, Account], Awaitable[bool]] | None,
 ) -> Account:
     stored_hash = secrets.password_hash if secrets else None
     # Unknown accounts verify a dummy hash: the same work, so the same timing.
@@ -127,6 +152,11 @@ async def _verified(
     async with db.transaction() as tx:
         if not await store.claim_totp_step(tx, account.id, step):
             raise _Refused("second_factor")
+        if bypass is not None:
+            if not await bypass(tx, account):
+                raise _Refused("password")
+        elif account.passkey_only:
+            raise _Refused("passkey_required")
         await audit.record(tx, clock, "signed_in", None, actor=account)
     if hasher.needs_rehash(secrets.password_hash):
         new_hash = await hashing.run(lambda: hasher.hash(given.password))

@@ -83,6 +83,14 @@ SECURITY_ACTIONS = {
     "email_set": N_("E-mail address for alerts set"),
     "email_verified": N_("E-mail address for alerts confirmed"),
     "email_removed": N_("E-mail address for alerts removed"),
+    "passkey_registered": N_("Passkey added"),
+    "passkey_removed": N_("Passkey removed"),
+    "passkey_sign_in": N_("Signed in with a passkey"),
+    "passkey_failed": N_("Passkey refused"),
+    "passkey_requirement_set": N_("Passkeys required for a role"),
+    "passkey_requirement_lifted": N_("Passkeys no longer required for a role"),
+    "passkey_recovery_issued": N_("Passkey recovery link made"),
+    "passkey_recovered": N_("Passkeys reset with a recovery link"),
 }
 ACTIONS = {**CONSULTATION_ACTIONS, **SECURITY_ACTIONS}
 
@@ -92,6 +100,12 @@ DETAILS = {
     "password": N_("Wrong password"),
     "second_factor": N_("Right password, wrong or reused authenticator code"),
     "disabled": N_("The account is disabled"),
+    "passkey_required": N_("Right password and code, but the account signs in with a passkey"),
+    # Where a passkey was refused (passkey_failed): wrong origin, relying party,
+    # challenge, signature or counter, or a passkey of another account.
+    "sign_in": N_("At sign-in"),
+    "confirm": N_("Confirming a sensitive action"),
+    "register": N_("Adding a passkey"),
 }
 
 # Who acts when no staff account does: a client with their code, the portal itself, or

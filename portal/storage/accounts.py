@@ -26,10 +26,25 @@ class Account:
     gender: str
     disabled_at: int | None
     security_notices: str = ""  # encoded: see ``SecurityNotice``
+    # How many passkeys the account has, and whether its role must have one (both read
+    # with the account, so the guard needs no query of its own).
+    passkey_count: int = 0
+    passkey_required: bool = False
 
     @property
     def is_active(self) -> bool:
         return self.disabled_at is None
+
+    @property
+    def passkey_missing(self) -> bool:
+        """The role requires a passkey and the account has none: registering one comes
+        before anything else."""
+        return bool(self.passkey_required) and self.passkey_count == 0
+
+    @property
+    def passkey_only(self) -> bool:
+        """The role requires a passkey and the account has one: it signs in with it."""
+        return bool(self.passkey_required) and self.passkey_count > 0
 
     @property
     def notices(self) -> list[SecurityNotice]:
@@ -83,7 +98,11 @@ class AccountSecrets:
 # order of the fields: rows are unpacked by position (``Account(*row)``; faster than by
 # name, and the session query runs on every request), so the list is derived from the
 # dataclass once, and a field added or moved cannot shift the others.
-_ACCOUNT_SOURCES = {"organisation_name": "o.name"}
+_ACCOUNT_SOURCES = {
+    "organisation_name": "o.name",
+    "passkey_count": "(SELECT COUNT(*) FROM passkeys p WHERE p.account_id = a.id)",
+    "passkey_required": ("(SELECT COUNT(*) FROM passkey_requirements r WHERE r.role = a.role)"),
+}
 ACCOUNT_COLUMNS = ", ".join(_ACCOUNT_SOURCES.get(f.name, f"a.{f.name}") for f in fields(Account))
 
 _SELECT = f"""

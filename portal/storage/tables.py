@@ -448,3 +448,57 @@ job_runs = Table(
     Column("name", String(40), primary_key=True),
     Column("last_run_at", BigInteger, nullable=False),
 )
+
+# --- Passkeys (WebAuthn) ---------------------------------------------------------------
+# A staff member's passkeys: the public key and the sign counter the authenticator
+# keeps, never a secret. The name is the owner's own label for the device.
+passkeys = Table(
+    "passkeys",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("account_id", ID, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("credential_id", LargeBinary(1023), nullable=False, unique=True),
+    Column("public_key", LargeBinary(2048), nullable=False),
+    Column("sign_count", BigInteger, nullable=False, server_default="0"),
+    Column("name", String(64), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("last_used_at", BigInteger),
+    Index("ix_passkeys_account_id", "account_id"),
+)
+
+# One outstanding challenge per session (sha256 of its cookie value) and purpose: taken
+# by a conditional delete, so it is used once at most, and only within its lifetime.
+passkey_challenges = Table(
+    "passkey_challenges",
+    metadata,
+    Column("session_hash", LargeBinary(32), primary_key=True),
+    Column("purpose", String(16), primary_key=True),
+    Column("challenge", LargeBinary(32), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    CheckConstraint("purpose IN ('register', 'sign_in', 'confirm')", name="purpose"),
+    Index("ix_passkey_challenges_created_at", "created_at"),
+)
+
+# The roles a coordinator requires passkeys of.
+passkey_requirements = Table(
+    "passkey_requirements",
+    metadata,
+    Column("role", String(16), primary_key=True),
+    Column("required_by", ID, nullable=False),
+    Column("required_at", BigInteger, nullable=False),
+    CheckConstraint("role IN ('investigator', 'ngo_worker')", name="role"),
+)
+
+# A coordinator's link for someone who lost their passkeys: one sign-in with password
+# and code, which removes the lost passkeys; only the sha256 of the token is kept.
+passkey_recoveries = Table(
+    "passkey_recoveries",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("account_id", ID, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("token_hash", LargeBinary(32), nullable=False, unique=True),
+    Column("created_by", ID, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("used_at", BigInteger),
+    Index("ix_passkey_recoveries_account_id", "account_id"),
+)

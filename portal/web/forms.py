@@ -14,7 +14,16 @@ from portal.domain.errors import InputRejected
 from portal.web.visit import Visit
 
 SECRET_FIELDS = frozenset(
-    {"password", "new_password", "confirm_password", "current_password", "csrf_token"}
+    {
+        "password",
+        "new_password",
+        "confirm_password",
+        "current_password",
+        "csrf_token",
+        # Answers of a passkey to a challenge that is used up: no use to send them back.
+        "passkey_assertion",
+        "passkey_attestation",
+    }
 )
 
 

@@ -15,7 +15,9 @@ every route of the app and fails on one without. The guard, in order:
    a POST refused in 2 or 3 because the session ended (or the page was older than the
    session) gets the 403 page of ended.py: it says so in the page's language, lets the
    person sign in or enter their code again, and gives back what they typed (kept.py);
-4. calls the handler with the request and the ``Visit`` (visit.py).
+4. sends a staff member whose role requires a passkey, and who has none, to the
+   passkey page first (web/passkeys.py);
+5. calls the handler with the request and the ``Visit`` (visit.py).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from portal.web import ended
 from portal.web.form_reader import read_form
 from portal.web.visit import Visit
 
+PASSKEY_PAGE = "/staff/passkeys"
 Endpoint = Callable[[Request, Visit], Awaitable[Response]]
 
 
@@ -109,9 +112,22 @@ def _guarded(endpoint: Endpoint, roles: frozenset[str]) -> Callable[[Request], A
                 return await ended.page(request, visit, roles)
             if role not in roles:
                 raise HTTPException(404)
+            if _passkey_first(session, request):
+                return RedirectResponse(PASSKEY_PAGE, status_code=303)
         return await endpoint(request, visit)
 
     return guard
+
+
+def _passkey_first(session: CurrentSession, request: Request) -> bool:
+    """The account's role requires a passkey and it has none: its passkey page comes
+    before any other staff page (a sign-in with password and code gets that far)."""
+    account = session.account
+    return (
+        account is not None
+        and account.passkey_missing
+        and not request.url.path.startswith(PASSKEY_PAGE)
+    )
 
 
 def _role(session: CurrentSession) -> str | None:

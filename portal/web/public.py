@@ -9,7 +9,8 @@ from starlette.responses import PlainTextResponse, Response
 
 from portal.crypto import totp
 from portal.crypto.hashing import Overloaded, SenderBusy
-from portal.domain import accounts, invitations, keys, readiness
+from portal.crypto.tokens import sha256
+from portal.domain import accounts, invitations, keys, passkeys, readiness
 from portal.domain.errors import InputRejected
 from portal.domain.roles import PUBLIC
 from portal.i18n import N_
@@ -122,13 +123,28 @@ async def login_submit(request: Request, visit: Visit) -> Response:
         await refused(visit, "sign_in_locked", account_key, username=username)
         form.error("password", TOO_MANY_ATTEMPTS)
         return render(request, visit, "public/login.html", 429, form=form, expired=False)
+    assertion = visit.field("passkey_assertion")
     credentials = accounts.Credentials(username, visit.field("password"), visit.field("totp_code"))
     try:
-        account = await accounts.authenticate(
-            svc.db, svc.hasher, svc.hashing, svc.clock, credentials
-        )
-    except accounts.LoginFailed:
-        form.error("password", accounts.LOGIN_FAILED)
+        if assertion:  # password and passkey instead of the code (static/js/passkeys.js)
+            account = await passkeys.sign_in(
+                svc.db,
+                svc.hasher,
+                svc.hashing,
+                svc.clock,
+                svc.settings,
+                username,
+                visit.field("password"),
+                sha256(visit.session.sid),
+                assertion,
+            )
+        else:
+            account = await accounts.authenticate(
+                svc.db, svc.hasher, svc.hashing, svc.clock, credentials
+            )
+    except accounts.LoginFailed as exc:
+        required = isinstance(exc, accounts.PasskeyRequired)
+        form.error("password", accounts.PASSKEY_REQUIRED if required else accounts.LOGIN_FAILED)
         return render(request, visit, "public/login.html", 400, form=form, expired=False)
     except accounts.SecondFactorMissing as missing:  # reset by the operator
         from portal.web.second_factor import set_up_page

@@ -7,19 +7,25 @@ checked in the same POST, so nothing the page made is lost when they are needed:
 pair made in the browser comes back in the refused page, ready to save. Attempts are
 limited per account before any hashing, go through the bounded hashing pool, and a code
 already used (at sign-in or here) is refused.
+
+A passkey may stand in for the code (domain/passkeys.py): the page's script puts its
+answer to this session's challenge in ``passkey_assertion``, and password and passkey
+are checked instead of password and code.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from portal.domain import accounts
+from portal.crypto.tokens import sha256
+from portal.domain import accounts, passkeys
 from portal.i18n import N_
 from portal.web.public import TOO_MANY_ATTEMPTS
 from portal.web.visit import Visit
 
 PASSWORD_FIELD = "current_password"  # noqa: S105  (a form field name)
 CODE_FIELD = "totp_code"
+PASSKEY_FIELD = "passkey_assertion"
 CONFIRM_NEEDED = N_(
     "Confirm it is you: enter your password and a new code from your authenticator app."
 )
@@ -41,14 +47,16 @@ async def confirm(visit: Visit, *, always: bool = False) -> Refused | None:
     account = visit.staff
     password = visit.field(PASSWORD_FIELD)
     code = visit.field(CODE_FIELD)
+    assertion = visit.field(PASSKEY_FIELD)
     if (
         not always
         and not password
         and not code
+        and not assertion
         and accounts.reauth_is_fresh(visit.session.reauth_at, svc.clock.now())
     ):
         return None
-    if not password or not code:
+    if not password or not (code or assertion):
         return Refused(400, CONFIRM_NEEDED)
     # Counted before any hashing, like sign-in: a stolen session cannot guess the
     # password or code faster than this, nor keep the hashing pool busy.
@@ -57,9 +65,22 @@ async def confirm(visit: Visit, *, always: bool = False) -> Refused | None:
     if not await svc.limits.hit(limit, "reauth-account", key):
         return Refused(429, TOO_MANY_ATTEMPTS)
     try:
-        await accounts.reauthenticate(
-            svc.db, svc.hasher, svc.hashing, svc.clock, account.id, password, code
-        )
+        if assertion:
+            await passkeys.confirm(
+                svc.db,
+                svc.hasher,
+                svc.hashing,
+                svc.clock,
+                svc.settings,
+                account.id,
+                password,
+                sha256(visit.session.sid),
+                assertion,
+            )
+        else:
+            await accounts.reauthenticate(
+                svc.db, svc.hasher, svc.hashing, svc.clock, account.id, password, code
+            )
     except accounts.ReauthFailed:
         return Refused(400, accounts.REAUTH_FAILED)
     await svc.limits.clear(limit, "reauth-account", key)

@@ -40,6 +40,7 @@ STAFF_PAGES = {
         "/investigator/consultations/",
         "/investigator/week",
         "/investigator/day",
+        "/staff/passkeys",
     ],
     "coordinator": [
         "/staff",
@@ -51,6 +52,8 @@ STAFF_PAGES = {
         "/coordinator/retention",
         "/coordinator/audit",
         "/coordinator/week",
+        "/coordinator/passkeys",
+        "/staff/passkeys",
     ],
 }
 FOCUSED = """() => {

@@ -126,8 +126,8 @@ def test_migrate_status_says_what_is_pending(tmp_path: Path) -> None:
     behind = run_portal(tmp_path, "migrate", "--status", PORTAL_DATABASE_URL=url)
     assert (behind.returncode, behind.stdout) == (
         1,
-        f"schema revision: 0008\nlatest revision: {head_revision()}\n"
-        f"1 migration(s) to apply with `portal migrate`: {head_revision()}\n",
+        "schema revision: 0008\nlatest revision: 0010\n"
+        "2 migration(s) to apply with `portal migrate`: 0009, 0010\n",
     )
     assert _revision(url) == PREVIOUS  # --status changes nothing
     assert run_portal(tmp_path, "migrate", PORTAL_DATABASE_URL=url).returncode == 0

@@ -66,6 +66,7 @@ def test_the_route_table_has_the_state_changing_routes_we_know() -> None:
         f"/ngo/consultations/{placeholder}/messages/share",
         f"/staff/attention/{placeholder}/done",
     } <= paths
+    assert {"/login/passkey", "/staff/passkeys", "/staff/passkeys/options"} <= paths
     # The key page of every key holder (investigators and NGO workers).
     assert {"/staff/key", "/staff/key/passphrase"} <= paths
     assert "/investigator/key" not in paths  # only a GET redirect is left there

@@ -138,6 +138,12 @@ ALLOWED_TEXT = {
         "dedupe": "codes",  # a kind and ids
     },
     "mail_outbox": {"id": "id", "account_id": "id", "kind": "code"},
+    # Passkeys: public keys and counters (binary); the name is the owner's own label for
+    # their security key or device, shown only to them.
+    "passkeys": {"id": "id", "account_id": "id", "name": "staff"},
+    "passkey_challenges": {"purpose": "code"},
+    "passkey_requirements": {"role": "code", "required_by": "id"},
+    "passkey_recoveries": {"id": "id", "account_id": "id", "created_by": "id"},
 }
 IDENTITY_WORDS = ("name", "birth", "phone", "email", "address", "nationality", "passport")
 CLIENT_TABLES = {
@@ -202,6 +208,7 @@ def test_free_text_columns_belong_to_staff_or_premises() -> None:
         "accounts.display_name",
         "accounts.totp_secret",
         "accounts.email",
+        "passkeys.name",
         "invitations.display_name",
         "places.name",
         "places.address",
