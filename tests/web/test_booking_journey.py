@@ -63,7 +63,7 @@ def test_whole_journey_from_booking_to_a_confirmed_meeting(
     assert answer.status_code == 303
     assert "You confirmed the meeting" in person.get(answer.headers["location"]).text
 
-    assert "Confirmed by client" in ngo.get("/ngo").text
+    assert 'badge-confirmed">Confirmed by client' in ngo.get("/ngo").text
     assert "Used by the client" in ngo.get("/ngo").text
     investigator = Actor(client)
     investigator.log_in(world.investigator, clock)
@@ -184,7 +184,7 @@ def test_client_cancels_and_the_slot_is_free_again(
     person.submit(
         "/meeting", f"/meeting/{meeting_id.group(1)}/answer", answer="cancel", confirm="yes"
     )
-    assert "Cancelled" in ngo.get("/ngo").text
+    assert 'badge-cancelled">Cancelled' in ngo.get("/ngo").text
     assert slot_ids[0] in ngo.submit("/ngo/book", action="search", language="fi").text
 
 
