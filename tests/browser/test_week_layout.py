@@ -3,8 +3,9 @@ two overlap and none is cut off (the coordinator's week, two investigators)."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import BrowserContext, expect
@@ -43,7 +44,9 @@ def test_concurrent_items_stand_side_by_side_uncut(
     sign_in(context, "coordinator")
     page = context.pages[-1]
     page.set_viewport_size({"width": width, "height": height})
-    today = date.today()
+    # The demo's times start tomorrow in the portal's time zone (Helsinki), which may
+    # already be a day ahead of this machine's clock: a whole week after that.
+    today = datetime.now(ZoneInfo("Europe/Helsinki")).date()
     next_monday = today + timedelta(days=7 - today.weekday())
     page.goto(f"/coordinator/week?start={next_monday.isoformat()}")
     expect(page.locator(".week-entry").first).to_be_visible()
