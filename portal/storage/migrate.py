@@ -42,8 +42,13 @@ def check(database_url: str) -> None:
 @lru_cache(maxsize=1)
 def head_revision() -> str:
     head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
-    assert head is not None  # noqa: S101 - the migrations directory ships with the code
+    if head is None:  # the migrations directory ships with the code: a broken install
+        raise MissingMigrations("no migrations found in portal/storage/migrations")
     return head
+
+
+class MissingMigrations(RuntimeError):
+    """The installed package has no migrations (a broken build or checkout)."""
 
 
 def status(database_url: str) -> tuple[str | None, str, list[str]]:
