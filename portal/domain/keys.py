@@ -28,7 +28,7 @@ from portal.crypto.envelopes import is_usable_public_key
 from portal.crypto.tokens import random_id
 from portal.domain import accounts
 from portal.domain.errors import InputRejected
-from portal.domain.roles import INVESTIGATOR, NGO_WORKER
+from portal.domain.roles import ADVISER, INVESTIGATOR, NGO_WORKER
 from portal.i18n import N_
 from portal.storage import keys as store
 from portal.storage.accounts import Account
@@ -38,7 +38,7 @@ from portal.storage.keys import StaffKey as StaffKey
 WRAPPED_KEY_LENGTH = 1 + 4 + 4 + 16 + 24 + 32 + 16
 BAD_KEY = N_("The key could not be saved. Reload the page and try again.")
 # The roles whose members hold a key pair, because content is sealed to them.
-KEY_HOLDERS = frozenset({INVESTIGATOR, NGO_WORKER})
+KEY_HOLDERS = frozenset({INVESTIGATOR, NGO_WORKER, ADVISER})
 
 
 class NoKeyYet(Exception):

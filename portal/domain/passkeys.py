@@ -29,7 +29,7 @@ from portal.crypto.passwords import PasswordHasher
 from portal.crypto.tokens import random_id, sha256
 from portal.domain import accounts, audit
 from portal.domain.errors import InputRejected
-from portal.domain.roles import INVESTIGATOR, NGO_WORKER
+from portal.domain.roles import ADVISER, INVESTIGATOR, NGO_WORKER
 from portal.i18n import N_
 from portal.settings import Settings
 from portal.storage import accounts as account_store
@@ -42,7 +42,7 @@ CHALLENGE_TTL = 120
 PURPOSES = ("register", "sign_in", "confirm")
 # The roles a coordinator may require passkeys of (coordinators set it, so it is theirs
 # to use or not).
-REQUIRABLE_ROLES = (INVESTIGATOR, NGO_WORKER)
+REQUIRABLE_ROLES = (INVESTIGATOR, NGO_WORKER, ADVISER)
 NAME_MAX = 64
 MAX_PER_ACCOUNT = 10
 

@@ -7,7 +7,10 @@ from portal.i18n import N_
 COORDINATOR = "coordinator"
 INVESTIGATOR = "investigator"
 NGO_WORKER = "ngo_worker"
-STAFF_ROLES = frozenset({COORDINATOR, INVESTIGATOR, NGO_WORKER})
+# Staff of the assistance system or of municipal services (Ankkuri): invited to talk
+# with a client, or the receiver of a referral.
+ADVISER = "adviser"
+STAFF_ROLES = frozenset({COORDINATOR, INVESTIGATOR, NGO_WORKER, ADVISER})
 # A client holds no account: this "role" is a session opened with a client code.
 CLIENT = "client"
 # Not a role anyone holds: marks a route that anyone may use.
@@ -17,10 +20,25 @@ ROLE_LABELS = {
     COORDINATOR: N_("Coordinator"),
     INVESTIGATOR: N_("Investigator"),
     NGO_WORKER: N_("NGO worker"),
+    ADVISER: N_("Adviser"),
 }
-# Police units hold coordinators and investigators; partner NGOs hold NGO workers.
+POLICE = "police"
+SUPPORT = "ngo"
+ASSISTANCE = "assistance"
+MUNICIPAL = "municipal"
+# Police units hold coordinators and investigators; support organisations (partner NGOs)
+# hold NGO workers; the assistance system and municipal services hold advisers.
 ROLES_BY_ORGANISATION_KIND = {
-    "police": frozenset({COORDINATOR, INVESTIGATOR}),
-    "ngo": frozenset({NGO_WORKER}),
+    POLICE: frozenset({COORDINATOR, INVESTIGATOR}),
+    SUPPORT: frozenset({NGO_WORKER}),
+    ASSISTANCE: frozenset({ADVISER}),
+    MUNICIPAL: frozenset({ADVISER}),
 }
-ORGANISATION_KIND_LABELS = {"police": N_("Police unit"), "ngo": N_("Partner organisation")}
+# The organisations advisers come from, and referrals go to.
+ADVISER_KINDS = frozenset({ASSISTANCE, MUNICIPAL})
+ORGANISATION_KIND_LABELS = {
+    POLICE: N_("Police unit"),
+    SUPPORT: N_("Support organisation"),
+    ASSISTANCE: N_("Assistance system"),
+    MUNICIPAL: N_("Municipal services"),
+}

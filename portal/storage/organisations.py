@@ -12,7 +12,7 @@ from portal.storage.database import Queryable, Row
 class Organisation:
     id: str
     name: str
-    kind: str  # "police" or "ngo"
+    kind: str  # "police", "ngo", "assistance" or "municipal" (domain/roles.py)
 
 
 def _organisation(row: Row) -> Organisation:

@@ -41,7 +41,7 @@ organisations = Table(
     Column("name", String(200), nullable=False, unique=True),
     Column("kind", String(16), nullable=False),
     Column("created_at", BigInteger, nullable=False),
-    CheckConstraint("kind IN ('police', 'ngo')", name="kind"),
+    CheckConstraint("kind IN ('police', 'ngo', 'assistance', 'municipal')", name="kind"),
 )
 
 accounts = Table(
@@ -67,7 +67,9 @@ accounts = Table(
     # owner on their account page, used only once the link sent to it was opened.
     Column("email", String(254)),
     Column("email_verified_at", BigInteger),
-    CheckConstraint("role IN ('coordinator', 'investigator', 'ngo_worker')", name="role"),
+    CheckConstraint(
+        "role IN ('coordinator', 'investigator', 'ngo_worker', 'adviser')", name="role"
+    ),
 )
 
 invitations = Table(
@@ -84,7 +86,9 @@ invitations = Table(
     Column("expires_at", BigInteger, nullable=False),
     Column("used_at", BigInteger),
     Column("revoked_at", BigInteger),
-    CheckConstraint("role IN ('coordinator', 'investigator', 'ngo_worker')", name="role"),
+    CheckConstraint(
+        "role IN ('coordinator', 'investigator', 'ngo_worker', 'adviser')", name="role"
+    ),
 )
 
 sessions = Table(
@@ -125,6 +129,17 @@ places = Table(
     Column("created_at", BigInteger, nullable=False),
     Column("archived_at", BigInteger),
     CheckConstraint("kind IN ('police_station', 'ngo_premises', 'other')", name="kind"),
+)
+
+# A place's name and directions in a client language (the place row holds the default
+# language's): shown to clients in their language, the default's marked as such.
+place_translations = Table(
+    "place_translations",
+    metadata,
+    Column("place_id", ID, ForeignKey("places.id", ondelete="CASCADE"), primary_key=True),
+    Column("locale", String(8), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("directions", String(1000), nullable=False),
 )
 
 slots = Table(
@@ -196,6 +211,9 @@ consultations = Table(
     Column("case_reference", String(64)),
     Column("first_interview_at", BigInteger),
     Column("first_interview_investigator_id", ID, ForeignKey("accounts.id")),
+    Column("first_interview_place_id", ID, ForeignKey("places.id")),
+    # Why the first interview is not with the investigator the client has met (a code).
+    Column("first_interview_change_reason", String(24)),
     # Retention (domain/retention.py): purged this long after the last activity, unless
     # a coordinator extended it (for a reason from a fixed list, never free text).
     Column("retention_extended_until", BigInteger),
@@ -234,9 +252,21 @@ meetings = Table(
     Column("is_follow_up", Integer, nullable=False),
     Column("created_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
+    # The interpreter for this meeting (domain/interpreters.py): needed -> requested ->
+    # confirmed, with the language and whether the client's wishes (gender, not from the
+    # client's community) are met. The client is told one will be there only once
+    # confirmed.
+    Column("interpreter_status", String(16), nullable=False, server_default="not_needed"),
+    Column("interpreter_language", String(16)),
+    Column("interpreter_wishes_met", Integer),
+    Column("interpreter_updated_at", BigInteger),
     CheckConstraint(
         "status IN ('booked', 'confirmed', 'change_requested', 'cancelled', 'held', 'no_show')",
         name="status",
+    ),
+    CheckConstraint(
+        "interpreter_status IN ('not_needed', 'needed', 'requested', 'confirmed')",
+        name="interpreter_status",
     ),
     Index("ix_meetings_consultation_id", "consultation_id"),
     Index("ix_meetings_investigator_id_starts_at", "investigator_id", "starts_at"),
@@ -386,6 +416,131 @@ mail_outbox = Table(
     Index("ix_mail_outbox_account_id_created_at", "account_id", "created_at"),
 )
 
+# --- Partners: advisers, referrals, safety plans ---------------------------------------
+# Advisers are staff of the assistance system or municipal services (organisation kinds
+# 'assistance' and 'municipal'). What they receive is structured (the consultation's
+# language and needs) or sealed to their keys; never the notes, outcome or identity.
+
+# An investigator or NGO worker asks an organisation's advisers to talk with the client.
+adviser_requests = Table(
+    "adviser_requests",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column(
+        "consultation_id", ID, ForeignKey("consultations.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("organisation_id", ID, ForeignKey("organisations.id"), nullable=False),
+    Column("requested_by", ID, ForeignKey("accounts.id"), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("answered_by", ID, ForeignKey("accounts.id")),
+    Column("answered_at", BigInteger),
+    CheckConstraint("status IN ('open', 'answered', 'withdrawn')", name="status"),
+    Index("ix_adviser_requests_organisation_id_status", "organisation_id", "status"),
+    Index("ix_adviser_requests_consultation_id", "consultation_id"),
+)
+
+# An adviser taking part: at one of the consultation's meetings (meeting_id), or at a
+# time and place of their own. While not cancelled, the adviser is a participant of the
+# conversation.
+adviser_meetings = Table(
+    "adviser_meetings",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column(
+        "consultation_id", ID, ForeignKey("consultations.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("request_id", ID, ForeignKey("adviser_requests.id", ondelete="SET NULL")),
+    Column("adviser_id", ID, ForeignKey("accounts.id"), nullable=False),
+    Column("meeting_id", ID, ForeignKey("meetings.id", ondelete="CASCADE")),
+    Column("place_id", ID, ForeignKey("places.id")),
+    Column("starts_at", BigInteger),
+    Column("duration_minutes", Integer),
+    Column("status", String(16), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    CheckConstraint("status IN ('planned', 'held', 'cancelled')", name="status"),
+    CheckConstraint(
+        "meeting_id IS NOT NULL OR (place_id IS NOT NULL AND starts_at IS NOT NULL"
+        " AND duration_minutes IS NOT NULL)",
+        name="when",
+    ),
+    Index("ix_adviser_meetings_consultation_id", "consultation_id"),
+    Index("ix_adviser_meetings_adviser_id_starts_at", "adviser_id", "starts_at"),
+    Index("ix_adviser_meetings_meeting_id", "meeting_id"),
+)
+
+# A referral, sent with the client's recorded consent. The status is plain (police and
+# the booking NGO see it); the referral note is sealed only to the receiving
+# organisation's advisers' keys (referral_envelopes), never to police.
+referrals = Table(
+    "referrals",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column(
+        "consultation_id", ID, ForeignKey("consultations.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("organisation_id", ID, ForeignKey("organisations.id"), nullable=False),
+    Column("consent_id", ID, ForeignKey("referral_consents.id"), nullable=False),
+    Column("sent_by", ID, ForeignKey("accounts.id"), nullable=False),
+    Column("sent_at", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("status_by", ID, ForeignKey("accounts.id")),
+    Column("status_at", BigInteger, nullable=False),
+    CheckConstraint(
+        "status IN ('sent', 'received', 'accepted', 'declined', 'closed')", name="status"
+    ),
+    Index("ix_referrals_organisation_id_status", "organisation_id", "status"),
+    Index("ix_referrals_consultation_id", "consultation_id"),
+)
+
+referral_envelopes = Table(
+    "referral_envelopes",
+    metadata,
+    Column("referral_id", ID, ForeignKey("referrals.id", ondelete="CASCADE"), primary_key=True),
+    Column("recipient_key_id", ID, ForeignKey("investigator_keys.id"), primary_key=True),
+    Column("envelope", LargeBinary(70000), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Index("ix_referral_envelopes_recipient_key_id", "recipient_key_id"),
+)
+
+# One safety plan per consultation: plain codes for dashboards and queues, the details
+# sealed to the staff participants' keys (safety_plan_envelopes, replaced on each save).
+safety_plans = Table(
+    "safety_plans",
+    metadata,
+    Column(
+        "consultation_id",
+        ID,
+        ForeignKey("consultations.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("housing", String(24), nullable=False),
+    Column("urgent_risk", Integer, nullable=False),
+    Column("safe_contact_agreed", Integer, nullable=False),
+    Column("updated_by", ID, ForeignKey("accounts.id"), nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    CheckConstraint(
+        "housing IN ('not_needed', 'needed', 'assistance_system', 'shelter', 'municipal', 'other')",
+        name="housing",
+    ),
+    Index("ix_safety_plans_urgent_risk", "urgent_risk"),
+)
+
+safety_plan_envelopes = Table(
+    "safety_plan_envelopes",
+    metadata,
+    Column(
+        "consultation_id",
+        ID,
+        ForeignKey("safety_plans.consultation_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("recipient_key_id", ID, ForeignKey("investigator_keys.id"), primary_key=True),
+    Column("envelope", LargeBinary(70000), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+
 # --- After the meetings: consent, audit, jobs ------------------------------------------
 
 consent_texts = Table(
@@ -486,7 +641,7 @@ passkey_requirements = Table(
     Column("role", String(16), primary_key=True),
     Column("required_by", ID, nullable=False),
     Column("required_at", BigInteger, nullable=False),
-    CheckConstraint("role IN ('investigator', 'ngo_worker')", name="role"),
+    CheckConstraint("role IN ('investigator', 'ngo_worker', 'adviser')", name="role"),
 )
 
 # A coordinator's link for someone who lost their passkeys: one sign-in with password

@@ -75,6 +75,8 @@ ALLOWED_TEXT = {
         "reflection_status": "code",
         "case_reference": "after report",
         "first_interview_investigator_id": "id",
+        "first_interview_place_id": "id",
+        "first_interview_change_reason": "code",
         "retention_extension_reason": "code",
     },
     "meetings": {
@@ -85,6 +87,8 @@ ALLOWED_TEXT = {
         "place_id": "id",
         "status": "code",
         "change_reason": "code",
+        "interpreter_status": "code",
+        "interpreter_language": "code",
     },
     "one_time_codes": {"id": "id", "consultation_id": "id", "code_hash": "hash"},
     "investigator_keys": {"id": "id", "account_id": "id"},
@@ -144,6 +148,43 @@ ALLOWED_TEXT = {
     "passkey_challenges": {"purpose": "code"},
     "passkey_requirements": {"role": "code", "required_by": "id"},
     "passkey_recoveries": {"id": "id", "account_id": "id", "created_by": "id"},
+    # A place's name and directions in another language: premises, as in places.
+    "place_translations": {
+        "place_id": "id",
+        "locale": "code",
+        "name": "premises",
+        "directions": "premises",
+    },
+    # Partners: ids and codes; the referral note and safety details only in envelopes.
+    "adviser_requests": {
+        "id": "id",
+        "consultation_id": "id",
+        "organisation_id": "id",
+        "requested_by": "id",
+        "status": "code",
+        "answered_by": "id",
+    },
+    "adviser_meetings": {
+        "id": "id",
+        "consultation_id": "id",
+        "request_id": "id",
+        "adviser_id": "id",
+        "meeting_id": "id",
+        "place_id": "id",
+        "status": "code",
+    },
+    "referrals": {
+        "id": "id",
+        "consultation_id": "id",
+        "organisation_id": "id",
+        "consent_id": "id",
+        "sent_by": "id",
+        "status": "code",
+        "status_by": "id",
+    },
+    "referral_envelopes": {"referral_id": "id", "recipient_key_id": "id"},
+    "safety_plans": {"consultation_id": "id", "housing": "code", "updated_by": "id"},
+    "safety_plan_envelopes": {"consultation_id": "id", "recipient_key_id": "id"},
 }
 IDENTITY_WORDS = ("name", "birth", "phone", "email", "address", "nationality", "passport")
 CLIENT_TABLES = {
@@ -155,6 +196,12 @@ CLIENT_TABLES = {
     "message_envelopes",
     "attention_items",
     "referral_consents",
+    "adviser_requests",
+    "adviser_meetings",
+    "referrals",
+    "referral_envelopes",
+    "safety_plans",
+    "safety_plan_envelopes",
     "sessions",
     "audit_events",
 }
@@ -213,6 +260,8 @@ def test_free_text_columns_belong_to_staff_or_premises() -> None:
         "places.name",
         "places.address",
         "places.directions",
+        "place_translations.name",
+        "place_translations.directions",
         "consultations.case_reference",
         "consent_texts.text",
     }
