@@ -1,5 +1,5 @@
 """Upgrades without fear: migrations take turns, say where they are, keep the data, and go
-back to the previous tagged schema (0008) and forward again.
+back to the previous tagged schema (0010) and forward again.
 
 Threats: two processes migrating one fresh PostgreSQL database at once (one used to fail
 with a traceback half-way), a portal serving on a schema older than its code, and an
@@ -23,7 +23,7 @@ from portal.storage.migrate import head_revision, upgrade
 from tests.live import free_port, portal_env, run_portal
 from tests.ops.dbutil import POSTGRES_URL, scratch_postgres
 
-PREVIOUS = "0008"  # the schema of the previous release
+PREVIOUS = "0010"  # the schema of the previous release
 needs_postgres = pytest.mark.skipif(not POSTGRES_URL, reason="set PORTAL_TEST_DATABASE_URL")
 
 ROWS = [
@@ -43,6 +43,14 @@ ROWS = [
     " ('con-1', 'Quiet Heron 17', 'org-ngo', 'acc-ngo', 'acc-inv', 'acc-inv', 'ru', 'ru', 1,"
     " 'any', 0, 'female', 1, 'none', 0, 'police_station', 'normal', 0, 'unknown', 'ngo',"
     " 'legacy-hash', 1, 1)",
+    "INSERT INTO places (id, name, kind, address, directions, created_at) VALUES"
+    " ('pla-1', 'Station', 'police_station', 'Street 1', 'Door B', 1)",
+    "INSERT INTO slots (id, investigator_id, place_id, starts_at, duration_minutes, languages,"
+    " interpreter_available, status, created_at) VALUES"
+    " ('slo-1', 'acc-inv', 'pla-1', 100, 60, ',ru,', 1, 'booked', 1)",
+    "INSERT INTO meetings (id, consultation_id, slot_id, investigator_id, place_id, starts_at,"
+    " duration_minutes, status, is_follow_up, created_at, updated_at) VALUES"
+    " ('mee-1', 'con-1', 'slo-1', 'acc-inv', 'pla-1', 100, 60, 'booked', 0, 1, 1)",
     "INSERT INTO sessions (id_hash, account_id, locale, created_at, last_seen_at, reauth_at)"
     " VALUES (:sid, 'acc-inv', 'fi', 1, 2, 2)",
 ]
@@ -52,6 +60,7 @@ KEPT = {
     "consultations": "SELECT id, pseudonym, language, investigator_id, client_code_hash"
     " FROM consultations",
     "sessions": "SELECT account_id, locale, reauth_at FROM sessions",
+    "meetings": "SELECT id, consultation_id, starts_at, status FROM meetings",
 }
 
 
@@ -89,6 +98,12 @@ def _upgrade_with_data(url: str, workdir: Path) -> None:
     assert migrated.returncode == 0, migrated.stderr
     assert _revision(url) == head_revision()
     assert _kept(url) == before
+    # 0011: a meeting of a consultation that needs an interpreter starts as "needed".
+    engine = create_engine(sqlalchemy_url(url), poolclass=pool.NullPool)
+    with engine.connect() as conn:
+        status = conn.execute(text("SELECT interpreter_status FROM meetings")).scalar_one()
+    engine.dispose()
+    assert status == "needed"
     # The new code reads the old rows: the consultation, idle since 1970, is due.
     purge = run_portal(workdir, "purge", "--dry-run", PORTAL_DATABASE_URL=url)
     assert purge.stdout == "1 consultation(s) would be purged\n  Quiet Heron 17\n", purge.stderr
@@ -126,8 +141,8 @@ def test_migrate_status_says_what_is_pending(tmp_path: Path) -> None:
     behind = run_portal(tmp_path, "migrate", "--status", PORTAL_DATABASE_URL=url)
     assert (behind.returncode, behind.stdout) == (
         1,
-        "schema revision: 0008\nlatest revision: 0010\n"
-        "2 migration(s) to apply with `portal migrate`: 0009, 0010\n",
+        "schema revision: 0010\nlatest revision: 0011\n"
+        "1 migration(s) to apply with `portal migrate`: 0011\n",
     )
     assert _revision(url) == PREVIOUS  # --status changes nothing
     assert run_portal(tmp_path, "migrate", PORTAL_DATABASE_URL=url).returncode == 0
