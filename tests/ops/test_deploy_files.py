@@ -13,12 +13,16 @@ import json
 import os
 import re
 import shutil
+import stat
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from portal.settings import Settings
+from tests.live import portal_env, run_portal
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
@@ -53,7 +57,7 @@ def test_containerfile_passes_hadolint() -> None:
 
 def test_final_image_is_non_root_without_build_tools() -> None:
     text = (DEPLOY / "container" / "Containerfile").read_text()
-    assert text.count("\nFROM ") == 2  # multi-stage
+    assert text.count("\nFROM ") == 3  # build, the backup service's image, the portal's
     final = _final_stage(_without_comments(text))
     users = re.findall(r"^USER\s+(\S+)", final, re.MULTILINE)
     assert users and users[-1].split(":")[0] not in {"0", "root"}
@@ -91,7 +95,7 @@ def test_compose_file_parses_and_exposes_only_the_proxy() -> None:
     compose = _compose()
     services = compose["services"]
     assert isinstance(services, dict)
-    assert set(services) == {"portal", "postgres", "caddy"}
+    assert set(services) == {"portal", "postgres", "caddy", "backup"}
     assert "ports" not in services["portal"] and "ports" not in services["postgres"]
     assert services["portal"]["read_only"] is True
     assert services["portal"]["cap_drop"] == ["ALL"]
@@ -109,6 +113,70 @@ def test_compose_file_parses_and_exposes_only_the_proxy() -> None:
     assert not re.search(r"://[^/\s@]*:[^/\s@]+@", text)  # no URL with a password
     portal_env = services["portal"].get("environment", {})
     assert not {"PORTAL_SECRET_KEY", "PORTAL_DATABASE_URL"} & set(portal_env)
+
+
+def test_compose_backup_service_reaches_only_the_database_and_reports_its_age() -> None:
+    backup = _compose()["services"]["backup"]  # type: ignore[index]
+    assert backup["build"]["target"] == "backup"
+    assert backup["networks"] == ["backend"] and "ports" not in backup
+    assert backup["read_only"] is True and backup["cap_drop"] == ["ALL"]
+    assert backup["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert backup["healthcheck"]["test"] == ["CMD", "portal", "backup", "--check-age", "26h"]
+    assert backup["volumes"] == ["./backups:/var/backups/portal"]
+    # The stage it builds has pg_dump of the server's major version, and the loop.
+    stage = (DEPLOY / "container" / "Containerfile").read_text().split(" AS backup\n")[1]
+    stage = stage.split("\nFROM ")[0]
+    assert "postgresql-client-15" in stage and "rm -rf /var/lib/apt/lists/*" in stage
+    assert 'ENTRYPOINT ["/usr/local/bin/backup-loop"]' in stage
+    image = _compose()["services"]["postgres"]["image"]  # type: ignore[index]
+    assert image.split(":")[1].startswith("15-")
+
+
+def test_backup_loop_writes_encrypted_backups_and_keeps_their_age(tmp_path: Path) -> None:
+    """The compose service's loop, run here on SQLite with the portal of this checkout:
+    a backup at once, another after BACKUP_EVERY_SECONDS, old ones deleted, and
+    ``--check-age`` happy afterwards."""
+    keygen = run_portal(tmp_path, "backup-keygen", str(tmp_path / "identity"))
+    [line] = [x for x in keygen.stdout.splitlines() if "PORTAL_BACKUP_RECIPIENTS=" in x]
+    public = line.split("=", 1)[1]
+    database = f"sqlite:///{tmp_path / 'portal.sqlite3'}"
+    assert run_portal(tmp_path, "migrate", PORTAL_DATABASE_URL=database).returncode == 0
+    backups = tmp_path / "backups"
+    backups.mkdir()
+    stale = backups / "portal-20200101T000000Z.backup"
+    stale.write_bytes(b"old")
+    os.utime(stale, (0, 0))
+    env = portal_env(
+        tmp_path,
+        PORTAL_DATABASE_URL=database,
+        PORTAL_BACKUP_RECIPIENTS=public,
+        BACKUP_DIR=str(backups),
+        BACKUP_EVERY_SECONDS="2",
+    )
+    env["PATH"] = f"{Path(sys.executable).parent}:{env['PATH']}"
+    loop = subprocess.Popen(
+        [str(DEPLOY / "container" / "backup-loop.sh")],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while len(list(backups.glob("portal-2*.backup"))) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        loop.terminate()
+        out, err = loop.communicate(timeout=10)
+    made = sorted(backups.glob("portal-*.backup"))
+    assert len(made) >= 2, out + err
+    assert stale not in made  # older than BACKUP_KEEP_DAYS (14): deleted
+    for path in made:
+        assert path.read_bytes()[:4] != b"SQLi"  # encrypted, not a database file
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    age = run_portal(tmp_path, "backup", "--check-age", "26h", PORTAL_DATABASE_URL=database)
+    assert age.returncode == 0, age.stdout + age.stderr
 
 
 def test_caddyfile_is_valid_and_keeps_the_portal_policy(tmp_path: Path) -> None:
