@@ -18,10 +18,10 @@ install: $(STAMP)
 
 demo: install  ## a fresh SQLite database with demo data, then the portal on 127.0.0.1:$(PORT)
 	$(BIN)/portal demo --port $(PORT)
-	$(BIN)/portal serve --port $(PORT)
+	PORTAL_PUBLIC_URL=$${PORTAL_PUBLIC_URL:-http://127.0.0.1:$(PORT)} $(BIN)/portal serve --port $(PORT)
 
 run: install
-	$(BIN)/portal serve --port $(PORT)
+	PORTAL_PUBLIC_URL=$${PORTAL_PUBLIC_URL:-http://127.0.0.1:$(PORT)} $(BIN)/portal serve --port $(PORT)
 
 test: install  ## the whole suite on SQLite (browser tests need /usr/bin/chromium)
 	$(BIN)/pytest

@@ -25,7 +25,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     from portal.app import create_app
-    from portal.startup import StartupError, check_database, describe
+    from portal.startup import StartupError, address_warning, check_database, describe
 
     settings = _settings()
     configure_logging(settings.log_level, settings.log_format)
@@ -37,6 +37,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
     except StartupError as exc:
         sys.exit(f"portal: {exc}")
     logging.getLogger("portal").info("%s", describe(settings))
+    if (mismatch := address_warning(settings, args.host, args.port)) is not None:
+        logging.getLogger("portal").warning("%s", mismatch)
     uvicorn.run(
         create_app(settings),
         host=args.host,
@@ -230,7 +232,9 @@ def cmd_demo(args: argparse.Namespace) -> None:
     print(f"the code of a demo slip: {demo.one_time_code}")
     print(f"\nOpen http://127.0.0.1:{args.port}/ (or http://localhost:{args.port}/): signing in")
     print("needs one of these two names, or HTTPS (the session cookie is __Host-, Secure).")
-    print(f"Start the portal with: .venv/bin/portal serve --port {args.port}")
+    # Links and slips name PORTAL_PUBLIC_URL, by default port 8000's address.
+    public = "" if args.port == 8000 else f"PORTAL_PUBLIC_URL=http://127.0.0.1:{args.port} "
+    print(f"Start the portal with: {public}.venv/bin/portal serve --port {args.port}")
 
 
 def cmd_decrypt(args: argparse.Namespace) -> None:

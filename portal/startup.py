@@ -58,6 +58,42 @@ def describe(settings: Settings) -> str:
     )
 
 
+LOOPBACK_NAMES = frozenset({"localhost", "::1"})
+
+
+def _is_loopback(host: str) -> bool:
+    return host in LOOPBACK_NAMES or host.startswith("127.")
+
+
+def address_warning(settings: Settings, host: str, port: int) -> str | None:
+    """One line when PORTAL_PUBLIC_URL and the address served cannot both be right: the
+    public URL names this machine (a loopback address) but another port, or the portal
+    listens for other machines while its links name this one. Invitation links, slips
+    and the cross-origin check use the public URL. A public URL with a real host name is
+    left alone: a proxy in front legitimately serves it on another port."""
+    public = urlsplit(settings.public_url)
+    public_host = public.hostname or ""
+    if not _is_loopback(public_host):
+        return None
+    try:
+        public_port = public.port or (443 if public.scheme == "https" else 80)
+    except ValueError:
+        return None
+    if public_port != port:
+        return (
+            f"PORTAL_PUBLIC_URL is {settings.public_url} but this portal serves port {port}: "
+            "invitation links and slips name the wrong address and browsers' forms are "
+            f"refused; set PORTAL_PUBLIC_URL=http://127.0.0.1:{port}"
+        )
+    if not _is_loopback(host):
+        return (
+            f"PORTAL_PUBLIC_URL is {settings.public_url}, an address of this machine only, "
+            f"but the portal listens on {host}: links it prints do not work elsewhere; set "
+            "PORTAL_PUBLIC_URL to the address people open"
+        )
+    return None
+
+
 def check_database(settings: Settings) -> None:
     """Raise StartupError (host and port, the cause) if the database does not answer."""
     url = settings.database_url

@@ -11,7 +11,10 @@ import json
 import logging
 import re
 import socket
+import subprocess
+import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -21,10 +24,10 @@ from starlette.testclient import TestClient
 from portal.domain.roles import PUBLIC
 from portal.logs import JsonFormatter, RedactingFormatter, infrastructure_cause
 from portal.settings import Settings
-from portal.startup import describe, version
+from portal.startup import address_warning, describe, version
 from portal.web.guard import route
 from portal.web.visit import Visit
-from tests.live import closed_port, live_server, run_portal
+from tests.live import closed_port, free_port, live_server, portal_env, run_portal
 
 DB_PASSWORD = "db-pass-canary-7731"
 TYPED = "canary-typed-code-4455 9911"
@@ -69,6 +72,53 @@ def test_serve_logs_one_start_up_line_and_json_when_asked(tmp_path: Path) -> Non
         f"database=sqlite {tmp_path / 'portal.sqlite3'} redis=off purge=every 3600s "
         "timezone=Europe/Helsinki log=info/json"
     )
+
+
+def test_address_warning_when_the_public_url_names_another_address() -> None:
+    def warning(public_url: str, host: str, port: int) -> str | None:
+        return address_warning(Settings(secret_key="x" * 40, public_url=public_url), host, port)
+
+    assert warning("http://127.0.0.1:8000", "127.0.0.1", 8080) == (
+        "PORTAL_PUBLIC_URL is http://127.0.0.1:8000 but this portal serves port 8080: "
+        "invitation links and slips name the wrong address and browsers' forms are "
+        "refused; set PORTAL_PUBLIC_URL=http://127.0.0.1:8080"
+    )
+    assert warning("http://localhost:8000", "0.0.0.0", 8000) == (  # noqa: S104
+        "PORTAL_PUBLIC_URL is http://localhost:8000, an address of this machine only, "
+        "but the portal listens on 0.0.0.0: links it prints do not work elsewhere; set "
+        "PORTAL_PUBLIC_URL to the address people open"
+    )
+    assert warning("http://127.0.0.1:8000", "127.0.0.1", 8000) is None
+    assert warning("http://localhost:9000", "127.0.0.1", 9000) is None
+    # Behind a proxy the public host is a real name on another port: nothing to say.
+    assert warning("https://portal.example.org", "127.0.0.1", 8000) is None
+
+
+def test_serve_on_another_port_than_the_public_url_warns_at_start(tmp_path: Path) -> None:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "portal", "serve", "--port", str(port)],
+        cwd=tmp_path,
+        env=portal_env(tmp_path),  # the default PORTAL_PUBLIC_URL, port 8000
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+    finally:
+        process.terminate()
+        out, _ = process.communicate(timeout=10)
+    assert (
+        "WARNING portal: PORTAL_PUBLIC_URL is http://127.0.0.1:8000 but this portal serves "
+        f"port {port}:"
+    ) in out, out
 
 
 def test_log_level_warning_leaves_out_the_start_up_line(tmp_path: Path) -> None:

@@ -61,4 +61,7 @@ def test_demo_names_the_port_and_the_venv_command(tmp_path: Path) -> None:
     assert demo.returncode == 0, demo.stderr
     lines = demo.stdout.strip().splitlines()
     assert "http://127.0.0.1:8080/" in demo.stdout
-    assert lines[-1] == "Start the portal with: .venv/bin/portal serve --port 8080"
+    assert lines[-1] == (
+        "Start the portal with: PORTAL_PUBLIC_URL=http://127.0.0.1:8080"
+        " .venv/bin/portal serve --port 8080"
+    )
