@@ -24,8 +24,8 @@ from portal.security.sessions import new_sid, session_tag
 from portal.web import reauth
 from portal.web.forms import FormState
 from portal.web.guard import GuardedRoute, route
-from portal.web.public import TOO_MANY_ATTEMPTS
 from portal.web.responses import redirect, render
+from portal.web.sign_in_gate import TOO_MANY_ATTEMPTS, SignInGate
 from portal.web.visit import Visit
 
 PAGE = "/staff/passkeys"
@@ -206,12 +206,8 @@ async def recovery_submit(request: Request, visit: Visit) -> Response:
     svc = visit.services
     form = FormState.typed(visit)
     username = visit.field("username").strip().lower()
-    per_source = svc.limits.per_minute(svc.settings.login_attempts_per_source_per_minute)
-    per_account = svc.limits.per_minute(svc.settings.login_failures_per_account_per_minute)
-    account_key = svc.keys.mac("login-account", username)
-    if not await svc.limits.hit(
-        per_source, "login-source", sender_of(request.scope)
-    ) or not await svc.limits.hit(per_account, "login-account", account_key):
+    gate = SignInGate(request, visit, username)
+    if await gate.refuses():
         form.error("password", TOO_MANY_ATTEMPTS)
         return render(request, visit, "public/passkey_recovery.html", 429, form=form)
     credentials = accounts.Credentials(username, visit.field("password"), visit.field("totp_code"))
@@ -233,7 +229,7 @@ async def recovery_submit(request: Request, visit: Visit) -> Response:
     except accounts.LoginFailed:
         form.error("password", accounts.LOGIN_FAILED)
         return render(request, visit, "public/passkey_recovery.html", 400, form=form)
-    await svc.limits.clear(per_account, "login-account", account_key)
+    await gate.passed()
     visit.session = await svc.sessions.begin(visit.session, account.id, sid)
     return redirect(PAGE)
 

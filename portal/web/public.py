@@ -20,13 +20,11 @@ from portal.web.errors import CLEAR_SITE_DATA, RETRY_AFTER
 from portal.web.forms import FormState
 from portal.web.guard import GuardedRoute, route
 from portal.web.qrcode import qr_svg
-from portal.web.refusals import refused
 from portal.web.responses import redirect, render
+from portal.web.sign_in_gate import BUSY, TOO_MANY_ATTEMPTS, SignInGate
 from portal.web.visit import Visit
 
 READY_WITHIN = 2.0  # seconds /readyz may take; a load balancer's probe waits not much longer
-TOO_MANY_ATTEMPTS = N_("Too many attempts. Wait a minute and try again.")
-BUSY = N_("The service is busy. Try again in a moment.")
 KEY_REPLACED = N_(
     "The key for the authenticator app had expired or was changed, so here is a new one. "
     "Scan it (or type the key), then enter the code the app shows."
@@ -108,19 +106,8 @@ async def login_submit(request: Request, visit: Visit) -> Response:
     svc = visit.services
     form = FormState.typed(visit)
     username = visit.field("username").strip().lower()
-    account_key = svc.keys.mac("login-account", username)
-    per_account = svc.limits.per_minute(svc.settings.login_failures_per_account_per_minute)
-    per_source = svc.limits.per_minute(svc.settings.login_attempts_per_source_per_minute)
-    # Both limits count the attempt before any hashing: a flood costs no argon2 work,
-    # and attempts made at the same moment cannot all slip past a check-then-count.
-    # A successful login clears the account's count, so only failures add up.
-    sender = sender_of(request.scope)
-    if not await svc.limits.hit(per_source, "login-source", sender):
-        await refused(visit, "sign_in_throttled", sender)
-        form.error("password", TOO_MANY_ATTEMPTS)
-        return render(request, visit, "public/login.html", 429, form=form, expired=False)
-    if not await svc.limits.hit(per_account, "login-account", account_key):
-        await refused(visit, "sign_in_locked", account_key, username=username)
+    gate = SignInGate(request, visit, username)
+    if await gate.refuses():
         form.error("password", TOO_MANY_ATTEMPTS)
         return render(request, visit, "public/login.html", 429, form=form, expired=False)
     assertion = visit.field("passkey_assertion")
@@ -159,7 +146,7 @@ async def login_submit(request: Request, visit: Visit) -> Response:
         page = render(request, visit, "public/login.html", status, form=form, expired=False)
         page.headers["retry-after"] = RETRY_AFTER
         return page
-    await svc.limits.clear(per_account, "login-account", account_key)
+    await gate.passed()
     visit.session = await svc.sessions.begin(visit.session, account.id)
     typed = kept.carried(visit.form)
     if typed is not None:  # signed in again after a session ended: offer the text back

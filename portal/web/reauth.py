@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from portal.crypto.tokens import sha256
 from portal.domain import accounts, passkeys
 from portal.i18n import N_
-from portal.web.public import TOO_MANY_ATTEMPTS
+from portal.web.sign_in_gate import TOO_MANY_ATTEMPTS
 from portal.web.visit import Visit
 
 PASSWORD_FIELD = "current_password"  # noqa: S105  (a form field name)

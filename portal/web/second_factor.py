@@ -10,14 +10,12 @@ from portal.crypto import totp
 from portal.crypto.hashing import Overloaded, SenderBusy
 from portal.domain import accounts, second_factor
 from portal.domain.roles import PUBLIC
-from portal.security.senders import sender_of
 from portal.web.errors import RETRY_AFTER
 from portal.web.forms import FormState
 from portal.web.guard import GuardedRoute, route
-from portal.web.public import BUSY, TOO_MANY_ATTEMPTS
 from portal.web.qrcode import qr_svg
-from portal.web.refusals import refused
 from portal.web.responses import redirect, render
+from portal.web.sign_in_gate import BUSY, TOO_MANY_ATTEMPTS, SignInGate
 from portal.web.visit import Visit
 
 TEMPLATE = "public/second_factor.html"
@@ -48,17 +46,8 @@ async def set_up_submit(request: Request, visit: Visit) -> Response:
     svc = visit.services
     form = FormState.typed(visit)
     username = visit.field("username").strip().lower()
-    # The same two limits as sign-in, counted before any hashing (web/public.py).
-    account_key = svc.keys.mac("login-account", username)
-    per_account = svc.limits.per_minute(svc.settings.login_failures_per_account_per_minute)
-    per_source = svc.limits.per_minute(svc.settings.login_attempts_per_source_per_minute)
-    sender = sender_of(request.scope)
-    if not await svc.limits.hit(per_source, "login-source", sender):
-        await refused(visit, "sign_in_throttled", sender)
-        form.error("password", TOO_MANY_ATTEMPTS)
-        return render(request, visit, "public/login.html", 429, form=form, expired=False)
-    if not await svc.limits.hit(per_account, "login-account", account_key):
-        await refused(visit, "sign_in_locked", account_key, username=username)
+    gate = SignInGate(request, visit, username)
+    if await gate.refuses():
         form.error("password", TOO_MANY_ATTEMPTS)
         return render(request, visit, "public/login.html", 429, form=form, expired=False)
     try:
@@ -83,7 +72,7 @@ async def set_up_submit(request: Request, visit: Visit) -> Response:
         )
         page.headers["retry-after"] = RETRY_AFTER
         return page
-    await svc.limits.clear(per_account, "login-account", account_key)
+    await gate.passed()
     visit.session = await svc.sessions.begin(visit.session, account.id)
     return redirect("/staff")
 
