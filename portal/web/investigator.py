@@ -194,8 +194,10 @@ async def consultation_page(
     form: FormState | None = None,
     status: int = 200,
     consultation_id: str | None = None,
+    meeting_form: FormState | None = None,
 ) -> Response:
-    """``consultation_id``: when a form about one of its meetings comes back."""
+    """``consultation_id`` and ``meeting_form``: when a form about one of its meetings
+    comes back (its errors are shown in the meetings list, where it was sent from)."""
     svc = visit.services
     consultation = await visibility.assigned_consultation(
         svc.db, visit.staff, consultation_id or request.path_params["id"]
@@ -207,6 +209,7 @@ async def consultation_page(
         svc.db, visit.staff, meetings, svc.clock.now()
     )
     key = await keys.current_key(svc.db, visit.staff.id)
+    done_key = request.query_params.get("done", "")
     return render(
         request,
         visit,
@@ -224,7 +227,10 @@ async def consultation_page(
         notes=await visibility.consultation_notes(svc.db, visit.staff, consultation),
         key=key,
         note_kinds=KINDS,
-        done=DONE.get(request.query_params.get("done", "")),
+        # Each notice in the section its form is in (saved there without leaving the page).
+        done=None if done_key == "meeting" else DONE.get(done_key),
+        meeting_done=DONE["meeting"] if done_key == "meeting" else None,
+        meeting_form=meeting_form or FormState(),
         **await _after_meeting_context(visit, consultation),
         **await staff_context(
             visit, consultation, f"/investigator/consultations/{consultation.id}/messages", key

@@ -55,8 +55,10 @@ async def meeting_outcome(request: Request, visit: Visit) -> Response:
             svc.db, svc.clock, meeting, consultation, visit.field("outcome"), actor=visit.staff
         )
     except InputRejected as exc:
-        form = FormState().rejected(exc)
-        return await consultation_page(request, visit, form, 400, consultation.id)
+        rejected = FormState().rejected(exc)
+        return await consultation_page(
+            request, visit, None, 400, consultation.id, meeting_form=rejected
+        )
     return _back(consultation, "meeting")
 
 

@@ -4,6 +4,7 @@
 // stored or sent anywhere.
 import { fromBase64, openJson, sealJson, toBase64 } from "./sealing.js";
 import "./notes.js"; // the outcome and identity forms seal like any note form
+import "./swaps.js"; // they are saved without leaving the page: the key stays unlocked
 import { currentKey, whenUnlocked } from "./unlock.js";
 
 function say(element, text) { element.textContent = text; }
@@ -12,7 +13,8 @@ function say(element, text) { element.textContent = text; }
 
 function showNotes(key, consultation) {
   const list = document.querySelector(".note-list");
-  for (const item of document.querySelectorAll(".note[data-readable=yes]")) {
+  for (const item of document.querySelectorAll(".note[data-readable=yes]:not([data-opened])")) {
+    item.dataset.opened = "yes";
     const body = item.querySelector(".note-body");
     try {
       const note = openJson(key, fromBase64(item.dataset.envelope),
@@ -34,10 +36,18 @@ function showNotes(key, consultation) {
   }
 }
 
-const notesSection = document.querySelector("[data-consultation] .note-list");
-if (notesSection) {
-  whenUnlocked((key) => showNotes(key, notesSection.closest("[data-consultation]").dataset.consultation));
+function openNotes(key) {
+  const list = document.querySelector("[data-consultation] .note-list");
+  if (list) { showNotes(key, list.closest("[data-consultation]").dataset.consultation); }
 }
+
+whenUnlocked(openNotes);
+// A saved form brought new notes into the page (an outcome note): open them with the
+// key this page already holds.
+document.addEventListener("htmx:afterSettle", () => {
+  const key = currentKey();
+  if (key) { openNotes(key); }
+});
 
 // --- Re-seal for a new investigator --------------------------------------------------
 
