@@ -67,6 +67,13 @@ KINDS = {
     "reseal_needed": N_(
         "This consultation moved to another investigator: seal its notes again for them."
     ),
+    # Referrals (domain/referrals.py): a new one for the receiving advisers; a change of
+    # its status for the sender and the investigator.
+    "referral_new": N_("A new referral arrived for your organisation."),
+    "referral_received": N_("The referral was received."),
+    "referral_accepted": N_("The referral was accepted."),
+    "referral_declined": N_("The referral was declined."),
+    "referral_closed": N_("The referral was closed."),
 }
 
 logger = logging.getLogger("portal.attention")
