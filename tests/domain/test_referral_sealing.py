@@ -67,7 +67,7 @@ def test_referral_envelopes_are_sealed_to_the_receiving_advisers_only(
             " WHERE a.role <> 'adviser'",
         )
     }
-    assert {r["recipient_key_id"] for r in rows}.isdisjoint({r["id"] for r in police_and_ngo_keys})
+    assert {r["recipient_key_id"] for r in rows}.isdisjoint(police_and_ngo_keys)
     assert {ngo_key, other_key, case.investigator.key_id} <= police_and_ngo_keys
     # No police or NGO secret key opens any of them.
     for secret in (case.investigator.secret_key, ngo_secret, other_secret):
