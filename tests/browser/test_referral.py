@@ -27,7 +27,7 @@ NOTE = "canary-browser-referral-Maria-Virtanen-needs-a-safe-flat-4471"
 CONSENT = "The assistance system offers a safe place to live, health care and legal advice."
 
 
-def add_adviser_and_consent_text(tmp_path: Path) -> None:
+def add_adviser_and_consent_text(tmp_path: Path, passphrase: str = ADVISER_PASSPHRASE) -> None:
     """An assistance organisation with one adviser (the demo has none), and a published
     consent text, written straight into the demo database."""
     now = int(time.time())
@@ -52,7 +52,44 @@ def add_adviser_and_consent_text(tmp_path: Path) -> None:
             " VALUES (?, 1, ?, ?, ?)",
             (random_id(), CONSENT, coordinator, now),
         )
-    give_ngo_worker_a_key(tmp_path, ADVISER, ADVISER_PASSPHRASE)
+    give_ngo_worker_a_key(tmp_path, ADVISER, passphrase)
+
+
+def add_referral(tmp_path: Path) -> dict[str, str]:
+    """The adviser and the consent text, the client's consent on the first demo booking,
+    and a referral of it (its envelope random bytes: only its shape matters here). The
+    ids, and the username of the booking's investigator."""
+    add_adviser_and_consent_text(tmp_path, random_id())
+    now = int(time.time())
+    referral = random_id()
+    with sqlite3.connect(tmp_path / "portal.sqlite3") as db:
+        consultation, investigator, username, booker = db.execute(
+            "SELECT c.id, c.investigator_id, a.username, c.booked_by FROM consultations c"
+            " JOIN accounts a ON a.id = c.investigator_id ORDER BY c.created_at LIMIT 1"
+        ).fetchone()
+        (text_id,) = db.execute("SELECT id FROM consent_texts").fetchone()
+        (org, key_id) = db.execute(
+            "SELECT a.organisation_id, k.id FROM accounts a"
+            " JOIN investigator_keys k ON k.account_id = a.id WHERE a.username = ?",
+            (ADVISER,),
+        ).fetchone()
+        consent = random_id()
+        db.execute(
+            "INSERT INTO referral_consents (id, consultation_id, consent_text_id, explained,"
+            " consents, recorded_by, recorded_at) VALUES (?, ?, ?, 1, 1, ?, ?)",
+            (consent, consultation, text_id, investigator, now),
+        )
+        db.execute(
+            "INSERT INTO referrals (id, consultation_id, organisation_id, consent_id, sent_by,"
+            " sent_at, status, status_by, status_at) VALUES (?, ?, ?, ?, ?, ?, 'sent', ?, ?)",
+            (referral, consultation, org, consent, booker, now, booker, now),
+        )
+        db.execute(
+            "INSERT INTO referral_envelopes (referral_id, recipient_key_id, envelope,"
+            " created_at) VALUES (?, ?, ?, ?)",
+            (referral, key_id, b"\x01" + bytes(328), now),
+        )
+    return {"referral": referral, "consultation": consultation, "investigator": username}
 
 
 def sign_in_adviser(context: BrowserContext) -> None:
