@@ -141,6 +141,19 @@ def test_investigator_refers_and_the_adviser_reads_and_accepts(
         label="Victim Assistance System (Assistance system)"
     )
     referrals.get_by_label("Referral note").fill(NOTE)
+    # Meanwhile the adviser replaced their key: the server refuses the old set, the note
+    # stays in the page, and sending again seals it to the key now.
+    give_ngo_worker_a_key(tmp_path, ADVISER, ADVISER_PASSPHRASE)
+    send.click()
+    expect(referrals.get_by_role("status")).to_have_text(
+        "The advisers' keys changed while you were writing. Your note is still here:"
+        " send it again to lock it to their keys now."
+    )
+    expect(referrals.get_by_label("Referral note")).to_have_value(NOTE)
+    # Chromium logs every refused fetch; this one was expected, nothing else may be.
+    refused = "console error: Failed to load resource: the server responded with a status of 409"
+    assert [p for p in watch.problems if p.startswith(refused)] == [watch.problems[-1]]
+    watch.problems.pop()
     send.click()
     expect(referrals.locator("table")).to_contain_text("Victim Assistance System")
     expect(referrals.locator("table")).to_contain_text("Sent")

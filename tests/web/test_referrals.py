@@ -545,3 +545,19 @@ def test_a_new_adviser_reads_the_note_once_a_colleague_shares_it(
         r["action"]
         for r in query(client, "SELECT action FROM audit_events WHERE action = 'referral_shared'")
     ] == ["referral_shared"]
+
+
+def test_a_purged_consultation_takes_its_referrals_and_envelopes_along(
+    client: TestClient, clock: FakeClock, world: World, case: Case, partners: Partners
+) -> None:
+    from portal.storage.retention import delete_if_due
+
+    referral_id = sent(client, clock, world, case, partners)
+    db = services_of(client).db
+    deleted = in_app(
+        client, delete_if_due, db, case.consultation, cutoff=clock.now() + 1, now=clock.now()
+    )
+    assert deleted is True
+    assert referral_rows(client) == [] and envelopes_of(client) == {}
+    adviser = signed_in(client, clock, partners.advisers[0])
+    assert adviser.get(f"/adviser/referrals/{referral_id}").status_code == 404
