@@ -124,10 +124,12 @@ async def consultation_context(
     """What templates/referrals/_section.html needs on a consultation page (investigator,
     NGO worker): the referrals' plain status, and the form to send one."""
     db = visit.services.db
+    consent = await referrals.has_consent(db, consultation)
     return {
         "referrals": await visibility.consultation_referrals(db, visit.staff, consultation),
-        "referral_targets": await referrals.targets(db),
-        "referral_consent": await referrals.has_consent(db, consultation),
+        # The receiving organisations and their advisers' keys: only once there is consent.
+        "referral_targets": await referrals.targets(db) if consent else [],
+        "referral_consent": consent,
         "referral_id": referrals.new_referral_id(),
         "referral_action": action,
         "referral_statuses": referrals.STATUSES,
