@@ -22,7 +22,7 @@ from starlette.responses import JSONResponse, Response
 from portal.domain import keys, referrals, visibility
 from portal.domain.bookings import Consultation
 from portal.domain.errors import InputRejected
-from portal.domain.needs import LANGUAGES, describe
+from portal.domain.needs import CHOICES, LANGUAGES, describe
 from portal.domain.referrals import AdviserKey, KeysChanged, NotSender, Referral
 from portal.domain.roles import (
     ADVISER,
@@ -151,6 +151,7 @@ async def adviser_list(request: Request, visit: Visit) -> Response:
         page=Page.of(rows, number),
         statuses=referrals.STATUSES,
         languages=LANGUAGES,
+        urgency=CHOICES["urgency"],
     )
 
 

@@ -427,6 +427,8 @@ def test_advisers_read_their_own_organisations_referrals_only(
     adviser = signed_in(client, clock, partners.advisers[0])
     listed = adviser.get("/adviser/referrals").text
     assert f'href="{page}"' in listed and "Police unit" in listed and "Finnish" in listed
+    assert "<td>Within a week</td>" in listed  # the urgency the NGO recorded
+    assert NOTE not in listed and "data-envelope" not in listed
     shown = adviser.get(page).text
     assert adviser.last is not None and adviser.last.status_code == 200
     envelope = envelopes_of(client)[partners.advisers[0].key_id or ""]
