@@ -40,6 +40,7 @@ from portal.web import (
 )
 from portal.web import keys as key_pages
 from portal.web import passkeys as passkey_pages
+from portal.web import referrals as referral_pages
 from portal.web.metrics import MetricsMiddleware
 from portal.web.rendering import STATIC, Templates
 from portal.web.router import PathRouter
@@ -127,6 +128,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
             *coordinator.ROUTES,
             *calendar.ROUTES,
             *coordinator_records.ROUTES,
+            *referral_pages.ROUTES,
             StaticMount("/static", str(STATIC)),
         ],
         lifespan=lifespan,

@@ -127,6 +127,12 @@ async def make_person(
     return Person(account_id, username, password, secret, role, org.id)
 
 
+async def make_adviser(svc: Services, username: str = "adviser") -> Person:
+    """An adviser of a new assistance-system organisation (for tests of adviser routes)."""
+    org = await make_organisation(svc, f"Assistance {username}", "assistance")
+    return await make_person(svc, org, "adviser", username)
+
+
 class Actor:
     """One browser: its own cookies, sharing the app's single test client."""
 

@@ -17,6 +17,9 @@ Events and who gets an item:
 - a new message in the conversation (``message_written``): the consultation's
   investigator and the booking organisation's active NGO workers with a current key,
   never the author; one open item per person and conversation, re-opened by the next;
+- a referral (domain/referrals.py, which writes these items itself): a new one for
+  every active adviser of the receiving organisation; each change of its status for
+  the sender and the consultation's investigator;
 - the periodic sweep (``sweep``, run by one process through domain/jobs.py): a meeting
   within 24 hours the client has not confirmed (investigator and booker, once per
   meeting), a granted reflection period ending within 7 days (the investigator, once per
@@ -67,6 +70,13 @@ KINDS = {
     "reseal_needed": N_(
         "This consultation moved to another investigator: seal its notes again for them."
     ),
+    # Referrals (domain/referrals.py): a new one for the receiving advisers; a change of
+    # its status for the sender and the investigator.
+    "referral_new": N_("A new referral arrived for your organisation."),
+    "referral_received": N_("The referral was received."),
+    "referral_accepted": N_("The referral was accepted."),
+    "referral_declined": N_("The referral was declined."),
+    "referral_closed": N_("The referral was closed."),
 }
 
 logger = logging.getLogger("portal.attention")

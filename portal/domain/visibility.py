@@ -18,13 +18,16 @@ slot). tests/domain/test_visibility.py pins every answer, role by role.
 - Coordinators: all consultations, meetings and slots of the unit (metadata only; no
   sealed note or message ever reaches them), and the accounts, places and enrolment links.
 - Everyone on the staff: their own attention items, and nobody else's.
+- Referrals: advisers see those sent to their own organisation (with the note sealed to
+  them); the assigned investigator, the booking NGO and coordinators see a
+  consultation's referrals as plain status, never the note.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from portal.domain.roles import COORDINATOR, INVESTIGATOR
+from portal.domain.roles import ADVISER, COORDINATOR, INVESTIGATOR
 from portal.storage import accounts as account_store
 from portal.storage import attention as attention_store
 from portal.storage import consultations as store
@@ -32,6 +35,7 @@ from portal.storage import invitations as invitation_store
 from portal.storage import messages as message_store
 from portal.storage import notes as note_store
 from portal.storage import places as place_store
+from portal.storage import referrals as referral_store
 from portal.storage import slots as slot_store
 from portal.storage.accounts import Account
 from portal.storage.attention import AttentionItem
@@ -42,6 +46,7 @@ from portal.storage.invitations import Invitation
 from portal.storage.messages import Readable
 from portal.storage.notes import Note
 from portal.storage.places import Place
+from portal.storage.referrals import Referral
 from portal.storage.slots import Slot
 
 # How many free times an investigator is offered for a follow-up meeting.
@@ -226,6 +231,48 @@ async def unit_invitation(
     if coordinator.role != COORDINATOR:
         return None
     return await invitation_store.invitation_by_id(db, invitation_id)
+
+
+# --- referrals -----------------------------------------------------------------------
+
+
+async def received_referral(db: Queryable, adviser: Account, referral_id: str) -> Referral | None:
+    """A referral sent to the adviser's own organisation."""
+    if adviser.role != ADVISER:
+        return None
+    found = await referral_store.referral_by_id(db, referral_id)
+    return found if found is not None and found.organisation_id == adviser.organisation_id else None
+
+
+async def received_referrals(
+    db: Queryable, adviser: Account, limit: int, offset: int
+) -> Sequence[Referral]:
+    """The referrals sent to the adviser's organisation, newest first."""
+    if adviser.role != ADVISER:
+        return []
+    return await referral_store.organisation_referrals(db, adviser.organisation_id, limit, offset)
+
+
+async def consultation_referrals(
+    db: Queryable, actor: Account, consultation: Consultation
+) -> Sequence[Referral]:
+    """A consultation's referrals (status only: the note is sealed to advisers), for the
+    assigned investigator, the booking organisation and coordinators."""
+    if not (
+        _booked_by_own_organisation(actor, consultation)
+        or _assigned_to(actor, consultation)
+        or actor.role == COORDINATOR
+    ):
+        return []
+    return await referral_store.consultation_referrals(db, consultation.id)
+
+
+async def unit_referrals(
+    db: Queryable, coordinator: Account, limit: int, offset: int
+) -> Sequence[Referral]:
+    if coordinator.role != COORDINATOR:
+        return []
+    return await referral_store.all_referrals(db, limit, offset)
 
 
 # --- several roles -----------------------------------------------------------------

@@ -23,6 +23,7 @@ from portal.web.forms import FormState
 from portal.web.guard import GuardedRoute, route
 from portal.web.inputs import local_time, whole_number
 from portal.web.paging import Page, page_number, window
+from portal.web.referrals import consultation_context as referral_context
 from portal.web.responses import redirect, render
 from portal.web.visit import Visit
 
@@ -234,6 +235,9 @@ async def consultation_page(
         **await _after_meeting_context(visit, consultation),
         **await staff_context(
             visit, consultation, f"/investigator/consultations/{consultation.id}/messages", key
+        ),
+        **await referral_context(
+            visit, consultation, f"/investigator/consultations/{consultation.id}/referrals"
         ),
     )
 

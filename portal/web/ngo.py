@@ -21,6 +21,7 @@ from portal.web.guard import GuardedRoute, route
 from portal.web.note_forms import NOTED, note_form_context, submit_note
 from portal.web.paging import Page, number_from, page_number, window
 from portal.web.qrcode import qr_svg
+from portal.web.referrals import consultation_context as referral_context
 from portal.web.rendering import Fixed, templates_of
 from portal.web.responses import redirect, render
 from portal.web.visit import Visit
@@ -222,6 +223,9 @@ async def consultation_page(
         **note_form_context(key, "ngo_worker", f"/ngo/consultations/{consultation.id}/notes"),
         **await staff_context(
             visit, consultation, f"/ngo/consultations/{consultation.id}/messages", own_key
+        ),
+        **await referral_context(
+            visit, consultation, f"/ngo/consultations/{consultation.id}/referrals"
         ),
     )
 

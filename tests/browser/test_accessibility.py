@@ -332,3 +332,56 @@ def test_client_pages_fit_a_small_screen_at_double_text_size(
     expect(page).to_have_url("/meeting")
     assert_fits(page, "meeting")
     close_clean(context)
+
+
+@pytest.fixture(scope="module")
+def referral_server(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[LiveServer, dict[str, str]]]:
+    """A demo server with an adviser and one referral (tests/browser/test_referral.py)."""
+    from tests.browser.test_referral import add_referral
+
+    workdir = tmp_path_factory.mktemp("a11y-referrals")
+    result = run_portal(workdir, "demo")
+    assert result.returncode == 0, result.stderr
+    ids = add_referral(workdir)
+    with live_server(workdir) as live:
+        yield live, ids
+
+
+def test_referral_pages_have_no_violations(
+    browser: Browser, referral_server: tuple[LiveServer, dict[str, str]]
+) -> None:
+    """The adviser's list and referral, the coordinator's list, and the referral section
+    (status table and send form) on the investigator's and the NGO's consultation page."""
+    from tests.browser.test_referral import ADVISER, ADVISER_TOTP
+
+    server, ids = referral_server
+    secrets = {**SECRETS, ADVISER: ADVISER_TOTP}
+    pages = {
+        ADVISER: ["/adviser/referrals", f"/adviser/referrals/{ids['referral']}"],
+        "coordinator": ["/coordinator/referrals"],
+        ids["investigator"]: [f"/investigator/consultations/{ids['consultation']}"],
+        "ngo": [f"/ngo/consultations/{ids['consultation']}"],
+    }
+    for username, paths in pages.items():
+        context = watched_context(browser, server)
+        page = context.new_page()
+        page.goto("/login")
+        page.get_by_label("Username").fill(username)
+        page.get_by_label("Password").fill(DEMO_PASSWORD)
+        page.get_by_label("Code from your authenticator app").fill(
+            code_at(secrets[username], int(time.time()))
+        )
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_role("heading", level=1)).to_contain_text("Hello")
+        page.locator("footer button[name=locale][value=fi]").click()
+        expect(page.locator("html")).to_have_attribute("lang", "fi")
+        for path in paths:
+            page.goto(path)
+            expect(page.locator("html")).to_have_attribute("lang", "fi")
+            if path.startswith(("/investigator/consultations/", "/ngo/consultations/")):
+                expect(page.locator("#referrals table")).to_be_visible()
+                expect(page.locator("form[data-referral-form]")).to_be_visible()
+            assert_no_violations(page, f"{username} {path}")
+        close_clean(context)

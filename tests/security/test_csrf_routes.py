@@ -22,6 +22,7 @@ from tests.factories import (
     World,
     book,
     in_app,
+    make_adviser,
     make_place,
     make_slot,
     redeem,
@@ -86,6 +87,9 @@ def _visitor(client: TestClient, clock: FakeClock, world: World, roles: frozense
         if role in roles:
             actor.log_in(person, clock)
             return actor
+    if "adviser" in roles:
+        actor.log_in(in_app(client, make_adviser, services_of(client)), clock)
+        return actor
     if "client" in roles:
         svc = services_of(client)
         place = in_app(client, make_place, svc)

@@ -242,6 +242,20 @@ def test_message_text_lives_only_in_envelopes() -> None:
     assert set(ALLOWED_TEXT["messages"].values()) <= {"id", "code"}
 
 
+def test_referral_note_lives_only_in_envelopes_sealed_to_staff_keys() -> None:
+    """The referral row is ids, codes and times; the note is only in referral_envelopes,
+    each naming a staff key (domain/referrals.py seals to advisers' keys only, and
+    tests/domain/test_referral_sealing.py checks the rows after real referrals)."""
+    referrals = metadata.tables["referrals"]
+    assert not [c for c in referrals.columns if isinstance(c.type, LargeBinary)]
+    assert set(ALLOWED_TEXT["referrals"].values()) <= {"id", "code"}
+    envelopes = metadata.tables["referral_envelopes"]
+    assert [c.name for c in envelopes.columns if isinstance(c.type, LargeBinary)] == ["envelope"]
+    assert set(ALLOWED_TEXT["referral_envelopes"].values()) <= {"id"}
+    [key] = envelopes.c.recipient_key_id.foreign_keys
+    assert key.column.table.name == "investigator_keys"
+
+
 def test_free_text_columns_belong_to_staff_or_premises() -> None:
     free = {
         f"{table}.{column}"
