@@ -7,7 +7,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from portal.domain import accounts, bookings, keys, notes, outcomes, visibility
+from portal.domain import accounts, bookings, first_interview, keys, notes, outcomes, visibility
 from portal.domain.bookings import Consultation
 from portal.domain.errors import InputRejected
 from portal.domain.keys import NoKeyYet
@@ -141,6 +141,8 @@ async def report(request: Request, visit: Visit) -> Response:
             ),
             interviewer_id=visit.field("interviewer_id") or visit.staff.id,
             actor=visit.staff,
+            place_id=visit.field("first_interview_place_id"),
+            change_reason=visit.field("first_interview_reason"),
         )
     except InputRejected as exc:
         return await _again(request, visit, exc)
@@ -235,6 +237,8 @@ async def case_print(request: Request, visit: Visit) -> Response:
         note_kinds=notes.KINDS,
         consultation_outcomes=outcomes.CONSULTATION_OUTCOMES,
         reflection_choices=outcomes.REFLECTION,
+        first_interview=await first_interview.staff_view(svc.db, consultation),
+        interview_reasons=first_interview.REASONS,
     )
 
 
