@@ -191,6 +191,7 @@ async def case_export(request: Request, visit: Visit) -> Response:
         "first_interview_investigator_name": await accounts.name_of(
             svc.db, consultation.first_interview_investigator_id
         ),
+        **_first_interview_export(await first_interview.staff_view(svc.db, consultation)),
         "meetings": [
             {
                 "starts_at": m.starts_at,
@@ -214,6 +215,15 @@ async def case_export(request: Request, visit: Visit) -> Response:
     }
     reference = (consultation.case_reference or consultation.id).replace("/", "-")
     return download(document, f"case-{reference}.json")
+
+
+def _first_interview_export(plan: first_interview.StaffView | None) -> dict[str, str | None]:
+    """The place (name and address) and the reason code for another interviewer."""
+    place = plan.place if plan else None
+    return {
+        "first_interview_place": f"{place.name}, {place.address}" if place else None,
+        "first_interview_change_reason": plan.change_reason if plan else None,
+    }
 
 
 async def case_print(request: Request, visit: Visit) -> Response:

@@ -5,6 +5,7 @@ client's page only after the decision, with the client's wishes sealed like note
 from __future__ import annotations
 
 import base64
+import json
 import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -136,6 +137,10 @@ def test_changing_the_interviewer_needs_a_reason_and_every_error_shows_at_once(
     assert "Inv2" not in section
     staff = case.investigator.actor.get(page_of(case)).text
     assert "Reason: Language or interpreter" in staff
+    bundle = json.loads(case.investigator.actor.get(page_of(case) + "/case").text)["case"]
+    assert bundle["first_interview_place"] == "Family centre, Street 1"
+    assert bundle["first_interview_change_reason"] == "language"
+    assert bundle["first_interview_investigator"] == world.other_investigator.id
 
 
 def test_the_interview_is_planned_again_from_the_consultation_page(
