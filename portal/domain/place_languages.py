@@ -16,6 +16,7 @@ from portal.i18n import CLIENT_LOCALES, N_
 from portal.storage import place_translations as store
 from portal.storage import places as place_store
 from portal.storage.accounts import Account
+from portal.storage.consultations import Meeting
 from portal.storage.database import Database, Queryable
 from portal.storage.place_translations import PlaceTranslation as PlaceTranslation
 from portal.storage.places import Place
@@ -62,6 +63,25 @@ async def places_in(
         if place is not None:
             found[place_id] = local_place(place, translated.get(place_id), locale, default)
     return found
+
+
+async def meeting_places(
+    db: Queryable, meetings: Iterable[Meeting], locale: str, default: str
+) -> dict[str, LocalPlace]:
+    """place id -> the place of each meeting as a client in ``locale`` reads it. The
+    meeting row carries the default language's name and directions already: only the
+    translations are read (none in the default language)."""
+    by_place = {m.place_id: m for m in meetings}
+    translated = await store.translations_in(db, by_place, locale) if locale != default else {}
+    return {
+        place_id: local_place(
+            Place(place_id, m.place_name, m.place_kind, m.place_address, m.place_directions, None),
+            translated.get(place_id),
+            locale,
+            default,
+        )
+        for place_id, m in by_place.items()
+    }
 
 
 def other_languages(default: str) -> tuple[str, ...]:

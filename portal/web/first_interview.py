@@ -48,8 +48,8 @@ async def client_context(
             svc.db, consultation, meetings, visit.locale, default
         ),
         # Each meeting's place in the client's language (or the default's, marked).
-        "meeting_places": await place_languages.places_in(
-            svc.db, (m.place_id for m in meetings if m.is_open), visit.locale, default
+        "meeting_places": await place_languages.meeting_places(
+            svc.db, [m for m in meetings if m.is_open], visit.locale, default
         ),
         "default_language": LOCALE_NAMES.get(default, default),
     }

@@ -5,6 +5,7 @@ client's page only after the decision, with the client's wishes sealed like note
 from __future__ import annotations
 
 import base64
+import html
 import json
 import re
 from datetime import datetime, timedelta
@@ -271,3 +272,26 @@ def test_wishes_sealed_in_the_browser_arrive_as_an_envelope(
         "SELECT envelope, sealed_in FROM notes WHERE kind = 'interview_wishes'",
     )
     assert (bytes(stored["envelope"]), stored["sealed_in"]) == (envelope, "browser")
+
+
+def test_the_place_is_shown_in_the_clients_language_or_marked(
+    client: TestClient, clock: FakeClock, case: Case
+) -> None:
+    place = family_centre(client)
+    in_app(
+        client,
+        services_of(client).db.execute,
+        "INSERT INTO place_translations (place_id, locale, name, directions)"
+        " VALUES (:p, 'fi', 'Perhekeskus', 'Pääovi, toinen kerros.')",
+        p=place,
+    )
+    assert report(case, clock, first_interview_place_id=place).status_code == 303
+    case.client.submit("/meeting", "/language", locale="fi", next="/meeting")
+    section = html.unescape(interview_section(case.client.get("/meeting").text))
+    assert "Ensimmäinen haastattelusi" in section
+    assert "Perhekeskus" in section and "Pääovi, toinen kerros." in section
+    assert "Family centre" not in section and "(kielellä English)" not in section
+    case.client.submit("/meeting", "/language", locale="sv", next="/meeting")
+    section = html.unescape(interview_section(case.client.get("/meeting").text))
+    assert "Family centre (på English)" in re.sub(r"<[^>]+>", "", section)
+    assert "Side door, second floor." in section

@@ -106,3 +106,22 @@ def test_only_coordinators_edit_place_languages(
     coordinator = Actor(client)
     coordinator.log_in(world.coordinator, clock)
     assert coordinator.get("/coordinator/places/no-such-place/languages").status_code == 404
+
+
+def test_a_missing_part_falls_back_to_the_default_and_is_marked() -> None:
+    from portal.domain.place_languages import LocalPlace, PlaceTranslation, local_place
+    from portal.domain.places import Place
+
+    place = Place("p1", "Station room 4", "police_station", "Street 1", "Side door.", None)
+    named = PlaceTranslation("p1", "fi", "Asemahuone 4", "")
+    assert local_place(place, named, "fi", "en") == LocalPlace(
+        "Asemahuone 4", "Street 1", "Side door.", True
+    )
+    whole = PlaceTranslation("p1", "fi", "Asemahuone 4", "Sivuovi.")
+    assert local_place(place, whole, "fi", "en") == LocalPlace(
+        "Asemahuone 4", "Street 1", "Sivuovi.", False
+    )
+    assert local_place(place, None, "fi", "en").in_default is True
+    assert local_place(place, None, "en", "en").in_default is False
+    no_directions = Place("p1", "Station room 4", "police_station", "Street 1", "", None)
+    assert local_place(no_directions, named, "fi", "en").in_default is False
