@@ -26,7 +26,12 @@ AUTHORS = {
     "ngo_worker": "the support organisation",
     "investigator": "the investigator",
 }
-TITLES = {"prepared_note": "Prepared note", "outcome": "Outcome notes", "identity": "Identity"}
+TITLES = {
+    "prepared_note": "Prepared note",
+    "outcome": "Outcome notes",
+    "identity": "Identity",
+    "interview_wishes": "Wishes for the first interview",
+}
 
 
 class ExportError(Exception):
@@ -155,6 +160,7 @@ def as_html(document: dict[str, Any], notes: list[OpenedNote], zone: ZoneInfo) -
             ("Outcome", OUTCOMES.get(str(case.get("outcome")), str(case.get("outcome") or "-"))),
             ("First interview", _local(case.get("first_interview_at"), zone)),
             ("Interviewer", str(case.get("first_interview_investigator_name") or "-")),
+            ("Place of the first interview", str(case.get("first_interview_place") or "-")),
             ("Reflection period", str(case.get("reflection_status") or "-")
              + (f", ends {_local(case.get('reflection_ends_on'), zone, date_only=True)}"
                 if case.get("reflection_ends_on") else "")),

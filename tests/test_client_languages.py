@@ -35,6 +35,15 @@ CLIENT_TEMPLATES = (
     "templates/client/meeting.html",
     "templates/client/new_code.html",
     "templates/client/slip.html",
+    "templates/client/_first_interview.html",
+    "templates/client/info/_page.html",
+    "templates/client/info/_more.html",
+    "templates/client/info/index.html",
+    "templates/client/info/meeting.html",
+    "templates/client/info/report.html",
+    "templates/client/info/support.html",
+    "templates/client/info/time-to-think.html",
+    "templates/client/info/interpreter.html",
     "templates/public/index.html",
     "templates/public/bye.html",
     "templates/partials/forms.html",
@@ -51,6 +60,7 @@ CLIENT_PYTHON = (
     "portal/domain/notes.py",
     "portal/web/client_messages.py",
     "portal/domain/conversation.py",
+    "portal/web/client_info.py",
 )
 
 

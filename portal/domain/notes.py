@@ -68,6 +68,17 @@ KINDS: dict[str, NoteKind] = {
         frozenset({"investigator"}),
         case_only=True,
     ),
+    # The client's wishes for the first interview (domain/first_interview.py).
+    "interview_wishes": NoteKind(
+        {
+            "interview_wishes": N_(
+                "What would help you in the interview? For example a break, "
+                "a support person, a woman interviewer."
+            )
+        },
+        frozenset({"client"}),
+        case_only=True,
+    ),
 }
 
 
@@ -176,7 +187,11 @@ async def insert_sealed(tx: Queryable, sealed: SealedNote, author: Account | Non
 
 # The audit action of each kind of note written on its own (an outcome note is written
 # and audited with the consultation's outcome: outcomes.record_consultation_outcome).
-NOTE_ACTIONS = {KIND: "note_added", "identity": "identity_sealed"}
+NOTE_ACTIONS = {
+    KIND: "note_added",
+    "identity": "identity_sealed",
+    "interview_wishes": "interview_wishes_added",
+}
 
 
 async def add_note(

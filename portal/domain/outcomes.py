@@ -14,12 +14,11 @@ from dataclasses import dataclass
 
 from portal.clock import Clock
 from portal.crypto.tokens import random_id
-from portal.domain import audit, notes
+from portal.domain import audit, first_interview, notes
 from portal.domain import consultation_states as states
-from portal.domain.errors import InputRejected
+from portal.domain.errors import InputRejected, Problems
 from portal.domain.roles import INVESTIGATOR
 from portal.i18n import N_
-from portal.storage import accounts as account_store
 from portal.storage import consent as consent_store
 from portal.storage import consultations as store
 from portal.storage import slots as slot_store
@@ -227,25 +226,30 @@ async def decide_to_report(
     first_interview_at: int | None,
     interviewer_id: str,
     actor: Account,
+    place_id: str = "",
+    change_reason: str = "",
 ) -> None:
-    """The client decides to report: the consultation becomes a case."""
+    """The client decides to report: the consultation becomes a case, with its first
+    interview planned (domain/first_interview.py). Every problem is refused at once."""
     case_reference = case_reference.strip()
+    problems = Problems()
     if not CASE_REFERENCE.fullmatch(case_reference):
-        raise InputRejected(
+        problems.add(
             "case_reference", N_("Enter the case reference: 3 to 64 letters, digits or / . _ -")
         )
-    if first_interview_at is None or first_interview_at <= clock.now():
-        raise InputRejected("first_interview_at", N_("Choose a time in the future."))
-    interviewer = await account_store.account_by_id(db, interviewer_id)
-    if interviewer is None or interviewer.role != INVESTIGATOR or not interviewer.is_active:
-        raise InputRejected("interviewer_id", N_("Choose an active investigator."))
+    given = first_interview.PlanInput(first_interview_at, place_id, interviewer_id, change_reason)
+    plan = await first_interview.check_plan(
+        db, clock, consultation, given, problems, place_required=False
+    )
+    problems.check()
+    assert plan is not None  # noqa: S101 - check() raised otherwise
     async with db.transaction() as tx:
         if not await store.set_reported(
             tx,
             consultation.id,
             case_reference=case_reference,
-            first_interview_at=first_interview_at,
-            interviewer_id=interviewer.id,
+            first_interview_at=plan.at,
+            interviewer_id=plan.investigator_id,
             now=clock.now(),
         ):
             # Say why, from the row as it is now (not as the page saw it).
@@ -253,7 +257,11 @@ async def decide_to_report(
             if latest is not None:
                 states.check(states.state_of(latest), states.CASE, "case_reference")
             raise InputRejected("case_reference", states.CHANGED_MEANWHILE)
-        await audit.record(tx, clock, "reported", consultation, actor=actor)
+        await first_interview.save(tx, clock, consultation, plan)
+        # The detail: why another investigator holds the first interview, if one does.
+        await audit.record(
+            tx, clock, "reported", consultation, actor=actor, detail=plan.change_reason
+        )
 
 
 async def latest_consent_text(db: Queryable) -> ConsentText | None:

@@ -20,6 +20,7 @@ from portal.security.senders import sender_of
 from portal.web import kept
 from portal.web.ended import resume
 from portal.web.errors import RETRY_AFTER
+from portal.web.first_interview import client_context as first_interview_context
 from portal.web.forms import FormState
 from portal.web.guard import GuardedRoute, route
 from portal.web.note_forms import NOTED, note_form_context, submit_note
@@ -160,6 +161,8 @@ async def meeting_page(
         message_form=message_form or FormState(),
         message_sent=request.query_params.get("sent") == "1",
         **note_form_context(key, "client", "/meeting/notes"),
+        # The first interview, after the decision to report (web/first_interview.py).
+        **await first_interview_context(visit, consultation, meetings),
     )
 
 

@@ -19,6 +19,7 @@ from portal.domain.slots import DURATIONS, MAX_WEEKS, Planned, Slot, SlotInput, 
 from portal.i18n import N_
 from portal.web import attention
 from portal.web.conversation import staff_context
+from portal.web.first_interview import staff_context as first_interview_context
 from portal.web.forms import FormState
 from portal.web.guard import GuardedRoute, route
 from portal.web.inputs import local_time, whole_number
@@ -36,6 +37,7 @@ DONE = {
     "reflection": N_("The reflection period is saved."),
     "reported": N_("The decision to report is recorded: this consultation is now a case."),
     "identity": N_("The identity record is sealed."),
+    "interview": N_("The first interview is planned again."),
 }
 
 
@@ -233,6 +235,8 @@ async def consultation_page(
         meeting_done=DONE["meeting"] if done_key == "meeting" else None,
         meeting_form=meeting_form or FormState(),
         **await _after_meeting_context(visit, consultation),
+        # The first interview's plan (web/first_interview.py).
+        **await first_interview_context(visit, consultation),
         **await staff_context(
             visit, consultation, f"/investigator/consultations/{consultation.id}/messages", key
         ),

@@ -7,7 +7,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from portal.domain import accounts, bookings, keys, notes, outcomes, visibility
+from portal.domain import accounts, bookings, first_interview, keys, notes, outcomes, visibility
 from portal.domain.bookings import Consultation
 from portal.domain.errors import InputRejected
 from portal.domain.keys import NoKeyYet
@@ -143,6 +143,8 @@ async def report(request: Request, visit: Visit) -> Response:
             ),
             interviewer_id=visit.field("interviewer_id") or visit.staff.id,
             actor=visit.staff,
+            place_id=visit.field("first_interview_place_id"),
+            change_reason=visit.field("first_interview_reason"),
         )
     except InputRejected as exc:
         return await _again(request, visit, exc)
@@ -191,6 +193,7 @@ async def case_export(request: Request, visit: Visit) -> Response:
         "first_interview_investigator_name": await accounts.name_of(
             svc.db, consultation.first_interview_investigator_id
         ),
+        **_first_interview_export(await first_interview.staff_view(svc.db, consultation)),
         "meetings": [
             {
                 "starts_at": m.starts_at,
@@ -216,6 +219,15 @@ async def case_export(request: Request, visit: Visit) -> Response:
     return download(document, f"case-{reference}.json")
 
 
+def _first_interview_export(plan: first_interview.StaffView | None) -> dict[str, str | None]:
+    """The place (name and address) and the reason code for another interviewer."""
+    place = plan.place if plan else None
+    return {
+        "first_interview_place": f"{place.name}, {place.address}" if place else None,
+        "first_interview_change_reason": plan.change_reason if plan else None,
+    }
+
+
 async def case_print(request: Request, visit: Visit) -> Response:
     """The case as one readable, printable page: words and local times, the consent
     wording agreed to, and the notes opened in this browser after unlocking."""
@@ -237,6 +249,8 @@ async def case_print(request: Request, visit: Visit) -> Response:
         note_kinds=notes.KINDS,
         consultation_outcomes=outcomes.CONSULTATION_OUTCOMES,
         reflection_choices=outcomes.REFLECTION,
+        first_interview=await first_interview.staff_view(svc.db, consultation),
+        interview_reasons=first_interview.REASONS,
     )
 
 

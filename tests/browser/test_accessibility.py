@@ -31,6 +31,14 @@ AXE_RUN = (
     " nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 5)})))"
 )
 CLIENT_LANGUAGES = ["fi", "ar", "th"]
+INFO_PAGES = [
+    "/help",
+    "/help/meeting",
+    "/help/report",
+    "/help/support",
+    "/help/time-to-think",
+    "/help/interpreter",
+]
 STAFF_PAGES = {
     "ngo": ["/ngo", "/ngo/book?searched", "slip", "/ngo/consultations/", "/staff/key"],
     "investigator": [
@@ -47,6 +55,7 @@ STAFF_PAGES = {
         "/coordinator/people",
         "/coordinator/organisations",
         "/coordinator/places",
+        "place languages",
         "/coordinator/schedule",
         "/coordinator/consent",
         "/coordinator/retention",
@@ -187,6 +196,9 @@ def staff_path(page: Page, path: str) -> str:
         page.goto(path.removesuffix("consultations/").rstrip("/"))
         link = page.locator(f"main a[href^='{path}']").first
         return str(link.get_attribute("href"))
+    if path == "place languages":  # the first place's names per language
+        page.goto("/coordinator/places")
+        return str(page.locator("main a[href$='/languages']").first.get_attribute("href"))
     return path
 
 
@@ -234,6 +246,13 @@ def test_public_and_client_pages_have_no_violations(
     page.locator("form[action$='/answer'] input[value=confirm] ~ button").click()
     expect(page.locator("main .notice[role=status]")).to_be_visible()
     assert_no_violations(page, "meeting, confirmed")
+    # Information for clients (web/client_info.py), reached from the header.
+    page.locator("header a[href='/help']").click()
+    expect(page).to_have_url("/help")
+    for path in INFO_PAGES:
+        page.goto(path)
+        expect(page.locator("html")).to_have_attribute("lang", language)
+        assert_no_violations(page, path)
     # Quick exit ends the session, language and all, so these come last.
     for path in ["/login", "/bye"]:
         page.goto(path)

@@ -183,12 +183,13 @@ def _counting(client: TestClient) -> list[str]:
 # NGO's (the investigator's page reads it already); none per message. The referrals
 # (after the second "+") add their status list and the consent that decides whether the
 # send form shows (the receiving advisers' keys are read only once there is consent).
+# The first interview (after the third "+") adds the places it can be planned at.
 STATEMENTS = {
     ("investigator", "/investigator"): 3 + 1,
     ("investigator", "/staff"): 1 + 1,
     ("investigator", "/investigator/slots"): 3,
     ("investigator", "/staff/password"): 1,
-    ("investigator", "/investigator/consultations/{id}"): 9 + 2 + 2,
+    ("investigator", "/investigator/consultations/{id}"): 9 + 2 + 2 + 1,
     ("ngo", "/ngo"): 2 + 1 + 1,  # and whether the worker has a key yet
     ("ngo", "/staff"): 1 + 1,
     ("ngo", "/staff/password"): 1,
