@@ -21,6 +21,7 @@ from portal.security.sessions import SessionMiddleware
 from portal.services import build_services
 from portal.settings import Settings
 from portal.web import (
+    adviser,
     attention,
     calendar,
     client,
@@ -127,6 +128,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
             *coordinator.ROUTES,
             *calendar.ROUTES,
             *coordinator_records.ROUTES,
+            *adviser.ROUTES,
             StaticMount("/static", str(STATIC)),
         ],
         lifespan=lifespan,

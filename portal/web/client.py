@@ -17,7 +17,7 @@ from portal.domain.client_access import CHANGE_REASONS, CodeRejected
 from portal.domain.roles import CLIENT, PUBLIC
 from portal.i18n import N_
 from portal.security.senders import sender_of
-from portal.web import kept
+from portal.web import adviser_section, kept
 from portal.web.ended import resume
 from portal.web.errors import RETRY_AFTER
 from portal.web.forms import FormState
@@ -160,6 +160,7 @@ async def meeting_page(
         message_form=message_form or FormState(),
         message_sent=request.query_params.get("sent") == "1",
         **note_form_context(key, "client", "/meeting/notes"),
+        **await adviser_section.client_context(visit, consultation.id),
     )
 
 
