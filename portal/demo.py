@@ -32,6 +32,8 @@ ORGANISATIONS = [
     ("Helsinki Police, Anti-Trafficking Unit", "police"),
     ("Harbour Women's Support Centre", "ngo"),
     ("North Migrant Help Association", "ngo"),
+    ("National Assistance System", "assistance"),
+    ("City Ankkuri Team", "municipal"),
 ]
 # (username, display name, role, organisation index, TOTP key)
 PEOPLE = [
@@ -40,6 +42,8 @@ PEOPLE = [
     ("investigator2", "Sara Nieminen", "investigator", 0, "MFRGGZDFMZTWQ2LKMFRGGZDFMZTWQ2LC"),
     ("ngo", "Leena Korhonen", "ngo_worker", 1, "ONSWG4TFOQYTEMZUONSWG4TFOQYTEMZD"),
     ("ngo2", "Omar Haddad", "ngo_worker", 2, "NBSWY3DPO5XXE3DENBSWY3DPO5XXE3DE"),
+    ("adviser", "Hanna Salo", "adviser", 3, "MFZXG2LTORQW4Y3FMFZXG2LTORQW4Y3F"),
+    ("ankkuri", "Jussi Mäkelä", "adviser", 4, "MFXGW23VOJUWC3TLMFXGW23VOJUWC3TG"),
 ]
 
 

@@ -200,6 +200,17 @@ def test_request_join_client_wording_and_conversation(
     assert adviser_key not in {r.key_id for r in recipients}
     assert JOINS not in case.client.get("/meeting").text
     assert "The adviser cannot take part after all." in investigator.get("/staff").text
+    # The coordinator's audit log names each step and who took it.
+    coordinator = signed_in(client, clock, world.coordinator)
+    audit = coordinator.get("/coordinator/audit").text
+    for action in (
+        "Adviser asked to talk with the client",
+        "Adviser joins a meeting",
+        "Message written (sealed)",
+        "Adviser cancelled their part",
+    ):
+        assert action in audit, action
+    assert "<td>Adviser</td>" in audit and "<td>Assistance system</td>" in audit
     _ = adviser_sk
 
 
