@@ -26,7 +26,7 @@ from portal.clock import Clock
 from portal.crypto.tokens import random_id
 from portal.domain import audit
 from portal.domain.errors import InputRejected, Problems
-from portal.domain.roles import ADVISER, ADVISER_KINDS, ASSISTANCE, MUNICIPAL
+from portal.domain.roles import ADVISER, ADVISER_KINDS
 from portal.i18n import N_
 from portal.storage import adviser_requests as store
 from portal.storage import attention as attention_store
@@ -54,25 +54,6 @@ WHEN = N_("Enter the date and time, for example 2026-12-01 10:00.")
 FUTURE = N_("Choose a time in the future.")
 CHOOSE_PLACE = N_("Choose a meeting place.")
 CHOOSE = N_("Choose one of the options.")
-
-# Who the client is told will be there, by the adviser's organisation kind (plain words,
-# client languages): for a meeting they join, and for a meeting of their own.
-CLIENT_JOINS = {
-    ASSISTANCE: N_(
-        "Someone from the assistance system who can explain the help you can get "
-        "will also be there."
-    ),
-    MUNICIPAL: N_(
-        "Someone from the city's social and health services who can explain the help "
-        "you can get will also be there."
-    ),
-}
-CLIENT_OWN = {
-    ASSISTANCE: N_("Someone from the assistance system who can explain the help you can get."),
-    MUNICIPAL: N_(
-        "Someone from the city's social and health services who can explain the help you can get."
-    ),
-}
 
 
 class NotOpen(Exception):
@@ -308,7 +289,7 @@ async def parts_of(db: Queryable, consultation_id: str) -> Sequence[AdviserMeeti
 class ClientView:
     """What the client's meeting page says about advisers."""
 
-    joins: dict[str, list[str]]  # meeting id -> the words for who else will be there
+    joins: dict[str, list[str]]  # meeting id -> the kinds of the advisers who join it
     own: list[AdviserMeeting]  # advisers' own upcoming meetings with the client
 
     def joining(self, meeting_id: str) -> list[str]:
@@ -322,9 +303,9 @@ async def client_view(db: Queryable, consultation_id: str, now: int) -> ClientVi
         if not part.is_planned or part.organisation_kind not in ADVISER_KINDS:
             continue
         if part.meeting_id is not None:
-            words = CLIENT_JOINS[part.organisation_kind]
-            if words not in joins.setdefault(part.meeting_id, []):
-                joins[part.meeting_id].append(words)
+            kinds = joins.setdefault(part.meeting_id, [])
+            if part.organisation_kind not in kinds:
+                kinds.append(part.organisation_kind)
         elif part.starts_at + part.duration_minutes * 60 > now:
             own.append(part)
     return ClientView(joins, own)

@@ -32,4 +32,4 @@ async def client_context(visit: Visit, consultation_id: str) -> dict[str, Any]:
     view = await adviser_requests.client_view(
         visit.services.db, consultation_id, visit.services.clock.now()
     )
-    return {"advisers": view, "adviser_own_words": adviser_requests.CLIENT_OWN}
+    return {"advisers": view}
