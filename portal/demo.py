@@ -15,6 +15,7 @@ from portal.clock import SystemClock
 from portal.crypto.hashing import HashingPool
 from portal.crypto.passwords import PasswordHasher
 from portal.crypto.tokens import Keys, random_id
+from portal.domain import adviser_requests
 from portal.domain.bookings import CodeHashing, book_meeting
 from portal.domain.codes import display
 from portal.domain.needs import DEFAULTS, parse_needs
@@ -22,7 +23,8 @@ from portal.domain.organisations import create_organisation
 from portal.domain.places import add_place
 from portal.domain.slots import SlotInput, publish_slot
 from portal.settings import Settings
-from portal.storage.accounts import account_by_username, insert_account
+from portal.storage.accounts import Account, account_by_username, insert_account
+from portal.storage.consultations import consultation_by_id
 from portal.storage.database import Database, connect
 from portal.storage.migrate import upgrade
 from portal.storage.tables import metadata
@@ -175,7 +177,8 @@ async def _demo_schedule(db: Database, clock: SystemClock) -> None:
 async def _demo_bookings(
     db: Database, clock: SystemClock, settings: Settings, hasher: PasswordHasher
 ) -> str:
-    """Two bookings by the first demo NGO; returns the newest slip's one-time code."""
+    """Two bookings by the first demo NGO, the first with a request to the assistance
+    system's advisers; returns the newest slip's one-time code."""
     hashing = CodeHashing(
         hasher, HashingPool(1, 4), Keys(settings.secret_key).derive("code-pepper")
     )
@@ -206,4 +209,19 @@ async def _demo_bookings(
             code_ttl=settings.one_time_code_ttl,
         )
         code = booking.one_time_code
+        if index == 0:
+            await _ask_adviser(db, clock, worker, booking.consultation_id)
     return display(code)
+
+
+async def _ask_adviser(
+    db: Database, clock: SystemClock, worker: Account, consultation_id: str
+) -> None:
+    """The demo NGO worker asks the assistance system's advisers to talk with the client."""
+    consultation = await consultation_by_id(db, consultation_id)
+    organisation = next(
+        (o for o in await adviser_requests.organisations_to_ask(db) if o.kind == "assistance"),
+        None,
+    )
+    if consultation is not None and organisation is not None:
+        await adviser_requests.ask(db, clock, consultation, organisation.id, actor=worker)

@@ -42,6 +42,8 @@ STAFF_PAGES = {
         "/investigator/day",
         "/staff/passkeys",
     ],
+    # The demo's first booking is asked of the assistance system's advisers.
+    "adviser": ["/staff", "/adviser", "/adviser/requests/"],
     "coordinator": [
         "/staff",
         "/coordinator/people",
@@ -183,6 +185,9 @@ def staff_path(page: Page, path: str) -> str:
     if path == "slip":
         book(page, "fi")
         return page.url
+    if path == "/adviser/requests/":
+        page.goto("/adviser")
+        return str(page.locator(f"main a[href^='{path}']").first.get_attribute("href"))
     if path.endswith("/consultations/"):
         page.goto(path.removesuffix("consultations/").rstrip("/"))
         link = page.locator(f"main a[href^='{path}']").first

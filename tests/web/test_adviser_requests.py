@@ -6,10 +6,15 @@ participant of the conversation."""
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 
+from nacl.public import PrivateKey
 from starlette.testclient import TestClient
 
+from portal.crypto.envelopes import open_envelope, seal
+from portal.domain.conversation import padded
 from portal.i18n import CLIENT_LOCALES
 from tests.factories import FakeClock, World, in_app, services_of
 from tests.web.advisers import ask, make_advisers, request_id_on, signed_in
@@ -21,6 +26,7 @@ from tests.web.conversation import (
     post,
     register_staff_key,
     sealed,
+    stored_envelopes,
 )
 from tests.web.sealed import FEARS, Case
 
@@ -310,3 +316,48 @@ def test_the_client_page_says_who_joins_in_every_client_language(
         if locale != "en":
             assert JOINS not in text, locale
         assert WORDS.get(locale, "") in text, locale
+
+
+def test_earlier_messages_are_shared_with_an_adviser_who_joins(
+    client: TestClient, clock: FakeClock, world: World, talk: Talk
+) -> None:
+    case = talk.case
+    message_id, response = talk.write("investigator", FROM_POLICE)
+    assert response.status_code == 200
+    advisers = make_advisers(client)
+    assert ask(case.investigator.actor, _inv_page(case), advisers.assistance.id).status_code == 303
+    adviser = signed_in(client, clock, advisers.adviser)
+    adviser_key, adviser_sk = register_staff_key(client, clock, advisers.adviser.id)
+    request_id = request_id_on(adviser.get("/adviser").text)
+    page = adviser.get(f"/adviser/requests/{request_id}").text
+    meeting_id = re.search(r'name="meeting_id" value="([^"]+)"', page)
+    assert meeting_id
+    adviser.submit(
+        f"/adviser/requests/{request_id}",
+        f"/adviser/requests/{request_id}/join",
+        meeting_id=meeting_id.group(1),
+    )
+    adviser_page = f"/adviser/consultations/{case.consultation}"
+    assert "Written before you could read this conversation" in adviser.get(adviser_page).text
+    inv_page = case.investigator.actor.get(_inv_page(case)).text
+    assert "Share earlier messages with:" in inv_page and "Adv" in inv_page
+    assert f'data-missing="{adviser_key}"' in inv_page
+    # What the investigator's browser does: open its own envelope, seal it for the adviser.
+    inv_key, inv_sk = talk.keys["investigator"]
+    mine = stored_envelopes(talk)[message_id][inv_key]
+    opened = json.loads(open_envelope(inv_sk, mine))
+    resealed = {**opened, "recipient": adviser_key}
+    envelope = base64.b64encode(
+        seal(bytes(PrivateKey(adviser_sk).public_key), padded(resealed))
+    ).decode()
+    actor = case.investigator.actor
+    token = actor.csrf_from(_inv_page(case))
+    shared = actor.request(
+        "POST",
+        _inv_page(case) + "/messages/share",
+        data={"csrf_token": token, "shared": [f"{message_id}:{adviser_key}:{envelope}"]},
+    )
+    assert shared.json() == {"shared": 1}
+    talk.keys["adviser"] = (adviser_key, adviser_sk)
+    assert talk.opens("adviser", message_id, "investigator") == FROM_POLICE
+    assert "Written before you could read" not in adviser.get(adviser_page).text
