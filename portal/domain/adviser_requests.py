@@ -185,6 +185,8 @@ async def join_meeting(
         meeting = meetings.get(meeting_id)
         if meeting is None:
             raise InputRejected("meeting_id", CHOOSE_MEETING)
+        if await store.joins_meeting(tx, adviser.id, meeting.id):
+            raise InputRejected("meeting_id", JOINED_ALREADY)
         await store.insert_meeting(
             tx,
             adviser_meeting_id=random_id(),

@@ -258,6 +258,16 @@ async def participant_advisers(
     return [r["id"] for r in rows]
 
 
+async def joins_meeting(db: Queryable, adviser_id: str, meeting_id: str) -> bool:
+    found = await db.fetch_value(
+        "SELECT 1 FROM adviser_meetings WHERE adviser_id = :a AND meeting_id = :m"
+        " AND status <> 'cancelled'",
+        a=adviser_id,
+        m=meeting_id,
+    )
+    return found is not None
+
+
 async def takes_part(db: Queryable, adviser_id: str, consultation_id: str) -> bool:
     found = await db.fetch_value(
         "SELECT 1 FROM adviser_meetings WHERE adviser_id = :a AND consultation_id = :c"

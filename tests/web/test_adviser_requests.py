@@ -142,7 +142,9 @@ def test_request_join_client_wording_and_conversation(
         f"/adviser/requests/{request_id}/join",
         meeting_id=meeting_id.group(1),
     )
-    assert late.status_code in (200, 409)
+    assert late.status_code == 409
+    assert "This request is no longer open: someone answered it" in late.text
+    assert len(_rows(client, "SELECT id FROM adviser_meetings")) == 1
     assert "This request is answered" in colleague.get(f"/adviser/requests/{request_id}").text
     # The investigator hears of it.
     home = investigator.get("/staff").text
@@ -361,3 +363,24 @@ def test_earlier_messages_are_shared_with_an_adviser_who_joins(
     talk.keys["adviser"] = (adviser_key, adviser_sk)
     assert talk.opens("adviser", message_id, "investigator") == FROM_POLICE
     assert "Written before you could read" not in adviser.get(adviser_page).text
+
+
+def test_an_adviser_cannot_join_the_same_meeting_twice(
+    client: TestClient, clock: FakeClock, case: Case
+) -> None:
+    advisers = make_advisers(client)
+    adviser = signed_in(client, clock, advisers.adviser)
+    for attempt in range(2):
+        asked = ask(case.investigator.actor, _inv_page(case), advisers.assistance.id)
+        assert asked.status_code == 303
+        request_id = request_id_on(adviser.get("/adviser").text)
+        page = f"/adviser/requests/{request_id}"
+        meeting_id = re.search(r'name="meeting_id" value="([^"]+)"', adviser.get(page).text)
+        assert meeting_id
+        joined = adviser.submit(page, page + "/join", meeting_id=meeting_id.group(1))
+        if attempt == 0:
+            assert joined.status_code == 303
+        else:
+            assert joined.status_code == 400
+            assert "You take part in this meeting already." in joined.text
+    assert len(_rows(client, "SELECT id FROM adviser_meetings")) == 1
