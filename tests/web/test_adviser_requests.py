@@ -190,6 +190,10 @@ def test_request_join_client_wording_and_conversation(
     client_page = case.client.get("/meeting").text
     assert FROM_ADVISER in client_page
     assert "someone from the assistance system" in client_page
+    assert "Someone from the assistance system who takes part can read them too." in client_page
+    staff_page = investigator.get(_inv_page(case)).text
+    assert "the assistance system (Adv)" in staff_page
+    assert "Advisers who take part in this consultation can read them too." in staff_page
     # The investigator's message alerts the adviser.
     _mid, response = talk.write("investigator", FROM_POLICE)
     assert response.status_code == 200
@@ -373,8 +377,8 @@ def test_an_adviser_cannot_join_the_same_meeting_twice(
     for attempt in range(2):
         asked = ask(case.investigator.actor, _inv_page(case), advisers.assistance.id)
         assert asked.status_code == 303
-        request_id = request_id_on(adviser.get("/adviser").text)
-        page = f"/adviser/requests/{request_id}"
+        [request] = _rows(client, "SELECT id FROM adviser_requests WHERE status = 'open'")
+        page = f"/adviser/requests/{request['id']}"
         meeting_id = re.search(r'name="meeting_id" value="([^"]+)"', adviser.get(page).text)
         assert meeting_id
         joined = adviser.submit(page, page + "/join", meeting_id=meeting_id.group(1))
@@ -384,3 +388,25 @@ def test_an_adviser_cannot_join_the_same_meeting_twice(
             assert joined.status_code == 400
             assert "You take part in this meeting already." in joined.text
     assert len(_rows(client, "SELECT id FROM adviser_meetings")) == 1
+
+
+def test_after_the_decision_to_report_no_adviser_is_asked(
+    client: TestClient, clock: FakeClock, case: Case
+) -> None:
+    advisers = make_advisers(client)
+    in_app(
+        client,
+        _db(client).execute,
+        "UPDATE consultations SET reported_at = :now, outcome = 'wants_to_report',"
+        " case_reference = 'CASE-1', first_interview_at = :later,"
+        " first_interview_investigator_id = investigator_id WHERE id = :c",
+        now=clock.now(),
+        later=clock.now() + 7 * 24 * 3600,
+        c=case.consultation,
+    )
+    page = case.investigator.actor.get(_inv_page(case)).text
+    assert "Advisers are asked before the decision to report." in page
+    assert 'name="adviser_organisation_id"' not in page
+    refused = ask(case.investigator.actor, _inv_page(case), advisers.assistance.id)
+    assert refused.status_code == 400
+    assert _rows(client, "SELECT id FROM adviser_requests") == []
