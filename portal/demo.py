@@ -177,8 +177,9 @@ async def _demo_schedule(db: Database, clock: SystemClock) -> None:
 async def _demo_bookings(
     db: Database, clock: SystemClock, settings: Settings, hasher: PasswordHasher
 ) -> str:
-    """Two bookings by the first demo NGO, the first with a request to the assistance
-    system's advisers; returns the newest slip's one-time code."""
+    """Two bookings by the first demo NGO: the first asked of the assistance system's
+    advisers, the second of municipal services, whose adviser joins its meeting. Returns
+    the newest slip's one-time code."""
     hashing = CodeHashing(
         hasher, HashingPool(1, 4), Keys(settings.secret_key).derive("code-pepper")
     )
@@ -209,19 +210,25 @@ async def _demo_bookings(
             code_ttl=settings.one_time_code_ttl,
         )
         code = booking.one_time_code
-        if index == 0:
-            await _ask_adviser(db, clock, worker, booking.consultation_id)
+        await _ask_adviser(
+            db, clock, worker, booking.consultation_id, ("assistance", "municipal")[index]
+        )
     return display(code)
 
 
 async def _ask_adviser(
-    db: Database, clock: SystemClock, worker: Account, consultation_id: str
+    db: Database, clock: SystemClock, worker: Account, consultation_id: str, kind: str
 ) -> None:
-    """The demo NGO worker asks the assistance system's advisers to talk with the client."""
+    """The demo NGO worker asks an organisation's advisers to talk with the client; the
+    municipal adviser joins the meeting."""
     consultation = await consultation_by_id(db, consultation_id)
     organisation = next(
-        (o for o in await adviser_requests.organisations_to_ask(db) if o.kind == "assistance"),
-        None,
+        (o for o in await adviser_requests.organisations_to_ask(db) if o.kind == kind), None
     )
-    if consultation is not None and organisation is not None:
-        await adviser_requests.ask(db, clock, consultation, organisation.id, actor=worker)
+    if consultation is None or organisation is None:
+        return
+    asked = await adviser_requests.ask(db, clock, consultation, organisation.id, actor=worker)
+    adviser = await account_by_username(db, "ankkuri")
+    meetings = await adviser_requests.upcoming_meetings(db, consultation_id, clock.now())
+    if kind == "municipal" and adviser is not None and meetings:
+        await adviser_requests.join_meeting(db, clock, asked, meetings[0].id, adviser=adviser)

@@ -64,7 +64,8 @@ def test_demo_starts_afresh_but_never_wipes_real_data(tmp_path: Path) -> None:
     assert run_portal(tmp_path, "demo").returncode == 0  # a second demo replaces the first
     conn = sqlite3.connect(tmp_path / "portal.sqlite3")
     assert conn.execute("SELECT count(*) FROM organisations").fetchone()[0] == 5
-    assert conn.execute("SELECT status FROM adviser_requests").fetchall() == [("open",)]
+    statuses = conn.execute("SELECT status FROM adviser_requests ORDER BY status").fetchall()
+    assert statuses == [("answered",), ("open",)]
     conn.execute(
         "INSERT INTO accounts (id, organisation_id, username, display_name, role, password_hash,"
         " totp_secret, totp_last_step, created_at)"

@@ -42,8 +42,10 @@ STAFF_PAGES = {
         "/investigator/day",
         "/staff/passkeys",
     ],
-    # The demo's first booking is asked of the assistance system's advisers.
+    # The demo's first booking is asked of the assistance system's advisers (open).
     "adviser": ["/staff", "/adviser", "/adviser/requests/"],
+    # The second is asked of municipal services, whose adviser joins its meeting.
+    "ankkuri": ["/adviser", "/adviser/consultations/"],
     "coordinator": [
         "/staff",
         "/coordinator/people",
