@@ -21,6 +21,7 @@ from portal.security.sessions import SessionMiddleware
 from portal.services import build_services
 from portal.settings import Settings
 from portal.web import (
+    adviser,
     attention,
     calendar,
     client,
@@ -135,6 +136,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
             *calendar.ROUTES,
             *coordinator_records.ROUTES,
             *referral_pages.ROUTES,
+            *adviser.ROUTES,
             StaticMount("/static", str(STATIC)),
         ],
         lifespan=lifespan,

@@ -15,6 +15,7 @@ from portal.clock import SystemClock
 from portal.crypto.hashing import HashingPool
 from portal.crypto.passwords import PasswordHasher
 from portal.crypto.tokens import Keys, random_id
+from portal.domain import adviser_requests
 from portal.domain.bookings import CodeHashing, book_meeting
 from portal.domain.codes import display
 from portal.domain.needs import DEFAULTS, parse_needs
@@ -22,7 +23,8 @@ from portal.domain.organisations import create_organisation
 from portal.domain.places import add_place
 from portal.domain.slots import SlotInput, publish_slot
 from portal.settings import Settings
-from portal.storage.accounts import account_by_username, insert_account
+from portal.storage.accounts import Account, account_by_username, insert_account
+from portal.storage.consultations import consultation_by_id
 from portal.storage.database import Database, connect
 from portal.storage.migrate import upgrade
 from portal.storage.tables import metadata
@@ -32,6 +34,8 @@ ORGANISATIONS = [
     ("Helsinki Police, Anti-Trafficking Unit", "police"),
     ("Harbour Women's Support Centre", "ngo"),
     ("North Migrant Help Association", "ngo"),
+    ("National Assistance System", "assistance"),
+    ("City Ankkuri Team", "municipal"),
 ]
 # (username, display name, role, organisation index, TOTP key)
 PEOPLE = [
@@ -40,6 +44,8 @@ PEOPLE = [
     ("investigator2", "Sara Nieminen", "investigator", 0, "MFRGGZDFMZTWQ2LKMFRGGZDFMZTWQ2LC"),
     ("ngo", "Leena Korhonen", "ngo_worker", 1, "ONSWG4TFOQYTEMZUONSWG4TFOQYTEMZD"),
     ("ngo2", "Omar Haddad", "ngo_worker", 2, "NBSWY3DPO5XXE3DENBSWY3DPO5XXE3DE"),
+    ("adviser", "Hanna Salo", "adviser", 3, "MFZXG2LTORQW4Y3FMFZXG2LTORQW4Y3F"),
+    ("ankkuri", "Jussi Mäkelä", "adviser", 4, "MFXGW23VOJUWC3TLMFXGW23VOJUWC3TG"),
 ]
 
 
@@ -171,7 +177,9 @@ async def _demo_schedule(db: Database, clock: SystemClock) -> None:
 async def _demo_bookings(
     db: Database, clock: SystemClock, settings: Settings, hasher: PasswordHasher
 ) -> str:
-    """Two bookings by the first demo NGO; returns the newest slip's one-time code."""
+    """Two bookings by the first demo NGO: the first asked of the assistance system's
+    advisers, the second of municipal services, whose adviser joins its meeting. Returns
+    the newest slip's one-time code."""
     hashing = CodeHashing(
         hasher, HashingPool(1, 4), Keys(settings.secret_key).derive("code-pepper")
     )
@@ -202,4 +210,25 @@ async def _demo_bookings(
             code_ttl=settings.one_time_code_ttl,
         )
         code = booking.one_time_code
+        await _ask_adviser(
+            db, clock, worker, booking.consultation_id, ("assistance", "municipal")[index]
+        )
     return display(code)
+
+
+async def _ask_adviser(
+    db: Database, clock: SystemClock, worker: Account, consultation_id: str, kind: str
+) -> None:
+    """The demo NGO worker asks an organisation's advisers to talk with the client; the
+    municipal adviser joins the meeting."""
+    consultation = await consultation_by_id(db, consultation_id)
+    organisation = next(
+        (o for o in await adviser_requests.organisations_to_ask(db) if o.kind == kind), None
+    )
+    if consultation is None or organisation is None:
+        return
+    asked = await adviser_requests.ask(db, clock, consultation, organisation.id, actor=worker)
+    adviser = await account_by_username(db, "ankkuri")
+    meetings = await adviser_requests.upcoming_meetings(db, consultation_id, clock.now())
+    if kind == "municipal" and adviser is not None and meetings:
+        await adviser_requests.join_meeting(db, clock, asked, meetings[0].id, adviser=adviser)

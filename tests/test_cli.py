@@ -15,6 +15,7 @@ def test_demo_then_serve_works_with_no_configuration(tmp_path: Path) -> None:
     assert demo.returncode == 0, demo.stderr
     assert "development mode" in demo.stderr  # says it made its own secret
     assert "coordinator" in demo.stdout and "portal serve" in demo.stdout
+    assert "National Assistance System" in demo.stdout and "City Ankkuri Team" in demo.stdout
     assert (tmp_path / "dev-secret").exists()
     with (
         live_server(tmp_path, PORTAL_SECRET_KEY="") as server,
@@ -62,7 +63,9 @@ def test_demo_starts_afresh_but_never_wipes_real_data(tmp_path: Path) -> None:
     assert run_portal(tmp_path, "demo").returncode == 0
     assert run_portal(tmp_path, "demo").returncode == 0  # a second demo replaces the first
     conn = sqlite3.connect(tmp_path / "portal.sqlite3")
-    assert conn.execute("SELECT count(*) FROM organisations").fetchone()[0] == 3
+    assert conn.execute("SELECT count(*) FROM organisations").fetchone()[0] == 5
+    statuses = conn.execute("SELECT status FROM adviser_requests ORDER BY status").fetchall()
+    assert statuses == [("answered",), ("open",)]
     conn.execute(
         "INSERT INTO accounts (id, organisation_id, username, display_name, role, password_hash,"
         " totp_secret, totp_last_step, created_at)"

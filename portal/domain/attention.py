@@ -15,7 +15,8 @@ Events and who gets an item:
   and the NGO worker who booked (if that account is disabled: every active NGO worker of
   the booking organisation); reason "unsafe" makes both items urgent;
 - a new message in the conversation (``message_written``): the consultation's
-  investigator and the booking organisation's active NGO workers with a current key,
+  investigator, the booking organisation's active NGO workers and the advisers taking
+  part, each with a current key,
   never the author; one open item per person and conversation, re-opened by the next;
 - a referral (domain/referrals.py, which writes these items itself): a new one for
   every active adviser of the receiving organisation; each change of its status for
@@ -23,7 +24,9 @@ Events and who gets an item:
 - the periodic sweep (``sweep``, run by one process through domain/jobs.py): a meeting
   within 24 hours the client has not confirmed (investigator and booker, once per
   meeting), a granted reflection period ending within 7 days (the investigator, once per
-  consultation and end date).
+  consultation and end date);
+- an adviser request, answered or cancelled (domain/adviser_requests.py): the advisers
+  of the organisation asked, then the person who asked.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from collections.abc import Iterable
 from portal.clock import Clock
 from portal.crypto.tokens import random_id
 from portal.i18n import N_
+from portal.storage import adviser_requests as adviser_store
 from portal.storage import attention as store
 from portal.storage.attention import AttentionItem
 from portal.storage.consultations import Consultation, Meeting
@@ -67,6 +71,9 @@ KINDS = {
         "The meeting is within 24 hours and the client has not confirmed it yet."
     ),
     "reflection_ending": N_("The reflection period ends within 7 days."),
+    "adviser_request": N_("Your organisation is asked to talk with a client."),
+    "adviser_answered": N_("An adviser will take part and talk with the client."),
+    "adviser_cancelled": N_("The adviser cannot take part after all."),
     "reseal_needed": N_(
         "This consultation moved to another investigator: seal its notes again for them."
     ),
@@ -146,6 +153,7 @@ async def message_written(
         [
             consultation.investigator_id,
             *await store.active_ngo_workers(tx, consultation.organisation_id, with_key=True),
+            *await adviser_store.participant_advisers(tx, consultation.id, with_key=True),
         ]
     )
     now = clock.now()

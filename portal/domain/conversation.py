@@ -1,5 +1,6 @@
 """The conversation of a consultation: sealed messages among the investigator, the
-booking organisation's NGO workers and the client (contract "Messages", docs/crypto.md).
+booking organisation's NGO workers, the advisers taking part and the client (contract
+"Messages", docs/crypto.md).
 
 Threats: a stolen database or backup, a curious coordinator or other organisation, a
 participant trying to slip a message past someone, a stored envelope moved to another
@@ -51,7 +52,7 @@ OVERHEAD = 1 + 32 + 24 + 16  # version, ephemeral key, nonce, tag
 MIN_ENVELOPE = OVERHEAD + PAD_TO
 MAX_PLAINTEXT = 32 * 1024  # 4000 characters of 4 bytes, escapes and the context fit
 MAX_ENVELOPE = OVERHEAD + MAX_PLAINTEXT
-AUTHORS = ("investigator", "ngo_worker", "client")
+AUTHORS = ("investigator", "ngo_worker", "adviser", "client")
 MESSAGE_ID = re.compile(r"^[A-Za-z0-9_-]{22}$")
 
 TOO_LONG = N_("The message is too long. Shorten it a little: at most 4000 characters.")
@@ -397,6 +398,7 @@ class ClientEntry:
     author_role: str
     created_at: int
     text: str | None  # None: not sealed to the client's current key, or cannot open
+    author_kind: str = ""  # an adviser's organisation's kind (said in plain words)
 
 
 @dataclass(frozen=True)
@@ -408,6 +410,11 @@ class ClientConversation:
     @property
     def can_write(self) -> bool:
         return any(k.role == "client" for k in self.recipients)
+
+    @property
+    def adviser_kinds(self) -> list[str]:
+        """The organisation kinds of the advisers who take part, each once."""
+        return sorted({k.organisation_kind for k in self.recipients if k.role == "adviser"})
 
 
 async def client_conversation(
@@ -434,5 +441,7 @@ async def client_conversation(
                 )
             except (EnvelopeError, ValueError):
                 text = None
-        entries.append(ClientEntry(r.message.author_role, r.message.created_at, text))
+        entries.append(
+            ClientEntry(r.message.author_role, r.message.created_at, text, r.message.author_kind)
+        )
     return ClientConversation(current, entries, new_message_id())

@@ -42,3 +42,18 @@ ORGANISATION_KIND_LABELS = {
     ASSISTANCE: N_("Assistance system"),
     MUNICIPAL: N_("Municipal services"),
 }
+ROLE_ORDER = (COORDINATOR, INVESTIGATOR, NGO_WORKER, ADVISER)
+
+
+def role_groups(kind: str | None) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
+    """The roles an invitation may offer, as (organisation kinds, roles) groups: for a
+    chosen organisation's ``kind`` exactly its roles, in one group; otherwise every role,
+    grouped under the kinds it belongs to (the police's, the NGOs', the advisers')."""
+    if kind in ROLES_BY_ORGANISATION_KIND:
+        allowed = ROLES_BY_ORGANISATION_KIND[kind]
+        return [((kind,), tuple(r for r in ROLE_ORDER if r in allowed))]
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for role in ROLE_ORDER:
+        kinds = tuple(k for k, roles in ROLES_BY_ORGANISATION_KIND.items() if role in roles)
+        groups.setdefault(kinds, []).append(role)
+    return [(kinds, tuple(roles)) for kinds, roles in groups.items()]

@@ -17,6 +17,11 @@ slot). tests/domain/test_visibility.py pins every answer, role by role.
   meetings they hold, their own slots (and every free slot, to book a follow-up).
 - Coordinators: all consultations, meetings and slots of the unit (metadata only; no
   sealed note or message ever reaches them), and the accounts, places and enrolment links.
+- Advisers (assistance system, municipal services): the requests sent to their own
+  organisation (the consultation's pseudonym, language, structured needs and upcoming
+  meetings' times and places, nothing else), the consultations they take part in (a part
+  in a meeting, not cancelled) with that conversation, and their own parts. Never notes,
+  outcome, reflection, case reference or identity.
 - Everyone on the staff: their own attention items, and nobody else's.
 - Referrals: advisers see those sent to their own organisation (with the note sealed to
   them); the assigned investigator, the booking NGO and coordinators see a
@@ -27,8 +32,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from portal.domain.roles import ADVISER, COORDINATOR, INVESTIGATOR
+from portal.domain.roles import ADVISER, COORDINATOR, INVESTIGATOR, NGO_WORKER
 from portal.storage import accounts as account_store
+from portal.storage import adviser_requests as adviser_store
 from portal.storage import attention as attention_store
 from portal.storage import consultations as store
 from portal.storage import invitations as invitation_store
@@ -38,6 +44,7 @@ from portal.storage import places as place_store
 from portal.storage import referrals as referral_store
 from portal.storage import slots as slot_store
 from portal.storage.accounts import Account
+from portal.storage.adviser_requests import AdviserMeeting, AdviserRequest
 from portal.storage.attention import AttentionItem
 from portal.storage.consultations import BookingRow, Consultation, Meeting, ReflectionEnd
 from portal.storage.consultations import BookingSearch as BookingSearch
@@ -275,6 +282,76 @@ async def unit_referrals(
     return await referral_store.all_referrals(db, limit, offset)
 
 
+# --- advisers ----------------------------------------------------------------------
+
+
+async def adviser_request(
+    db: Queryable, adviser: Account, request_id: str
+) -> AdviserRequest | None:
+    """A request sent to the adviser's own organisation (any status)."""
+    if adviser.role != ADVISER:
+        return None
+    found = await adviser_store.request_by_id(db, request_id)
+    return found if found is not None and found.organisation_id == adviser.organisation_id else None
+
+
+async def organisation_open_requests(
+    db: Queryable, adviser: Account, limit: int
+) -> Sequence[AdviserRequest]:
+    """The open requests sent to the adviser's own organisation, oldest first."""
+    if adviser.role != ADVISER:
+        return []
+    return await adviser_store.open_requests_to(db, adviser.organisation_id, limit)
+
+
+async def adviser_consultation(
+    db: Queryable, adviser: Account, consultation_id: str
+) -> Consultation | None:
+    """A consultation the adviser takes part in (a part not cancelled). The caller shows
+    only its pseudonym, language, needs, meetings and conversation."""
+    if adviser.role != ADVISER or not await adviser_store.takes_part(
+        db, adviser.id, consultation_id
+    ):
+        return None
+    return await store.consultation_by_id(db, consultation_id)
+
+
+async def own_adviser_meeting(
+    db: Queryable, adviser: Account, adviser_meeting_id: str
+) -> AdviserMeeting | None:
+    """One of the adviser's own parts (to cancel it)."""
+    if adviser.role != ADVISER:
+        return None
+    found = await adviser_store.meeting_by_id(db, adviser_meeting_id)
+    return found if found is not None and found.adviser_id == adviser.id else None
+
+
+async def own_adviser_meetings(
+    db: Queryable, adviser: Account, limit: int
+) -> Sequence[AdviserMeeting]:
+    """The adviser's parts in consultations, not cancelled, soonest first."""
+    if adviser.role != ADVISER:
+        return []
+    return await adviser_store.adviser_meetings(db, adviser.id, limit)
+
+
+async def asked_adviser_request(
+    db: Queryable, staff: Account, request_id: str
+) -> AdviserRequest | None:
+    """A request about a consultation assigned to the investigator, or booked by the NGO
+    worker's organisation (to withdraw it)."""
+    found = await adviser_store.request_by_id(db, request_id)
+    if found is None:
+        return None
+    if staff.role == INVESTIGATOR:
+        consultation = await assigned_consultation(db, staff, found.consultation_id)
+    elif staff.role == NGO_WORKER:
+        consultation = await booked_consultation(db, staff, found.consultation_id)
+    else:
+        return None
+    return found if consultation is not None else None
+
+
 # --- several roles -----------------------------------------------------------------
 
 
@@ -282,7 +359,9 @@ async def consultation_notes(
     db: Queryable, actor: Account, consultation: Consultation
 ) -> Sequence[Note]:
     """The sealed notes of a consultation, for the NGO that booked it and the assigned
-    investigator. Never for a coordinator: they see metadata only."""
+    investigator. Never for a coordinator (metadata only) or an adviser."""
+    if actor.role not in (INVESTIGATOR, NGO_WORKER):
+        return []
     if not (_booked_by_own_organisation(actor, consultation) or _assigned_to(actor, consultation)):
         return []
     return await note_store.consultation_notes(db, consultation.id)
@@ -292,9 +371,15 @@ async def consultation_messages(
     db: Queryable, actor: Account, consultation: Consultation, key_id: str
 ) -> Sequence[Readable]:
     """The conversation of a consultation with the envelopes sealed to ``key_id``, for
-    the NGO that booked it and the assigned investigator. Never for a coordinator or
-    another organisation (the client reads their own through client_messages)."""
-    if not (_booked_by_own_organisation(actor, consultation) or _assigned_to(actor, consultation)):
+    the NGO that booked it, the assigned investigator and the advisers taking part. Never
+    for a coordinator or another organisation (the client reads their own through
+    client_messages)."""
+    if actor.role == ADVISER:
+        if not await adviser_store.takes_part(db, actor.id, consultation.id):
+            return []
+    elif actor.role not in (INVESTIGATOR, NGO_WORKER) or not (
+        _booked_by_own_organisation(actor, consultation) or _assigned_to(actor, consultation)
+    ):
         return []
     return await message_store.readable_by(db, consultation.id, key_id)
 

@@ -19,9 +19,10 @@ class RecipientKey:
 
     key_id: str
     public_key: bytes
-    role: str  # "investigator", "ngo_worker" or "client"
+    role: str  # "investigator", "ngo_worker", "adviser" or "client"
     account_id: str | None  # None for the client
     display_name: str
+    organisation_kind: str = ""  # the staff member's organisation's kind; "" for the client
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class Message:
     author_name: str  # the staff author's display name; "" for the client
     sealed_in: str
     created_at: int
+    author_kind: str = ""  # the staff author's organisation's kind; "" for the client
 
 
 @dataclass(frozen=True)
@@ -45,10 +47,12 @@ class Readable:
 
 _MESSAGE = """
 SELECT m.id, m.consultation_id, m.author_role, m.author_account_id,
-       COALESCE(a.display_name, '') AS author_name, m.sealed_in, m.created_at
+       COALESCE(a.display_name, '') AS author_name, m.sealed_in, m.created_at,
+       COALESCE(ao.kind, '') AS author_kind
 """
 _FROM = """
 FROM messages m LEFT JOIN accounts a ON a.id = m.author_account_id
+LEFT JOIN organisations ao ON ao.id = a.organisation_id
 """
 
 
@@ -61,29 +65,41 @@ def _message(r: Row) -> Message:
         author_name=r["author_name"],
         sealed_in=r["sealed_in"],
         created_at=r["created_at"],
+        author_kind=r["author_kind"],
     )
 
 
 async def recipient_keys(db: Queryable, consultation_id: str) -> list[RecipientKey]:
     """The current key of each participant: the assigned investigator's, each active NGO
-    worker's of the booking organisation, and the client's (if the consultation has a
-    client key). Participants without a current key are not among them."""
+    worker's of the booking organisation, each active adviser's who takes part (a part in
+    a meeting, not cancelled), and the client's (if the consultation has a client key).
+    Participants without a current key are not among them."""
     rows = await db.fetch_all(
-        "SELECT k.id AS key_id, k.public_key, a.role, a.id AS account_id, a.display_name"
+        "SELECT k.id AS key_id, k.public_key, a.role, a.id AS account_id, a.display_name,"
+        " o.kind AS organisation_kind"
         " FROM consultations c"
         " JOIN accounts a ON (a.role = 'investigator' AND a.id = c.investigator_id)"
         "   OR (a.role = 'ngo_worker' AND a.organisation_id = c.organisation_id)"
+        "   OR (a.role = 'adviser' AND EXISTS (SELECT 1 FROM adviser_meetings am"
+        "       WHERE am.consultation_id = c.id AND am.adviser_id = a.id"
+        "       AND am.status <> 'cancelled'))"
+        " JOIN organisations o ON o.id = a.organisation_id"
         " JOIN investigator_keys k ON k.account_id = a.id AND k.retired_at IS NULL"
         " WHERE c.id = :c AND a.disabled_at IS NULL"
         " UNION ALL"
-        " SELECT client_key_id, client_public_key, 'client', NULL, '' FROM consultations"
+        " SELECT client_key_id, client_public_key, 'client', NULL, '', '' FROM consultations"
         " WHERE id = :c AND client_key_id IS NOT NULL AND client_public_key IS NOT NULL"
         " ORDER BY role, display_name, key_id",
         c=consultation_id,
     )
     return [
         RecipientKey(
-            r["key_id"], bytes(r["public_key"]), r["role"], r["account_id"], r["display_name"]
+            r["key_id"],
+            bytes(r["public_key"]),
+            r["role"],
+            r["account_id"],
+            r["display_name"],
+            r["organisation_kind"],
         )
         for r in rows
     ]

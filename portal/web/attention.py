@@ -20,7 +20,7 @@ from starlette.responses import Response
 from portal.domain import attention, visibility
 from portal.domain.attention import KINDS, AttentionItem
 from portal.domain.client_access import CHANGE_REASONS
-from portal.domain.roles import INVESTIGATOR, NGO_WORKER, STAFF_ROLES
+from portal.domain.roles import ADVISER, INVESTIGATOR, NGO_WORKER, STAFF_ROLES
 from portal.web.guard import GuardedRoute, route
 from portal.web.paging import Page, page_number, window
 from portal.web.responses import redirect, render
@@ -32,9 +32,10 @@ SHOWN = 10
 CONSULTATION_PAGES = {
     INVESTIGATOR: "/investigator/consultations/",
     NGO_WORKER: "/ngo/consultations/",
+    ADVISER: "/adviser/consultations/",
 }
 # The pages a "Done" button may return to (a fixed list: no open redirect).
-RETURN_TO = frozenset({"/staff", "/staff/attention", "/investigator", "/ngo"})
+RETURN_TO = frozenset({"/staff", "/staff/attention", "/investigator", "/ngo", "/adviser"})
 
 
 @dataclass(frozen=True)

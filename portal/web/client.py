@@ -17,7 +17,7 @@ from portal.domain.client_access import CHANGE_REASONS, CodeRejected
 from portal.domain.roles import CLIENT, PUBLIC
 from portal.i18n import N_
 from portal.security.senders import sender_of
-from portal.web import kept
+from portal.web import adviser_section, kept
 from portal.web.ended import resume
 from portal.web.errors import RETRY_AFTER
 from portal.web.first_interview import client_context as first_interview_context
@@ -163,6 +163,7 @@ async def meeting_page(
         **note_form_context(key, "client", "/meeting/notes"),
         # The first interview, after the decision to report (web/first_interview.py).
         **await first_interview_context(visit, consultation, meetings),
+        **await adviser_section.client_context(visit, consultation.id),
     )
 
 

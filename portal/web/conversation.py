@@ -1,5 +1,6 @@
-"""The conversation of a consultation over the web: staff (investigator, NGO worker)
-and the client post messages; staff share earlier messages with new participants.
+"""The conversation of a consultation over the web: staff (investigator, NGO worker,
+an adviser taking part) and the client post messages; staff share earlier messages
+with new participants.
 
 Staff and clients with JavaScript seal in the browser (static/js/conversation.js) and
 post one envelope per recipient with fetch; these handlers answer in JSON with a fixed
@@ -22,7 +23,7 @@ from portal.domain.bookings import Consultation
 from portal.domain.conversation import NotParticipant, RecipientKey, RecipientsChanged
 from portal.domain.errors import InputRejected
 from portal.domain.keys import StaffKey
-from portal.domain.roles import INVESTIGATOR, NGO_WORKER
+from portal.domain.roles import ADVISER, INVESTIGATOR, NGO_WORKER
 from portal.web.guard import GuardedRoute, route
 from portal.web.visit import Visit
 
@@ -96,6 +97,8 @@ async def _staff_consultation(request: Request, visit: Visit) -> Consultation:
     db, staff, wanted = visit.services.db, visit.staff, request.path_params["id"]
     if staff.role == INVESTIGATOR:
         found = await visibility.assigned_consultation(db, staff, wanted)
+    elif staff.role == ADVISER:
+        found = await visibility.adviser_consultation(db, staff, wanted)
     else:
         found = await visibility.booked_consultation(db, staff, wanted)
     if found is None:
@@ -179,6 +182,13 @@ ROUTES: list[GuardedRoute] = [
         "/ngo/consultations/{id}/messages/share",
         staff_share,
         roles={NGO_WORKER},
+        methods=["POST"],
+    ),
+    route("/adviser/consultations/{id}/messages", staff_post, roles={ADVISER}, methods=["POST"]),
+    route(
+        "/adviser/consultations/{id}/messages/share",
+        staff_share,
+        roles={ADVISER},
         methods=["POST"],
     ),
 ]

@@ -18,7 +18,7 @@ from portal.domain.errors import InputRejected
 from portal.domain.needs import STAFF_GENDER
 from portal.domain.organisations import create_organisation, list_organisations
 from portal.domain.places import PLACE_KINDS
-from portal.domain.roles import COORDINATOR, ORGANISATION_KIND_LABELS, ROLE_LABELS
+from portal.domain.roles import COORDINATOR, ORGANISATION_KIND_LABELS, ROLE_LABELS, role_groups
 from portal.web.forms import FormState
 from portal.web.guard import GuardedRoute, route
 from portal.web.paging import Page, page_number, window
@@ -63,6 +63,13 @@ async def people_page(
     link: str | None = None,
 ) -> Response:
     db = visit.services.db
+    organisations = await list_organisations(db)
+    form = form or FormState()
+    if "organisation_id" not in form.values and (
+        chosen := request.query_params.get("organisation")
+    ):
+        form.values["organisation_id"] = chosen  # from "Invite a person" of an organisation
+    kind = {org.id: org.kind for org in organisations}.get(form.values.get("organisation_id", ""))
     return render(
         request,
         visit,
@@ -70,8 +77,10 @@ async def people_page(
         status,
         accounts=await accounts.list_accounts(db),
         invitations=await invitations.list_invitations(db),
-        organisations=await list_organisations(db),
-        form=form or FormState(),
+        organisations=organisations,
+        role_groups=role_groups(kind),
+        kind_labels=ORGANISATION_KIND_LABELS,
+        form=form,
         link=link,
         now=visit.services.clock.now(),
         role_labels=ROLE_LABELS,

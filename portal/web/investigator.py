@@ -17,7 +17,7 @@ from portal.domain.notes import KINDS
 from portal.domain.roles import INVESTIGATOR
 from portal.domain.slots import DURATIONS, MAX_WEEKS, Planned, Slot, SlotInput, SlotNotFree
 from portal.i18n import N_
-from portal.web import attention
+from portal.web import adviser_section, attention
 from portal.web.conversation import staff_context
 from portal.web.first_interview import staff_context as first_interview_context
 from portal.web.forms import FormState
@@ -243,6 +243,7 @@ async def consultation_page(
         **await referral_context(
             visit, consultation, f"/investigator/consultations/{consultation.id}/referrals"
         ),
+        **await adviser_section.ask_context(visit, consultation),
     )
 
 

@@ -50,6 +50,10 @@ STAFF_PAGES = {
         "/investigator/day",
         "/staff/passkeys",
     ],
+    # The demo's first booking is asked of the assistance system's advisers (open).
+    "adviser": ["/staff", "/adviser", "/adviser/requests/"],
+    # The second is asked of municipal services, whose adviser joins its meeting.
+    "ankkuri": ["/adviser", "/adviser/consultations/"],
     "coordinator": [
         "/staff",
         "/coordinator/people",
@@ -192,6 +196,9 @@ def staff_path(page: Page, path: str) -> str:
     if path == "slip":
         book(page, "fi")
         return page.url
+    if path == "/adviser/requests/":
+        page.goto("/adviser")
+        return str(page.locator(f"main a[href^='{path}']").first.get_attribute("href"))
     if path.endswith("/consultations/"):
         page.goto(path.removesuffix("consultations/").rstrip("/"))
         link = page.locator(f"main a[href^='{path}']").first

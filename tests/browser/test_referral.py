@@ -20,7 +20,7 @@ from tests.browser.test_conversation import book, give_ngo_worker_a_key, unlock
 from tests.browser.test_sealed_notes import create_key
 from tests.live import LiveServer
 
-ADVISER = "adviser"
+ADVISER = "vas-adviser"  # not the demo's own adviser
 ADVISER_TOTP = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
 ADVISER_PASSPHRASE = "canary adviser passphrase 7719"
 NOTE = "canary-browser-referral-Maria-Virtanen-needs-a-safe-flat-4471"

@@ -5,7 +5,8 @@ sealed note and message, a running reflection period, and a free slot of the sam
 investigator. Each person asks every question visibility.py answers; the test lists, literally, the
 questions that show them the object. Loosening any condition there (another
 organisation's worker, another investigator, a role check dropped) adds a question to
-someone's list and fails the test. (There is no adviser role yet.)
+someone's list and fails the test. The adviser role has its own matrix in
+tests/domain/test_adviser_access.py.
 """
 
 from __future__ import annotations

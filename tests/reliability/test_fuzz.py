@@ -50,6 +50,7 @@ from tests.factories import (
     World,
     book,
     in_app,
+    make_organisation,
     make_person,
     make_place,
     make_slot,
@@ -199,6 +200,17 @@ def _build_scene(client: TestClient, clock: FakeClock, world: World) -> Scene:
     coordinator.log_in(world.coordinator, clock)
     # An account a coordinator may disable without ending anyone's session in the run.
     bystander = in_app(client, make_person, svc, world.ngo, "ngo_worker", "bystander")
+    # An adviser of the assistance system, asked to talk with the client and taking part.
+    assistance = in_app(client, make_organisation, svc, "Assistance", "assistance")
+    adviser_person = in_app(client, make_person, svc, assistance, "adviser", "adviser")
+    asked = investigator.actor.submit(
+        f"/investigator/consultations/{consultation}",
+        f"/investigator/consultations/{consultation}/advisers",
+        adviser_organisation_id=assistance.id,
+    )
+    assert asked.status_code == 303, asked.text
+    adviser = Actor(client)
+    adviser.log_in(adviser_person, clock)
     anonymous = Actor(client)
     actors = {
         PUBLIC: anonymous,
@@ -206,6 +218,7 @@ def _build_scene(client: TestClient, clock: FakeClock, world: World) -> Scene:
         "ngo_worker": ngo,
         "investigator": investigator.actor,
         "coordinator": coordinator,
+        "adviser": adviser,
     }
     token_pages = {
         PUBLIC: "/login",
@@ -213,6 +226,7 @@ def _build_scene(client: TestClient, clock: FakeClock, world: World) -> Scene:
         "ngo_worker": "/ngo/book",
         "investigator": "/investigator/slots",
         "coordinator": "/coordinator/places",
+        "adviser": "/adviser",
     }
     tokens = {role: actors[role].csrf_from(page) for role, page in token_pages.items()}
     meetings = in_app(
@@ -233,6 +247,7 @@ def _build_scene(client: TestClient, clock: FakeClock, world: World) -> Scene:
     assert link, "the coordinator is shown an enrolment link"
     CANARIES.add(link.group(1))
     invitation = in_app(client, svc.db.fetch_value, "SELECT id FROM invitations")
+    request_id = in_app(client, svc.db.fetch_value, "SELECT id FROM adviser_requests")
     plausible = _plausible(clock, world, place, [free_slot, slot], investigator.key_id)
     by_kind = {
         "consultations": [consultation],
@@ -244,6 +259,7 @@ def _build_scene(client: TestClient, clock: FakeClock, world: World) -> Scene:
         "meetings": ids[5:],
         "meeting": ids[5:],
         "enrol": [link.group(1)],
+        "requests": [request_id],
     }
     return Scene(actors, tokens, ids, link.group(1), plausible, by_kind)
 
