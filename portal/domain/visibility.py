@@ -338,11 +338,12 @@ async def safety_plan(
 
 async def safety_plan_details(
     db: Queryable, actor: Account, consultation: Consultation, key_id: str
-) -> bytes | None:
-    """The details sealed to ``key_id``, for those who edit the plan only."""
+) -> tuple[SafetyPlan | None, bytes | None]:
+    """The plan and its details sealed to ``key_id`` (None: none for that key), for
+    those who edit the plan only."""
     if not _edits_safety_plan(actor, consultation):
-        return None
-    return await safety_plan_store.envelope_for(db, consultation.id, key_id)
+        return None, None
+    return await safety_plan_store.plan_and_details(db, consultation.id, key_id)
 
 
 async def interpreter_meeting(

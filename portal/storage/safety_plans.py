@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from portal.storage.database import Queryable
+from portal.storage.database import Queryable, Row
 
 
 @dataclass(frozen=True)
@@ -20,18 +20,40 @@ class SafetyPlan:
     has_details: bool  # sealed details exist (for someone)
 
 
+_PLAN = """
+SELECT p.consultation_id, p.housing, p.urgent_risk, p.safe_contact_agreed, p.updated_by,
+       a.display_name, p.updated_at,
+       EXISTS (SELECT 1 FROM safety_plan_envelopes e
+               WHERE e.consultation_id = p.consultation_id) AS has_details
+"""
+_FROM = """
+FROM safety_plans p JOIN accounts a ON a.id = p.updated_by
+"""
+
+
 async def plan_of(db: Queryable, consultation_id: str) -> SafetyPlan | None:
+    row = await db.fetch_one(_PLAN + _FROM + "WHERE p.consultation_id = :c", c=consultation_id)
+    return None if row is None else _plan(row)
+
+
+async def plan_and_details(
+    db: Queryable, consultation_id: str, key_id: str
+) -> tuple[SafetyPlan | None, bytes | None]:
+    """The plan and the details sealed to ``key_id`` (None: none for that key), in one
+    statement: the consultation pages show both on every view."""
     row = await db.fetch_one(
-        "SELECT p.consultation_id, p.housing, p.urgent_risk, p.safe_contact_agreed,"
-        " p.updated_by, a.display_name, p.updated_at,"
-        " EXISTS (SELECT 1 FROM safety_plan_envelopes e"
-        "   WHERE e.consultation_id = p.consultation_id) AS has_details"
-        " FROM safety_plans p JOIN accounts a ON a.id = p.updated_by"
+        _PLAN + ", d.envelope" + _FROM + "LEFT JOIN safety_plan_envelopes d"
+        " ON d.consultation_id = p.consultation_id AND d.recipient_key_id = :k"
         " WHERE p.consultation_id = :c",
         c=consultation_id,
+        k=key_id,
     )
     if row is None:
-        return None
+        return None, None
+    return _plan(row), None if row["envelope"] is None else bytes(row["envelope"])
+
+
+def _plan(row: Row) -> SafetyPlan:
     return SafetyPlan(
         row["consultation_id"],
         row["housing"],
@@ -87,14 +109,3 @@ async def insert_envelope(
         e=envelope,
         now=now,
     )
-
-
-async def envelope_for(db: Queryable, consultation_id: str, key_id: str) -> bytes | None:
-    """The details sealed to ``key_id`` (None: none for that key)."""
-    value = await db.fetch_value(
-        "SELECT envelope FROM safety_plan_envelopes WHERE consultation_id = :c AND"
-        " recipient_key_id = :k",
-        c=consultation_id,
-        k=key_id,
-    )
-    return None if value is None else bytes(value)

@@ -68,7 +68,10 @@ async def context(
 ) -> dict[str, Any]:
     """``key``: the reader's current key (None: they have none), read once by the page."""
     db, staff = visit.services.db, visit.staff
-    plan = await visibility.safety_plan(db, staff, consultation)
+    if key is None:
+        plan, envelope = await visibility.safety_plan(db, staff, consultation), None
+    else:
+        plan, envelope = await visibility.safety_plan_details(db, staff, consultation, key.id)
     refused: Refused | None = getattr(request.state, "safety_refused", None)
     return {
         "safety": SafetySection(
@@ -77,11 +80,7 @@ async def context(
             form=refused.form if refused else FormState(values=values_of(plan)),
             key=key,
             recipients=await safety_plans.participants(db, consultation.id),
-            envelope=(
-                await visibility.safety_plan_details(db, staff, consultation, key.id)
-                if key
-                else None
-            ),
+            envelope=envelope,
             kept=refused.envelopes if refused else {},
             saved=request.query_params.get("saved") == "safety",
         )

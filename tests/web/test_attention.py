@@ -180,17 +180,19 @@ def _counting(client: TestClient) -> list[str]:
 # start pages gained one, the queue's own list; the header's count rides on the
 # session's statement, so no other page changed. The conversation (after "+") adds its
 # recipients and messages on the consultation pages, and the reader's own key on the
-# NGO's (the investigator's page reads it already); none per message.
+# NGO's (the investigator's page reads it already); none per message. The safety plan
+# (after the second "+") adds the plan with the details sealed to the reader's key, and
+# the staff participants' keys.
 STATEMENTS = {
     ("investigator", "/investigator"): 3 + 1,
     ("investigator", "/staff"): 1 + 1,
     ("investigator", "/investigator/slots"): 3,
     ("investigator", "/staff/password"): 1,
-    ("investigator", "/investigator/consultations/{id}"): 9 + 2,
+    ("investigator", "/investigator/consultations/{id}"): 9 + 2 + 2,
     ("ngo", "/ngo"): 2 + 1 + 1,  # and whether the worker has a key yet
     ("ngo", "/staff"): 1 + 1,
     ("ngo", "/staff/password"): 1,
-    ("ngo", "/ngo/consultations/{id}"): 6 + 3,
+    ("ngo", "/ngo/consultations/{id}"): 6 + 3 + 2,
     ("client", "/meeting"): 3 + 2,
 }
 
