@@ -48,6 +48,7 @@ STAFF_PAGES = {
         "/coordinator/organisations",
         "/coordinator/places",
         "/coordinator/schedule",
+        "/coordinator/meetings/{id}/interpreter",
         "/coordinator/consent",
         "/coordinator/retention",
         "/coordinator/audit",
@@ -183,6 +184,10 @@ def staff_path(page: Page, path: str) -> str:
     if path == "slip":
         book(page, "fi")
         return page.url
+    if path.endswith("/interpreter"):  # a meeting's interpreter, from the schedule
+        page.goto("/coordinator/schedule")
+        link = page.locator("main a[href$='/interpreter']").first
+        return str(link.get_attribute("href"))
     if path.endswith("/consultations/"):
         page.goto(path.removesuffix("consultations/").rstrip("/"))
         link = page.locator(f"main a[href^='{path}']").first
