@@ -58,11 +58,11 @@ for (const section of document.querySelectorAll("[data-safety-plan]")) {
       return;
     }
     const time = Math.floor(Date.now() / 1000);
-    for (const item of section.querySelectorAll("[data-recipient]")) {
-      const envelope = sealJson(fromBase64(item.dataset.publicKey),
-                                { ...contextOf(section.dataset.safetyPlan, item.dataset.recipient), time, text },
+    for (const item of section.querySelectorAll("[data-participant]")) {
+      const envelope = sealJson(fromBase64(item.dataset.participantKey),
+                                { ...contextOf(section.dataset.safetyPlan, item.dataset.participant), time, text },
                                 { padTo: PAD_TO });
-      addField(form, "envelope", `${item.dataset.recipient}:${toBase64(envelope)}`);
+      addField(form, "envelope", `${item.dataset.participant}:${toBase64(envelope)}`);
     }
   });
 }

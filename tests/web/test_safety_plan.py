@@ -22,7 +22,7 @@ from tests.web.conversation import Talk
 
 DETAILS = "canary-safety-details-sleeps-at-her-cousins-flat-3141"
 OTHER_DETAILS = "canary-safety-details-second-version-2718"
-RECIPIENT = re.compile(r'data-recipient="([^"]+)" data-public-key="([^"]+)"')
+RECIPIENT = re.compile(r'data-participant="([^"]+)" data-participant-key="([^"]+)"')
 CHOICES = {"housing": "shelter", "urgent_risk": "yes", "safe_contact_agreed": "no"}
 
 
