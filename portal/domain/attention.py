@@ -7,7 +7,7 @@ never another organisation or investigator), in the same transaction as the chan
 an answer is never recorded without its alert. Items are content-free: a kind, a fixed
 detail code (a change reason), ids and times; never a message's text. Only the owner
 marks an item done (domain/visibility.py ``own_attention_item``); nothing closes it by
-itself. Logs give counts only.
+itself, except an urgent risk the safety plan no longer says. Logs give counts only.
 
 Events and who gets an item:
 
@@ -21,6 +21,9 @@ Events and who gets an item:
 - a referral (domain/referrals.py, which writes these items itself): a new one for
   every active adviser of the receiving organisation; each change of its status for
   the sender and the consultation's investigator;
+- the safety plan says there is an urgent risk (``urgent_risk``): the investigator and
+  the booking organisation's active NGO workers, urgent, one item per person and
+  consultation; marked done for everyone when the plan says the risk is over;
 - the periodic sweep (``sweep``, run by one process through domain/jobs.py): a meeting
   within 24 hours the client has not confirmed (investigator and booker, once per
   meeting), a granted reflection period ending within 7 days (the investigator, once per
@@ -84,6 +87,7 @@ KINDS = {
     "referral_accepted": N_("The referral was accepted."),
     "referral_declined": N_("The referral was declined."),
     "referral_closed": N_("The referral was closed."),
+    "urgent_risk": N_("The safety plan says there is an urgent risk."),
 }
 
 logger = logging.getLogger("portal.attention")
@@ -187,6 +191,61 @@ async def reseal_needed(
         subject_id=new_investigator_id,
         dedupe=f"reseal:{consultation.id}",
         now=clock.now(),
+    )
+
+
+def _urgent_risk_name(consultation: Consultation) -> str:
+    return f"urgent_risk:{consultation.id}"
+
+
+async def urgent_risk(
+    tx: Queryable, clock: Clock, consultation: Consultation, *, was_urgent: bool
+) -> None:
+    """The safety plan says there is an urgent risk (in the transaction that saves it):
+    one urgent item for the investigator and each active NGO worker of the booking
+    organisation. When the risk is new, their item is created or re-opened; saving the
+    plan again while the risk stays adds nothing (only someone who has none yet, such as
+    a new investigator, gets one)."""
+    people = _unique(
+        [
+            consultation.investigator_id,
+            *await store.active_ngo_workers(tx, consultation.organisation_id),
+        ]
+    )
+    now = clock.now()
+    for account_id in people:
+        if was_urgent:
+            await store.insert_item(
+                tx,
+                item_id=random_id(),
+                account_id=account_id,
+                consultation_id=consultation.id,
+                kind="urgent_risk",
+                detail=None,
+                subject_id=None,
+                urgent=True,
+                now=now,
+                dedupe=_urgent_risk_name(consultation),
+            )
+        else:
+            await store.refresh_item(
+                tx,
+                item_id=random_id(),
+                account_id=account_id,
+                consultation_id=consultation.id,
+                kind="urgent_risk",
+                subject_id=consultation.id,
+                dedupe=_urgent_risk_name(consultation),
+                now=now,
+                urgent=True,
+            )
+
+
+async def urgent_risk_over(tx: Queryable, clock: Clock, consultation: Consultation) -> int:
+    """The safety plan no longer says there is an urgent risk: the open urgent-risk items
+    of the consultation are marked done. The number closed."""
+    return await store.close_named(
+        tx, consultation.id, _urgent_risk_name(consultation), clock.now()
     )
 
 

@@ -42,6 +42,8 @@ CONSULTATION_ACTIONS = {
     "notes_exported": N_("Sealed notes downloaded"),
     "message_written": N_("Message written (sealed)"),
     "messages_shared": N_("Earlier messages shared with a participant (sealed)"),
+    "safety_plan_saved": N_("Safety plan saved (details sealed)"),
+    "interpreter_changed": N_("Interpreter of a meeting changed"),
     "meeting_outcome": N_("Meeting outcome recorded"),
     "consultation_outcome": N_("Consultation outcome recorded"),
     "consent_recorded": N_("Referral consent recorded"),

@@ -16,7 +16,7 @@ from portal.clock import Clock
 from portal.crypto.hashing import HashingPool
 from portal.crypto.passwords import PasswordHasher
 from portal.crypto.tokens import random_id
-from portal.domain import attention, audit, codes
+from portal.domain import attention, audit, codes, interpreters
 from portal.domain.errors import InputRejected
 from portal.domain.needs import Needs
 from portal.domain.pseudonyms import new_pseudonym
@@ -139,6 +139,7 @@ async def book_meeting(
             duration_minutes=slot.duration_minutes,
             is_follow_up=False,
             now=now,
+            interpreter_status=interpreters.initial_status(needs.interpreter_needed),
         )
         await _new_one_time_code(tx, hashing, consultation_id, code, code_hash, now, code_ttl)
         await audit.record(tx, clock, "booked", audit.Ref(consultation_id, pseudonym), actor=worker)
@@ -226,6 +227,9 @@ async def rebook(
             duration_minutes=slot.duration_minutes,
             is_follow_up=follow_up,
             now=now,
+            interpreter_status=interpreters.initial_status(
+                bool(consultation.needs["interpreter_needed"])
+            ),
         )
         await store.assign_investigator(tx, consultation.id, slot.investigator_id)
         await store.touch_consultation(tx, consultation.id, now)

@@ -26,6 +26,10 @@ slot). tests/domain/test_visibility.py pins every answer, role by role.
 - Referrals: advisers see those sent to their own organisation (with the note sealed to
   them); the assigned investigator, the booking NGO and coordinators see a
   consultation's referrals as plain status, never the note.
+- Safety plans: edited (and their sealed details read) by the assigned investigator
+  and the booking organisation's NGO workers; coordinators see the plain status only.
+- A meeting's interpreter: set by the investigator who holds the meeting or a
+  coordinator.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from portal.storage import messages as message_store
 from portal.storage import notes as note_store
 from portal.storage import places as place_store
 from portal.storage import referrals as referral_store
+from portal.storage import safety_plans as safety_plan_store
 from portal.storage import slots as slot_store
 from portal.storage.accounts import Account
 from portal.storage.adviser_requests import AdviserMeeting, AdviserRequest
@@ -54,6 +59,7 @@ from portal.storage.messages import Readable
 from portal.storage.notes import Note
 from portal.storage.places import Place
 from portal.storage.referrals import Referral
+from portal.storage.safety_plans import SafetyPlan
 from portal.storage.slots import Slot
 
 # How many free times an investigator is offered for a follow-up meeting.
@@ -429,3 +435,56 @@ async def own_attention_items(
 ) -> Sequence[AttentionItem]:
     """The staff member's own open attention items: urgent first, then newest first."""
     return await attention_store.open_items(db, owner.id, limit, offset)
+
+
+# --- safety plans and interpreters ----------------------------------------------------
+
+
+def _edits_safety_plan(actor: Account, consultation: Consultation) -> bool:
+    """Who takes part in the safety plan: the assigned investigator and the booking
+    organisation's NGO workers."""
+    if actor.role == INVESTIGATOR:
+        return _assigned_to(actor, consultation)
+    if actor.role == NGO_WORKER:
+        return _booked_by_own_organisation(actor, consultation)
+    return False
+
+
+async def safety_plan_consultation(
+    db: Queryable, actor: Account, consultation_id: str
+) -> Consultation | None:
+    """A consultation whose safety plan the actor edits (see ``_edits_safety_plan``)."""
+    found = await store.consultation_by_id(db, consultation_id)
+    return found if found is not None and _edits_safety_plan(actor, found) else None
+
+
+async def safety_plan(
+    db: Queryable, actor: Account, consultation: Consultation
+) -> SafetyPlan | None:
+    """The plain part of the plan (housing, urgent risk, safe contact): for those who
+    edit it and for coordinators (who see no more than this)."""
+    if not (_edits_safety_plan(actor, consultation) or actor.role == COORDINATOR):
+        return None
+    return await safety_plan_store.plan_of(db, consultation.id)
+
+
+async def safety_plan_details(
+    db: Queryable, actor: Account, consultation: Consultation, key_id: str
+) -> tuple[SafetyPlan | None, bytes | None]:
+    """The plan and its details sealed to ``key_id`` (None: none for that key), for
+    those who edit the plan only."""
+    if not _edits_safety_plan(actor, consultation):
+        return None, None
+    return await safety_plan_store.plan_and_details(db, consultation.id, key_id)
+
+
+async def interpreter_meeting(
+    db: Queryable, actor: Account, meeting_id: str
+) -> tuple[Meeting, Consultation] | None:
+    """A meeting whose interpreter the actor sets: one the investigator holds, or any
+    meeting of the unit for a coordinator."""
+    if actor.role == INVESTIGATOR:
+        return await held_meeting(db, actor, meeting_id)
+    if actor.role == COORDINATOR:
+        return await unit_meeting(db, actor, meeting_id)
+    return None

@@ -103,13 +103,14 @@ async def refresh_item(
     subject_id: str,
     dedupe: str,
     now: int,
+    urgent: bool = False,
 ) -> None:
     """The account's item named ``dedupe``: created, or re-opened and moved to ``now``
     (a new message in a conversation whose item was already there, or done)."""
     await db.execute(
         "INSERT INTO attention_items (id, account_id, consultation_id, kind, subject_id,"
         " urgent, dedupe, created_at)"
-        " VALUES (:id, :a, :c, :kind, :subject, 0, :dedupe, :now)"
+        " VALUES (:id, :a, :c, :kind, :subject, :urgent, :dedupe, :now)"
         " ON CONFLICT (account_id, dedupe) DO UPDATE SET done_at = NULL,"
         " created_at = excluded.created_at, subject_id = excluded.subject_id",
         id=item_id,
@@ -119,7 +120,21 @@ async def refresh_item(
         subject=subject_id,
         dedupe=dedupe,
         now=now,
+        urgent=int(urgent),
     )
+
+
+async def close_named(db: Queryable, consultation_id: str, dedupe: str, now: int) -> int:
+    """Mark done everyone's open item named ``dedupe`` of the consultation (what it was
+    about is over: an urgent risk the safety plan no longer says). The number closed."""
+    closed: int = await db.execute(
+        "UPDATE attention_items SET done_at = :now"
+        " WHERE consultation_id = :c AND dedupe = :d AND done_at IS NULL",
+        c=consultation_id,
+        d=dedupe,
+        now=now,
+    )
+    return closed
 
 
 async def open_items(

@@ -64,6 +64,12 @@ class Meeting:
     interpreter_needed: bool
     support_person: bool
     updated_at: int = 0  # its last change of status
+    # The interpreter for this meeting (domain/interpreters.py), and whether the
+    # consultation's safety plan says there is an urgent risk (domain/safety_plans.py).
+    interpreter_status: str = "not_needed"
+    interpreter_language: str | None = None
+    interpreter_wishes_met: bool | None = None
+    urgent_risk: bool = False
 
     @property
     def is_open(self) -> bool:
@@ -102,12 +108,14 @@ SELECT m.id, m.consultation_id, c.pseudonym, m.slot_id, m.investigator_id,
        m.place_id, p.name AS place_name, p.kind AS place_kind, p.address AS place_address,
        p.directions AS place_directions, m.starts_at, m.duration_minutes, m.status,
        m.change_reason, m.is_follow_up, s.interpreter_available, c.language,
-       c.interpreter_needed, c.support_person, m.updated_at
+       c.interpreter_needed, c.support_person, m.updated_at, m.interpreter_status,
+       m.interpreter_language, m.interpreter_wishes_met, sp.urgent_risk
 FROM meetings m
 JOIN consultations c ON c.id = m.consultation_id
 JOIN accounts a ON a.id = m.investigator_id
 JOIN places p ON p.id = m.place_id
 JOIN slots s ON s.id = m.slot_id
+LEFT JOIN safety_plans sp ON sp.consultation_id = m.consultation_id
 """
 
 
@@ -161,6 +169,12 @@ def _meeting(row: Row) -> Meeting:
         interpreter_needed=bool(row["interpreter_needed"]),
         support_person=bool(row["support_person"]),
         updated_at=row["updated_at"],
+        interpreter_status=row["interpreter_status"],
+        interpreter_language=row["interpreter_language"],
+        interpreter_wishes_met=(
+            None if row["interpreter_wishes_met"] is None else bool(row["interpreter_wishes_met"])
+        ),
+        urgent_risk=bool(row["urgent_risk"]),
     )
 
 
@@ -355,12 +369,14 @@ async def insert_meeting(
     duration_minutes: int,
     is_follow_up: bool,
     now: int,
+    interpreter_status: str = "not_needed",
 ) -> None:
     await db.execute(
         "INSERT INTO meetings (id, consultation_id, slot_id, investigator_id, place_id,"
-        " starts_at, duration_minutes, status, is_follow_up, created_at, updated_at)"
+        " starts_at, duration_minutes, status, is_follow_up, created_at, updated_at,"
+        " interpreter_status)"
         " VALUES (:id, :c, :slot, :inv, :place, :starts, :duration, 'booked', :follow, :now,"
-        " :now)",
+        " :now, :interpreter)",
         id=meeting_id,
         c=consultation_id,
         slot=slot_id,
@@ -370,6 +386,7 @@ async def insert_meeting(
         duration=duration_minutes,
         follow=int(is_follow_up),
         now=now,
+        interpreter=interpreter_status,
     )
 
 
@@ -547,6 +564,9 @@ class BookingRow:
     starts_at: int | None
     status: str | None
     is_follow_up: bool
+    interpreter_status: str | None = None  # the latest meeting's
+    interpreter_language: str | None = None
+    urgent_risk: bool = False  # the safety plan's
 
 
 @dataclass(frozen=True)
@@ -587,11 +607,12 @@ def bookings_query(search: BookingSearch) -> tuple[str, dict[str, int | str]]:
         params["prefix"] = search.pseudonym + " %"
     sql = f"""
         SELECT c.id, c.pseudonym, c.created_at, c.client_code_lookup, m.starts_at, m.status,
-               m.is_follow_up
+               m.is_follow_up, m.interpreter_status, m.interpreter_language, sp.urgent_risk
         FROM consultations c
         LEFT JOIN meetings m ON m.id = (
             SELECT m2.id FROM meetings m2 WHERE m2.consultation_id = c.id
             ORDER BY m2.created_at DESC, m2.starts_at DESC LIMIT 1)
+        LEFT JOIN safety_plans sp ON sp.consultation_id = c.id
         WHERE c.organisation_id = :org {" ".join(conditions)}
         ORDER BY c.created_at DESC, c.id LIMIT :limit OFFSET :offset
         """  # noqa: S608 - fixed fragments; every value is a bound parameter
@@ -617,6 +638,9 @@ async def organisation_bookings(
             row["starts_at"],
             row["status"],
             bool(row["is_follow_up"]),
+            row["interpreter_status"],
+            row["interpreter_language"],
+            bool(row["urgent_risk"]),
         )
         for row in rows
     ]

@@ -17,7 +17,8 @@ from portal.domain.notes import KINDS
 from portal.domain.roles import INVESTIGATOR
 from portal.domain.slots import DURATIONS, MAX_WEEKS, Planned, Slot, SlotInput, SlotNotFree
 from portal.i18n import N_
-from portal.web import adviser_section, attention
+from portal.web import adviser_section, attention, safety_section
+from portal.web import interpreters as interpreter_forms
 from portal.web.conversation import staff_context
 from portal.web.first_interview import staff_context as first_interview_context
 from portal.web.forms import FormState
@@ -244,6 +245,16 @@ async def consultation_page(
             visit, consultation, f"/investigator/consultations/{consultation.id}/referrals"
         ),
         **await adviser_section.ask_context(visit, consultation),
+        # The safety plan and the meetings' interpreters (web/safety_section.py,
+        # web/interpreters.py).
+        **await safety_section.context(
+            request,
+            visit,
+            consultation,
+            key,
+            f"/investigator/consultations/{consultation.id}/safety-plan",
+        ),
+        **interpreter_forms.context(visit, consultation),
     )
 
 

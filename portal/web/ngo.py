@@ -14,7 +14,7 @@ from portal.domain.needs import CHOICES, DEFAULTS, LABELS, Needs, describe, pars
 from portal.domain.roles import NGO_WORKER
 from portal.domain.slots import Slot
 from portal.i18n import CLIENT_LOCALES, LOCALE_NAMES, N_
-from portal.web import adviser_section, attention, booking_search
+from portal.web import adviser_section, attention, booking_search, safety_section
 from portal.web.conversation import staff_context
 from portal.web.forms import FormState
 from portal.web.guard import GuardedRoute, route
@@ -228,6 +228,14 @@ async def consultation_page(
             visit, consultation, f"/ngo/consultations/{consultation.id}/referrals"
         ),
         **await adviser_section.ask_context(visit, consultation),
+        # The safety plan (web/safety_section.py).
+        **await safety_section.context(
+            request,
+            visit,
+            consultation,
+            own_key,
+            f"/ngo/consultations/{consultation.id}/safety-plan",
+        ),
     )
 
 

@@ -61,6 +61,7 @@ STAFF_PAGES = {
         "/coordinator/places",
         "place languages",
         "/coordinator/schedule",
+        "/coordinator/meetings/{id}/interpreter",
         "/coordinator/consent",
         "/coordinator/retention",
         "/coordinator/audit",
@@ -199,6 +200,10 @@ def staff_path(page: Page, path: str) -> str:
     if path == "/adviser/requests/":
         page.goto("/adviser")
         return str(page.locator(f"main a[href^='{path}']").first.get_attribute("href"))
+    if path.endswith("/interpreter"):  # a meeting's interpreter, from the schedule
+        page.goto("/coordinator/schedule")
+        link = page.locator("main a[href$='/interpreter']").first
+        return str(link.get_attribute("href"))
     if path.endswith("/consultations/"):
         page.goto(path.removesuffix("consultations/").rstrip("/"))
         link = page.locator(f"main a[href^='{path}']").first

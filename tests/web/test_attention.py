@@ -186,16 +186,18 @@ def _counting(client: TestClient) -> list[str]:
 # The first interview (after the third "+") adds the places it can be planned at.
 # The advisers' section (after "+ 3") reads the requests, the advisers' parts and the
 # organisations to ask; the client's page reads the advisers' parts (after "+ 1").
+# The safety plan (after "+ 2", last) adds the plan with the details sealed to the
+# reader's key, and the staff participants' keys.
 STATEMENTS = {
     ("investigator", "/investigator"): 3 + 1,
     ("investigator", "/staff"): 1 + 1,
     ("investigator", "/investigator/slots"): 3,
     ("investigator", "/staff/password"): 1,
-    ("investigator", "/investigator/consultations/{id}"): 9 + 2 + 2 + 1 + 3,
+    ("investigator", "/investigator/consultations/{id}"): 9 + 2 + 2 + 1 + 3 + 2,
     ("ngo", "/ngo"): 2 + 1 + 1,  # and whether the worker has a key yet
     ("ngo", "/staff"): 1 + 1,
     ("ngo", "/staff/password"): 1,
-    ("ngo", "/ngo/consultations/{id}"): 6 + 3 + 2 + 3,
+    ("ngo", "/ngo/consultations/{id}"): 6 + 3 + 2 + 3 + 2,
     ("client", "/meeting"): 3 + 2 + 1,
 }
 
