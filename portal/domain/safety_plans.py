@@ -8,8 +8,9 @@ urgent risk, safe contact agreed), each chosen by a person: the form starts empt
 refuses a missing answer. The details are free text sealed in the editor's browser
 (static/js/safety_plan.js, envelope v1 as in docs/crypto.md) once per current key of the
 staff participants: the assigned investigator and the booking organisation's NGO
-workers (storage/messages.py ``recipient_keys`` without the client), never the client,
-a coordinator or the server. Each save that carries details replaces them all; a save
+workers (storage/messages.py ``recipient_keys`` without the client and the advisers),
+never the client, an adviser taking part (who sees the conversation, not the plan), a
+coordinator or the server. Each save that carries details replaces them all; a save
 without them (no key, no JavaScript, the key locked) keeps the stored ones. The server
 accepts new details only as exactly one well-formed envelope per current participant
 key, from an editor whose own key is among them. An urgent risk puts one urgent item in
@@ -29,6 +30,7 @@ from portal.crypto.envelopes import open_json, seal
 from portal.domain import attention, audit
 from portal.domain.conversation import MAX_ENVELOPE, MIN_ENVELOPE, OVERHEAD, PAD_TO, padded
 from portal.domain.errors import InputRejected, Problems
+from portal.domain.roles import INVESTIGATOR, NGO_WORKER
 from portal.i18n import N_
 from portal.storage import messages as message_store
 from portal.storage import safety_plans as store
@@ -53,6 +55,7 @@ HOUSING = {
 YES_NO = {"yes": N_("Yes"), "no": N_("No")}
 FIELDS = ("housing", "urgent_risk", "safe_contact_agreed")
 
+EDITORS = frozenset({INVESTIGATOR, NGO_WORKER})
 CHOOSE_HOUSING = N_("Choose the client's housing situation.")
 CHOOSE_RISK = N_("Say whether there is an urgent risk.")
 CHOOSE_CONTACT = N_("Say whether a safe way of contact is agreed.")
@@ -138,9 +141,13 @@ def parse_choices(values: Mapping[str, str], problems: Problems) -> PlanChoices 
 
 
 async def participants(db: Queryable, consultation_id: str) -> list[RecipientKey]:
-    """The current keys the details are sealed to: every participant's but the client's."""
+    """The current keys the details are sealed to: the investigator's and the booking
+    organisation's NGO workers' (the conversation's participants but the client and the
+    advisers, who do not see the plan: domain/visibility.py)."""
     return [
-        k for k in await message_store.recipient_keys(db, consultation_id) if k.role != "client"
+        k
+        for k in await message_store.recipient_keys(db, consultation_id)
+        if k.role in EDITORS
     ]
 
 

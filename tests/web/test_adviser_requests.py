@@ -410,3 +410,35 @@ def test_after_the_decision_to_report_no_adviser_is_asked(
     refused = ask(case.investigator.actor, _inv_page(case), advisers.assistance.id)
     assert refused.status_code == 400
     assert _rows(client, "SELECT id FROM adviser_requests") == []
+
+
+def test_an_adviser_taking_part_is_not_sealed_the_safety_plan(
+    client: TestClient, clock: FakeClock, world: World, case: Case
+) -> None:
+    """The conversation is sealed to the adviser once they take part; the safety plan's
+    details are not (advisers do not see the plan), and its page asks for no envelope
+    for their key."""
+    from portal.domain import safety_plans
+    from portal.storage import messages as message_store
+
+    advisers = make_advisers(client)
+    investigator = case.investigator.actor
+    ask(investigator, _inv_page(case), advisers.assistance.id)
+    adviser = signed_in(client, clock, advisers.adviser)
+    request_id = request_id_on(adviser.get("/adviser").text)
+    page = adviser.get(f"/adviser/requests/{request_id}").text
+    meeting = re.search(r'name="meeting_id" value="([^"]+)"', page)
+    assert meeting
+    adviser.submit(
+        f"/adviser/requests/{request_id}",
+        f"/adviser/requests/{request_id}/join",
+        meeting_id=meeting.group(1),
+    )
+    adviser_key, _secret = register_staff_key(client, clock, advisers.adviser.id)
+    db = services_of(client).db
+    conversation = in_app(client, message_store.recipient_keys, db, case.consultation)
+    plan = in_app(client, safety_plans.participants, db, case.consultation)
+    assert adviser_key in {k.key_id for k in conversation}
+    assert adviser_key not in {k.key_id for k in plan}
+    assert {k.role for k in plan} == {"investigator"}
+    assert adviser_key not in investigator.get(_inv_page(case)).text.split('id="safety-plan"')[1]
