@@ -6,12 +6,12 @@
 // The typed text stays in the page until the server says the message is saved.
 import { fromBase64, openJson, sealJson, toBase64 } from "./sealing.js";
 import "./notes.js"; // the NGO page's prepared-note form
+import { onSubmit, post, postShares, say } from "./posting.js";
 import { currentKey, whenUnlocked } from "./unlock.js";
 
 const PAD_TO = 256;
 const MAX_TEXT = 4000;
 
-function say(element, text) { element.textContent = text; }
 
 function refusalText(form, code) {
   const item = form.querySelector(`.message-refusals [data-code="${code}"]`)
@@ -41,15 +41,6 @@ function contextOf(consultation, message, author, recipient) {
 function setMessageId(form, id) {
   form.dataset.messageId = id;
   form.elements.namedItem("message_id").value = id;
-}
-
-async function post(url, body) {
-  const response = await fetch(url, {
-    method: "POST", body, credentials: "same-origin", headers: { Accept: "application/json" },
-  });
-  let answer = {};
-  try { answer = await response.json(); } catch { answer = {}; }
-  return { ok: response.ok, answer };
 }
 
 // --- Reading (staff) -----------------------------------------------------------------
@@ -189,23 +180,7 @@ async function share(form) {
     }
   }
   if (!count) { say(status, form.dataset.failed); return; }
-  let result;
-  try {
-    result = await post(form.action, body);
-  } catch (error) {
-    result = { ok: false, answer: {} };
-  }
-  if (result.ok) {
-    say(status, form.dataset.done);
-    form.querySelector("[data-share]").disabled = true;
-  } else {
-    say(status, form.dataset.failed);
-  }
+  await postShares(form, body, status);
 }
 
-for (const form of document.querySelectorAll("form[data-share-form]")) {
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    share(form);
-  });
-}
+onSubmit("form[data-share-form]", share);

@@ -5,24 +5,15 @@
 // sealed to their key is opened once the key is unlocked (unlock.js), and can be
 // shared (re-sealed here) with colleagues who got their key after it was sent.
 import { fromBase64, openJson, sealJson, toBase64 } from "./sealing.js";
+import { onSubmit, post, postShares, say } from "./posting.js";
 import { currentKey, whenUnlocked } from "./unlock.js";
 
 const PAD_TO = 256;
 const MAX_TEXT = 8000;
 
-function say(element, text) { element.textContent = text; }
 
 function contextOf(referral, author, recipient) {
   return { v: 1, kind: "referral_note", referral, author, recipient };
-}
-
-async function post(url, body) {
-  const response = await fetch(url, {
-    method: "POST", body, credentials: "same-origin", headers: { Accept: "application/json" },
-  });
-  let answer = {};
-  try { answer = await response.json(); } catch { answer = {}; }
-  return { ok: response.ok, answer };
 }
 
 // --- Sending (investigator, NGO worker) ------------------------------------------------
@@ -112,13 +103,24 @@ async function send(form) {
   say(status, refusalText(form, answer.error || "failed"));
 }
 
-for (const form of document.querySelectorAll("form[data-referral-form]")) {
-  form.querySelector("[data-send]").disabled = false; // disabled in the HTML until this runs
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    send(form);
-  });
+// The send button is disabled in the HTML until this module runs (the note has no name:
+// without it nothing could be sealed). The section may come back into the page after a
+// save elsewhere on it (htmx, static/js/swaps.js): one listener on the document serves
+// every send form, and each new one is enabled as it arrives.
+function enableSendForms() {
+  for (const form of document.querySelectorAll("form[data-referral-form]")) {
+    form.querySelector("[data-send]").disabled = false;
+  }
 }
+
+enableSendForms();
+document.addEventListener("htmx:afterSettle", enableSendForms);
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  if (!(form instanceof HTMLFormElement) || !form.matches("form[data-referral-form]")) { return; }
+  event.preventDefault();
+  send(form);
+});
 
 // --- Reading and sharing (advisers) -----------------------------------------------------
 
@@ -171,23 +173,7 @@ async function share(form) {
                               { ...note, recipient: item.dataset.recipient }, { padTo: PAD_TO });
     body.append("shared", `${item.dataset.recipient}:${toBase64(envelope)}`);
   }
-  let result;
-  try {
-    result = await post(form.action, body);
-  } catch (error) {
-    result = { ok: false, answer: {} };
-  }
-  if (result.ok) {
-    say(status, form.dataset.done);
-    form.querySelector("[data-share]").disabled = true;
-  } else {
-    say(status, form.dataset.failed);
-  }
+  await postShares(form, body, status);
 }
 
-for (const form of document.querySelectorAll("form[data-referral-share]")) {
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    share(form);
-  });
-}
+onSubmit("form[data-referral-share]", share);

@@ -1,7 +1,8 @@
 """The whole story in one real-browser suite, from ``portal init`` to the case bundle.
 
 Several browser contexts act at once: the coordinator, an investigator, an NGO worker,
-a client with JavaScript and a second client without. Every watched page fails the test
+a client with JavaScript and a second client without; they write to each other in the
+conversation. Every watched page fails the test
 on a console error (CSP violations included), a failed request, or a request to another
 origin. Screenshots of the main pages go to ``PORTAL_SCREENSHOTS`` (docs/screenshots
 holds the ones the README shows) or to the test's temporary folder.
@@ -23,6 +24,7 @@ from portal.crypto.totp import code_at
 from tests.browser.conftest import PageWatch
 from tests.browser.test_booking_journey import client_confirms
 from tests.browser.test_case_journey import decrypt_download
+from tests.browser.test_conversation import write
 from tests.live import LiveServer, live_server, meetings_begin, run_portal
 
 PASSWORD = "canary journey password 4242"
@@ -31,6 +33,8 @@ NGO_NOTE = "canary-journey-ngo-note-afraid-of-the-boss"
 CLIENT_NOTE = "canary-journey-client-note-with-js"
 PLAIN_NOTE = "canary-journey-second-client-without-js"
 IDENTITY = "canary-journey-identity-Dana-Example"
+FROM_POLICE = "canary-journey-message-the-interpreter-is-confirmed"
+FROM_CLIENT = "canary-journey-message-can-we-move-to-thursday"
 
 
 @pytest.fixture
@@ -172,6 +176,7 @@ def test_the_whole_story(
     ngo.get_by_label("What worries you or makes you afraid?").fill(NGO_NOTE)
     ngo.get_by_role("button", name="Lock and send").click()
     expect(ngo.get_by_text("locked in this browser")).to_be_visible()
+    first_booking = ngo.url.split("?")[0]
     second_code = book(ngo, "en")
 
     # The first client, on a phone with JavaScript.
@@ -207,17 +212,36 @@ def test_the_whole_story(
     investigator.get_by_role("button", name="Unlock and read the notes").click()
     expect(investigator.get_by_text(NGO_NOTE)).to_be_visible(timeout=60_000)
     story.shot(investigator, "investigator-reads-notes")
+
+    # The conversation: the investigator writes, the client answers from their phone,
+    # the support worker reads both; each sealed to everyone in the conversation.
+    write(investigator, FROM_POLICE)
+    expect(investigator.locator(".message-text", has_text=FROM_POLICE)).to_be_visible()
+    client.goto("/meeting")
+    expect(client.get_by_text(FROM_POLICE)).to_be_visible()
+    write(client, FROM_CLIENT)
+    expect(client.get_by_text("Your message was sent.")).to_be_visible()
+    ngo.goto(first_booking)
+    ngo.get_by_label("Decryption passphrase").fill(PASSPHRASE)
+    ngo.get_by_role("button", name="Unlock and read the messages").click()
+    for text in (FROM_POLICE, FROM_CLIENT):
+        expect(ngo.get_by_text(text)).to_be_visible(timeout=60_000)
+    story.shot(ngo, "ngo-conversation")
+
     meetings_begin(tmp_path)
     investigator.reload()
     investigator.locator(".meeting-outcome select").first.select_option("held")
     investigator.locator(".meeting-outcome button").first.click()
+    expect(investigator.get_by_text("The meeting's outcome is saved.")).to_be_visible()
     investigator.get_by_label("The client's decision for now").select_option("wants_to_report")
     investigator.get_by_role("button", name="Save the outcome").click()
+    expect(investigator.get_by_text("The outcome is saved.")).to_be_visible()
     investigator.get_by_label("The assistance system was explained to the client").select_option(
         "yes"
     )
     investigator.get_by_label("The client consents to referral").select_option("yes")
     investigator.get_by_role("button", name="Record the consent").click()
+    expect(investigator.get_by_text("The referral consent is recorded.")).to_be_visible()
     investigator.get_by_label("Police case reference").fill("HEL/2026/0777")
     investigator.get_by_label("Planned first interview").fill(
         tomorrow(15).replace(
@@ -225,6 +249,7 @@ def test_the_whole_story(
         )
     )
     investigator.get_by_role("button", name="Record the decision to report").click()
+    expect(investigator.get_by_text("this consultation is now a case")).to_be_visible()
     investigator.get_by_label("Full name").fill(IDENTITY)
     investigator.get_by_role("button", name="Seal the identity record").click()
     expect(investigator.get_by_text("The identity record is sealed.")).to_be_visible()
@@ -241,5 +266,5 @@ def test_the_whole_story(
     story.close()
 
     stored = b"".join(p.read_bytes() for p in tmp_path.glob("portal.sqlite3*"))
-    for text in (NGO_NOTE, CLIENT_NOTE, PLAIN_NOTE, IDENTITY, PASSPHRASE):
+    for text in (NGO_NOTE, CLIENT_NOTE, PLAIN_NOTE, IDENTITY, PASSPHRASE, FROM_POLICE, FROM_CLIENT):
         assert text.encode() not in stored
