@@ -144,11 +144,7 @@ async def participants(db: Queryable, consultation_id: str) -> list[RecipientKey
     """The current keys the details are sealed to: the investigator's and the booking
     organisation's NGO workers' (the conversation's participants but the client and the
     advisers, who do not see the plan: domain/visibility.py)."""
-    return [
-        k
-        for k in await message_store.recipient_keys(db, consultation_id)
-        if k.role in EDITORS
-    ]
+    return [k for k in await message_store.recipient_keys(db, consultation_id) if k.role in EDITORS]
 
 
 async def save(
