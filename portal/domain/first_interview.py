@@ -57,6 +57,10 @@ class Plan:
     change_reason: str | None
 
 
+class NoPlan(RuntimeError):
+    """check_plan found no problem yet returned no plan: a bug, never the user's input."""
+
+
 async def check_plan(
     db: Queryable,
     clock: Clock,
@@ -97,7 +101,8 @@ async def replan(
     problems = Problems()
     plan = await check_plan(db, clock, consultation, given, problems, place_required=True)
     problems.check()
-    assert plan is not None  # noqa: S101 - check() raised otherwise
+    if plan is None:  # check() raised for every problem
+        raise NoPlan
     async with db.transaction() as tx:
         await save(tx, clock, consultation, plan)
         await audit.record(

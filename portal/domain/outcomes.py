@@ -242,7 +242,8 @@ async def decide_to_report(
         db, clock, consultation, given, problems, place_required=False
     )
     problems.check()
-    assert plan is not None  # noqa: S101 - check() raised otherwise
+    if plan is None:  # check() raised for every problem
+        raise first_interview.NoPlan
     async with db.transaction() as tx:
         if not await store.set_reported(
             tx,
