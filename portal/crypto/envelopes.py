@@ -20,6 +20,8 @@ of band), a compromised device, who sealed an envelope.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
 from collections.abc import Mapping
@@ -34,7 +36,12 @@ VERSION = 1
 KEY_BYTES = 32
 NONCE_BYTES = 24
 HEADER_BYTES = 1 + KEY_BYTES + NONCE_BYTES
-MIN_ENVELOPE_BYTES = HEADER_BYTES + 16  # the crypto_box tag: an empty plaintext
+TAG_BYTES = 16
+MIN_ENVELOPE_BYTES = HEADER_BYTES + TAG_BYTES  # an empty plaintext
+# Plaintexts sealed in a browser (messages, referral notes, safety plan details) are
+# padded to a multiple of this, so an envelope's size does not tell the text's length.
+PAD_TO = 256
+OVERHEAD = HEADER_BYTES + TAG_BYTES  # what sealing adds to a plaintext
 
 __all__ = [
     "CannotOpen",
@@ -45,6 +52,8 @@ __all__ = [
     "is_usable_public_key",
     "open_envelope",
     "open_json",
+    "padded_envelope",
+    "padded_json",
     "seal",
     "seal_json",
 ]
@@ -132,6 +141,13 @@ def _encode(message: Mapping[str, Any]) -> bytes:
     return text.encode("utf-8")
 
 
+def padded_json(message: Mapping[str, Any]) -> bytes:
+    """A plaintext as the browser seals it: compact UTF-8 JSON, then spaces up to a
+    multiple of ``PAD_TO`` bytes."""
+    data = _encode(message)
+    return data + b" " * (-len(data) % PAD_TO)
+
+
 def seal_json(public_key: bytes, message: dict[str, Any]) -> bytes:
     """Seal ``message`` as UTF-8 JSON. Put the context fields in it (docs/crypto.md)."""
     if not isinstance(message, dict):
@@ -160,6 +176,23 @@ def open_json(secret_key: bytes, envelope: bytes, expected: Mapping[str, Any]) -
         if key not in message or not _same(message[key], value):
             raise WrongContext(f"envelope belongs to another context ({key} differs)")
     return message
+
+
+def padded_envelope(value: str, max_plaintext: int) -> bytes | None:
+    """``value`` decoded if it is a well-formed padded envelope: standard base64, version
+    1, a plaintext of whole ``PAD_TO`` blocks, at least one and at most ``max_plaintext``
+    bytes; else None. Checked before anything is stored: the server cannot open it."""
+    try:
+        envelope = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    if (
+        not OVERHEAD + PAD_TO <= len(envelope) <= OVERHEAD + max_plaintext
+        or envelope[0] != VERSION
+        or (len(envelope) - OVERHEAD) % PAD_TO
+    ):
+        return None
+    return envelope
 
 
 def fingerprint(public_key: bytes) -> str:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from portal.clock import Clock
 from portal.crypto.tokens import random_id
-from portal.domain import audit
+from portal.domain import attention, audit
 from portal.domain.errors import InputRejected, Problems
 from portal.domain.roles import ADVISER, ADVISER_KINDS
 from portal.i18n import N_
@@ -99,18 +99,9 @@ async def ask(
             detail=organisation.kind,
             subject_id=request_id,
         )
-        for adviser_id in await store.active_advisers(tx, organisation.id):
-            await attention_store.insert_item(
-                tx,
-                item_id=random_id(),
-                account_id=adviser_id,
-                consultation_id=consultation.id,
-                kind="adviser_request",
-                detail=None,
-                subject_id=request_id,
-                urgent=False,
-                now=now,
-            )
+        await attention.advisers_asked(
+            tx, consultation.id, organisation.id, "adviser_request", request_id, now
+        )
         created = await store.request_by_id(tx, request_id)
     if created is None:  # written just above, in this transaction
         raise NotOpen

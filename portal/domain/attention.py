@@ -18,9 +18,9 @@ Events and who gets an item:
   investigator, the booking organisation's active NGO workers and the advisers taking
   part, each with a current key,
   never the author; one open item per person and conversation, re-opened by the next;
-- a referral (domain/referrals.py, which writes these items itself): a new one for
-  every active adviser of the receiving organisation; each change of its status for
-  the sender and the consultation's investigator;
+- a referral (domain/referrals.py): a new one for every active adviser of the receiving
+  organisation (``advisers_asked``); each change of its status for the sender and the
+  consultation's investigator;
 - the safety plan says there is an urgent risk (``urgent_risk``): the investigator and
   the booking organisation's active NGO workers, urgent, one item per person and
   consultation; marked done for everyone when the plan says the risk is over;
@@ -29,7 +29,7 @@ Events and who gets an item:
   meeting), a granted reflection period ending within 7 days (the investigator, once per
   consultation and end date);
 - an adviser request, answered or cancelled (domain/adviser_requests.py): the advisers
-  of the organisation asked, then the person who asked.
+  of the organisation asked (``advisers_asked``), then the person who asked.
 """
 
 from __future__ import annotations
@@ -172,6 +172,25 @@ async def message_written(
             kind="message",
             subject_id=message_id,
             dedupe=f"message:{consultation.id}",
+            now=now,
+        )
+
+
+async def advisers_asked(
+    tx: Queryable, consultation_id: str, organisation_id: str, kind: str, subject_id: str, now: int
+) -> None:
+    """A request or referral to an adviser organisation (in the transaction that writes
+    it): one item for each of its active advisers."""
+    for adviser_id in await adviser_store.active_advisers(tx, organisation_id):
+        await store.insert_item(
+            tx,
+            item_id=random_id(),
+            account_id=adviser_id,
+            consultation_id=consultation_id,
+            kind=kind,
+            detail=None,
+            subject_id=subject_id,
+            urgent=False,
             now=now,
         )
 

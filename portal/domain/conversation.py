@@ -22,16 +22,16 @@ current key: nobody is left out of a conversation silently.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from portal.clock import Clock
-from portal.crypto.envelopes import EnvelopeError, open_json, seal
+from portal.crypto.envelopes import OVERHEAD as OVERHEAD
+from portal.crypto.envelopes import PAD_TO as PAD_TO
+from portal.crypto.envelopes import EnvelopeError, open_json, padded_envelope, seal
+from portal.crypto.envelopes import padded_json as padded
 from portal.crypto.tokens import random_id
 from portal.domain import attention, audit
 from portal.domain.errors import InputRejected
@@ -46,12 +46,8 @@ from portal.storage.messages import Readable as Readable
 from portal.storage.messages import RecipientKey as RecipientKey
 
 VERSION = 1
-PAD_TO = 256
 MAX_TEXT = 4000  # characters (code points)
-OVERHEAD = 1 + 32 + 24 + 16  # version, ephemeral key, nonce, tag
-MIN_ENVELOPE = OVERHEAD + PAD_TO
 MAX_PLAINTEXT = 32 * 1024  # 4000 characters of 4 bytes, escapes and the context fit
-MAX_ENVELOPE = OVERHEAD + MAX_PLAINTEXT
 AUTHORS = ("investigator", "ngo_worker", "adviser", "client")
 MESSAGE_ID = re.compile(r"^[A-Za-z0-9_-]{22}$")
 
@@ -81,13 +77,6 @@ class RecipientsChanged(InputRejected):
 
 def new_message_id() -> str:
     return random_id()
-
-
-def padded(fields: dict[str, Any]) -> bytes:
-    """The plaintext: compact UTF-8 JSON, then spaces up to a multiple of 256 bytes."""
-    text = json.dumps(fields, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    data = text.encode("utf-8")
-    return data + b" " * (-len(data) % PAD_TO)
 
 
 def context(
@@ -151,16 +140,8 @@ def checked_text(text: str) -> str:
 
 
 def _envelope(value: str) -> bytes:
-    """Well formed: standard base64, version 1, within the bounds, padded."""
-    try:
-        envelope = base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise InputRejected("message", UNREADABLE) from exc
-    if (
-        not MIN_ENVELOPE <= len(envelope) <= MAX_ENVELOPE
-        or envelope[0] != VERSION
-        or (len(envelope) - OVERHEAD) % PAD_TO
-    ):
+    envelope = padded_envelope(value, MAX_PLAINTEXT)
+    if envelope is None:
         raise InputRejected("message", UNREADABLE)
     return envelope
 

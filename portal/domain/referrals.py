@@ -25,18 +25,15 @@ organisation, or out of order.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from portal.clock import Clock
-from portal.crypto.envelopes import EnvelopeError, open_json
+from portal.crypto.envelopes import EnvelopeError, open_json, padded_envelope
 from portal.crypto.tokens import random_id
-from portal.domain import audit
+from portal.domain import attention, audit
 from portal.domain.errors import InputRejected
 from portal.domain.roles import ADVISER, ADVISER_KINDS, INVESTIGATOR, NGO_WORKER
 from portal.i18n import N_
@@ -52,11 +49,8 @@ from portal.storage.referrals import Target as Target
 
 VERSION = 1
 KIND = "referral_note"
-PAD_TO = 256
 MAX_TEXT = 8000  # characters
-OVERHEAD = 1 + 32 + 24 + 16  # version, ephemeral key, nonce, tag
-MIN_ENVELOPE = OVERHEAD + PAD_TO
-MAX_ENVELOPE = OVERHEAD + 64 * 1024
+MAX_PLAINTEXT = 64 * 1024
 REFERRAL_ID = re.compile(r"^[A-Za-z0-9_-]{22}$")
 SENDERS = frozenset({INVESTIGATOR, NGO_WORKER})
 
@@ -139,12 +133,6 @@ def context(referral_id: str, author_role: str, recipient_key_id: str) -> dict[s
     }
 
 
-def padded(fields: dict[str, Any]) -> bytes:
-    text = json.dumps(fields, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    data = text.encode("utf-8")
-    return data + b" " * (-len(data) % PAD_TO)
-
-
 def open_note(
     secret_key: bytes, envelope: bytes, *, referral_id: str, author_role: str, key_id: str
 ) -> str:
@@ -158,15 +146,8 @@ def open_note(
 
 
 def _envelope(value: str) -> bytes:
-    try:
-        envelope = base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise InputRejected("referral", UNREADABLE) from exc
-    if (
-        not MIN_ENVELOPE <= len(envelope) <= MAX_ENVELOPE
-        or envelope[0] != VERSION
-        or (len(envelope) - OVERHEAD) % PAD_TO
-    ):
+    envelope = padded_envelope(value, MAX_PLAINTEXT)
+    if envelope is None:
         raise InputRejected("referral", UNREADABLE)
     return envelope
 
@@ -248,18 +229,9 @@ async def send(
             detail=target.kind,
             subject_id=referral_id,
         )
-        for adviser_id in await store.active_advisers(tx, target.id):
-            await attention_store.insert_item(
-                tx,
-                item_id=random_id(),
-                account_id=adviser_id,
-                consultation_id=consultation.id,
-                kind="referral_new",
-                detail=None,
-                subject_id=referral_id,
-                urgent=False,
-                now=now,
-            )
+        await attention.advisers_asked(
+            tx, consultation.id, target.id, "referral_new", referral_id, now
+        )
     return referral_id
 
 

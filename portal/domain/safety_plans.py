@@ -20,15 +20,13 @@ the queues of the investigator and the booking organisation's workers
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from portal.clock import Clock
-from portal.crypto.envelopes import open_json, seal
+from portal.crypto.envelopes import open_json, padded_envelope, padded_json, seal
 from portal.domain import attention, audit
-from portal.domain.conversation import MAX_ENVELOPE, MIN_ENVELOPE, OVERHEAD, PAD_TO, padded
+from portal.domain.conversation import MAX_PLAINTEXT
 from portal.domain.errors import InputRejected, Problems
 from portal.domain.roles import INVESTIGATOR, NGO_WORKER
 from portal.i18n import N_
@@ -96,7 +94,7 @@ def context(consultation_id: str, recipient_key_id: str) -> dict[str, object]:
 def seal_details(recipient: RecipientKey, *, consultation_id: str, text: str, at: int) -> bytes:
     """What static/js/safety_plan.js does, for tests and tools."""
     fields = {**context(consultation_id, recipient.key_id), "time": at, "text": text}
-    return seal(recipient.public_key, padded(fields))
+    return seal(recipient.public_key, padded_json(fields))
 
 
 def open_details(
@@ -107,21 +105,6 @@ def open_details(
     if not isinstance(text, str):
         raise ValueError("the details have no text")
     return text
-
-
-def _envelope(value: str) -> bytes | None:
-    """Well formed (standard base64, version 1, within the bounds, padded), or None."""
-    try:
-        envelope = base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
-        return None
-    if (
-        not MIN_ENVELOPE <= len(envelope) <= MAX_ENVELOPE
-        or envelope[0] != VERSION
-        or (len(envelope) - OVERHEAD) % PAD_TO
-    ):
-        return None
-    return envelope
 
 
 def parse_choices(values: Mapping[str, str], problems: Problems) -> PlanChoices | None:
@@ -158,7 +141,7 @@ async def save(
     clear_details: bool = False,
 ) -> None:
     """Save the plan (the caller found the consultation through
-    visibility.safety_plan_consultation). ``envelopes``: recipient key id -> base64, the
+    visibility.team_consultation). ``envelopes``: recipient key id -> base64, the
     new sealed details (None: keep the stored ones); ``clear_details``: remove them.
     Raises ``InputRejected`` naming every problem (``ParticipantsChanged`` if the keys
     changed); audited as ``safety_plan_saved`` in the same transaction."""
@@ -166,7 +149,7 @@ async def save(
     choices = parse_choices(values, problems)
     decoded: dict[str, bytes] = {}
     for key_id, value in (envelopes or {}).items():
-        envelope = _envelope(value)
+        envelope = padded_envelope(value, MAX_PLAINTEXT)
         if envelope is None:
             problems.add("details", UNREADABLE)
             break

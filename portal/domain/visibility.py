@@ -74,6 +74,25 @@ def _assigned_to(actor: Account, consultation: Consultation) -> bool:
     return consultation.investigator_id == actor.id
 
 
+def _in_team(actor: Account, consultation: Consultation) -> bool:
+    """The consultation's team: the assigned investigator and the booking organisation's
+    NGO workers. They ask for advisers, send referrals and edit the safety plan."""
+    if actor.role == INVESTIGATOR:
+        return _assigned_to(actor, consultation)
+    if actor.role == NGO_WORKER:
+        return _booked_by_own_organisation(actor, consultation)
+    return False
+
+
+async def team_consultation(
+    db: Queryable, actor: Account, consultation_id: str
+) -> Consultation | None:
+    """A consultation the actor is on the team of (``_in_team``): to ask for an adviser,
+    send a referral or save the safety plan."""
+    found = await store.consultation_by_id(db, consultation_id)
+    return found if found is not None and _in_team(actor, found) else None
+
+
 # --- NGO workers -------------------------------------------------------------------
 
 
@@ -322,6 +341,16 @@ async def adviser_consultation(
     return await store.consultation_by_id(db, consultation_id)
 
 
+async def conversation_consultation(
+    db: Queryable, staff: Account, consultation_id: str
+) -> Consultation | None:
+    """A consultation whose conversation the staff member writes in: an adviser taking
+    part, or the consultation's team (``_in_team``)."""
+    if staff.role == ADVISER:
+        return await adviser_consultation(db, staff, consultation_id)
+    return await team_consultation(db, staff, consultation_id)
+
+
 async def own_adviser_meeting(
     db: Queryable, adviser: Account, adviser_meeting_id: str
 ) -> AdviserMeeting | None:
@@ -347,15 +376,9 @@ async def asked_adviser_request(
     """A request about a consultation assigned to the investigator, or booked by the NGO
     worker's organisation (to withdraw it)."""
     found = await adviser_store.request_by_id(db, request_id)
-    if found is None:
+    if found is None or await team_consultation(db, staff, found.consultation_id) is None:
         return None
-    if staff.role == INVESTIGATOR:
-        consultation = await assigned_consultation(db, staff, found.consultation_id)
-    elif staff.role == NGO_WORKER:
-        consultation = await booked_consultation(db, staff, found.consultation_id)
-    else:
-        return None
-    return found if consultation is not None else None
+    return found
 
 
 # --- several roles -----------------------------------------------------------------
@@ -440,30 +463,12 @@ async def own_attention_items(
 # --- safety plans and interpreters ----------------------------------------------------
 
 
-def _edits_safety_plan(actor: Account, consultation: Consultation) -> bool:
-    """Who takes part in the safety plan: the assigned investigator and the booking
-    organisation's NGO workers."""
-    if actor.role == INVESTIGATOR:
-        return _assigned_to(actor, consultation)
-    if actor.role == NGO_WORKER:
-        return _booked_by_own_organisation(actor, consultation)
-    return False
-
-
-async def safety_plan_consultation(
-    db: Queryable, actor: Account, consultation_id: str
-) -> Consultation | None:
-    """A consultation whose safety plan the actor edits (see ``_edits_safety_plan``)."""
-    found = await store.consultation_by_id(db, consultation_id)
-    return found if found is not None and _edits_safety_plan(actor, found) else None
-
-
 async def safety_plan(
     db: Queryable, actor: Account, consultation: Consultation
 ) -> SafetyPlan | None:
     """The plain part of the plan (housing, urgent risk, safe contact): for those who
     edit it and for coordinators (who see no more than this)."""
-    if not (_edits_safety_plan(actor, consultation) or actor.role == COORDINATOR):
+    if not (_in_team(actor, consultation) or actor.role == COORDINATOR):
         return None
     return await safety_plan_store.plan_of(db, consultation.id)
 
@@ -473,7 +478,7 @@ async def safety_plan_details(
 ) -> tuple[SafetyPlan | None, bytes | None]:
     """The plan and its details sealed to ``key_id`` (None: none for that key), for
     those who edit the plan only."""
-    if not _edits_safety_plan(actor, consultation):
+    if not _in_team(actor, consultation):
         return None, None
     return await safety_plan_store.plan_and_details(db, consultation.id, key_id)
 

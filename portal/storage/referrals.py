@@ -161,15 +161,6 @@ async def targets(db: Queryable, kinds: Sequence[str]) -> list[Target]:
     return [Target(org_id, name, kind, tuple(keys)) for org_id, (name, kind, keys) in found.items()]
 
 
-async def active_advisers(db: Queryable, organisation_id: str) -> list[str]:
-    rows = await db.fetch_all(
-        "SELECT id FROM accounts WHERE organisation_id = :o AND role = 'adviser'"
-        " AND disabled_at IS NULL ORDER BY id",
-        o=organisation_id,
-    )
-    return [r["id"] for r in rows]
-
-
 async def open_referral_exists(
     db: Queryable, consultation_id: str, organisation_id: str, statuses: Sequence[str]
 ) -> bool:

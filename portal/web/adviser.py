@@ -9,13 +9,13 @@ organisation and the consultations they take part in, never notes, outcome or id
 
 from __future__ import annotations
 
-from starlette.exceptions import HTTPException
+from collections.abc import Awaitable
+
 from starlette.requests import Request
 from starlette.responses import Response
 
 from portal.domain import adviser_requests, bookings, keys, places, visibility
 from portal.domain.adviser_requests import DURATIONS, SHOWN, AdviserRequest, NotOpen, OwnTime
-from portal.domain.bookings import Consultation
 from portal.domain.errors import InputRejected
 from portal.domain.needs import describe
 from portal.domain.roles import ADVISER, INVESTIGATOR, NGO_WORKER, ORGANISATION_KIND_LABELS
@@ -62,12 +62,7 @@ async def start(request: Request, visit: Visit) -> Response:
 
 
 async def _request(request: Request, visit: Visit) -> AdviserRequest:
-    found = await visibility.adviser_request(
-        visit.services.db, visit.staff, request.path_params["id"]
-    )
-    if found is None:
-        raise HTTPException(404)
-    return found
+    return await visit.visible(visibility.adviser_request, request.path_params["id"])
 
 
 async def request_page(
@@ -96,48 +91,50 @@ async def request_page(
     )
 
 
-async def join(request: Request, visit: Visit) -> Response:
-    svc = visit.services
-    asked = await _request(request, visit)
+async def _answer(
+    request: Request, visit: Visit, asked: AdviserRequest, answer: Awaitable[None], done: str
+) -> Response:
+    """The adviser's answer to ``asked``, then the consultation they now take part in; a
+    refusal shows the request page again with everything typed."""
     try:
-        await adviser_requests.join_meeting(
-            svc.db, svc.clock, asked, visit.field("meeting_id"), adviser=visit.staff
-        )
+        await answer
     except InputRejected as exc:
         return await request_page(request, visit, FormState.typed(visit).rejected(exc), 400, asked)
     except NotOpen:
         form = FormState.typed(visit).error("request", adviser_requests.NOT_OPEN)
         return await request_page(request, visit, form, 409, asked)
-    return redirect(f"/adviser/consultations/{asked.consultation_id}?done=joined")
+    return redirect(f"/adviser/consultations/{asked.consultation_id}?done={done}")
+
+
+async def join(request: Request, visit: Visit) -> Response:
+    svc = visit.services
+    asked = await _request(request, visit)
+    joining = adviser_requests.join_meeting(
+        svc.db, svc.clock, asked, visit.field("meeting_id"), adviser=visit.staff
+    )
+    return await _answer(request, visit, asked, joining, "joined")
 
 
 async def offer(request: Request, visit: Visit) -> Response:
     svc = visit.services
     asked = await _request(request, visit)
-    try:
+
+    async def offering() -> None:  # reading the typed time may refuse it too
         given = OwnTime(
             place_id=visit.field("place_id"),
             starts_at=local_time(visit.field("starts_at"), svc.zone, "starts_at"),
             duration_minutes=whole_number(visit.field("duration_minutes"), max(DURATIONS)) or 0,
         )
         await adviser_requests.offer_time(svc.db, svc.clock, asked, given, adviser=visit.staff)
-    except InputRejected as exc:
-        return await request_page(request, visit, FormState.typed(visit).rejected(exc), 400, asked)
-    except NotOpen:
-        form = FormState.typed(visit).error("request", adviser_requests.NOT_OPEN)
-        return await request_page(request, visit, form, 409, asked)
-    return redirect(f"/adviser/consultations/{asked.consultation_id}?done=offered")
+
+    return await _answer(request, visit, asked, offering(), "offered")
 
 
 async def consultation_page(request: Request, visit: Visit) -> Response:
     """A consultation the adviser takes part in: its pseudonym, language and needs, the
     meetings, their own parts and the conversation. Nothing else of it."""
     svc = visit.services
-    consultation = await visibility.adviser_consultation(
-        svc.db, visit.staff, request.path_params["id"]
-    )
-    if consultation is None:
-        raise HTTPException(404)
+    consultation = await visit.visible(visibility.adviser_consultation, request.path_params["id"])
     key = await keys.current_key(svc.db, visit.staff.id)
     parts = await adviser_requests.parts_of(svc.db, consultation.id)
     return render(
@@ -162,25 +159,12 @@ async def consultation_page(request: Request, visit: Visit) -> Response:
 
 async def cancel_part(request: Request, visit: Visit) -> Response:
     svc = visit.services
-    part = await visibility.own_adviser_meeting(svc.db, visit.staff, request.path_params["id"])
-    if part is None:
-        raise HTTPException(404)
+    part = await visit.visible(visibility.own_adviser_meeting, request.path_params["id"])
     await adviser_requests.cancel_part(svc.db, svc.clock, part, adviser=visit.staff)
     return redirect("/adviser?done=cancelled")
 
 
 # --- the investigator's and NGO worker's side -------------------------------------------
-
-
-async def _asking_consultation(request: Request, visit: Visit) -> Consultation:
-    db, staff, wanted = visit.services.db, visit.staff, request.path_params["id"]
-    if staff.role == INVESTIGATOR:
-        found = await visibility.assigned_consultation(db, staff, wanted)
-    else:
-        found = await visibility.booked_consultation(db, staff, wanted)
-    if found is None:
-        raise HTTPException(404)
-    return found
 
 
 def _consultation_url(visit: Visit, consultation_id: str) -> str:
@@ -202,7 +186,7 @@ async def _consultation_again(
 
 async def ask(request: Request, visit: Visit) -> Response:
     svc = visit.services
-    consultation = await _asking_consultation(request, visit)
+    consultation = await visit.visible(visibility.team_consultation, request.path_params["id"])
     try:
         await adviser_requests.ask(
             svc.db,
@@ -219,9 +203,7 @@ async def ask(request: Request, visit: Visit) -> Response:
 
 async def withdraw(request: Request, visit: Visit) -> Response:
     svc = visit.services
-    asked = await visibility.asked_adviser_request(svc.db, visit.staff, request.path_params["id"])
-    if asked is None:
-        raise HTTPException(404)
+    asked = await visit.visible(visibility.asked_adviser_request, request.path_params["id"])
     try:
         await adviser_requests.withdraw(svc.db, svc.clock, asked, actor=visit.staff)
     except NotOpen:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -50,11 +49,11 @@ def refusal(code: str, status: int, **extra: Any) -> JSONResponse:
     return JSONResponse({"error": code, **extra}, status_code=status)
 
 
-def posted_envelopes(visit: Visit) -> dict[str, str] | None:
-    """The ``envelope`` fields, each ``<recipient key id>:<base64>``; None if malformed
-    or one recipient twice."""
+def posted_envelopes(visit: Visit, name: str = "envelope") -> dict[str, str] | None:
+    """The ``name`` fields (envelopes sealed in the browser, here and for referrals), each
+    ``<recipient key id>:<base64>``; None if malformed or one recipient twice."""
     found: dict[str, str] = {}
-    for value in visit.form.getlist("envelope"):
+    for value in visit.form.getlist(name):
         if not isinstance(value, str) or ":" not in value:
             return None
         key_id, envelope = value.split(":", 1)
@@ -94,16 +93,7 @@ async def post_sealed(
 
 
 async def _staff_consultation(request: Request, visit: Visit) -> Consultation:
-    db, staff, wanted = visit.services.db, visit.staff, request.path_params["id"]
-    if staff.role == INVESTIGATOR:
-        found = await visibility.assigned_consultation(db, staff, wanted)
-    elif staff.role == ADVISER:
-        found = await visibility.adviser_consultation(db, staff, wanted)
-    else:
-        found = await visibility.booked_consultation(db, staff, wanted)
-    if found is None:
-        raise HTTPException(404)
-    return found
+    return await visit.visible(visibility.conversation_consultation, request.path_params["id"])
 
 
 async def staff_post(request: Request, visit: Visit) -> Response:

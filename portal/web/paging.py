@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from starlette.requests import Request
 
+from portal.domain.accounts import Account
 from portal.web.inputs import whole_number
+from portal.web.visit import Visit
 
 T = TypeVar("T")
 PAGE_SIZE = 25
@@ -42,3 +44,15 @@ class Page(Generic[T]):
 def window(number: int, size: int = PAGE_SIZE) -> tuple[int, int]:
     """(limit, offset) for page ``number``, asking for one extra row."""
     return size + 1, (number - 1) * size
+
+
+async def visible_page(
+    request: Request,
+    visit: Visit,
+    lookup: Callable[[Any, Account, int, int], Awaitable[Sequence[T]]],
+) -> Page[T]:
+    """The page (number in the query string) of what ``lookup``, a listing of
+    domain/visibility.py, shows this staff member."""
+    number = page_number(request)
+    limit, offset = window(number)
+    return Page.of(await lookup(visit.services.db, visit.staff, limit, offset), number)

@@ -12,7 +12,6 @@ domain/visibility.py; what may happen to one, in domain/referrals.py.
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -32,8 +31,9 @@ from portal.domain.roles import (
     ORGANISATION_KIND_LABELS,
 )
 from portal.i18n import N_
+from portal.web.conversation import b64, posted_envelopes, refusal
 from portal.web.guard import GuardedRoute, route
-from portal.web.paging import Page, page_number, window
+from portal.web.paging import visible_page
 from portal.web.responses import redirect, render
 from portal.web.visit import Visit
 
@@ -51,53 +51,20 @@ CODES = {
 DONE = {"status": N_("The referral's status is saved.")}
 
 
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()
-
-
 def keys_json(found: list[AdviserKey]) -> list[dict[str, str]]:
-    return [{"id": k.key_id, "key": _b64(k.public_key)} for k in found]
-
-
-def _refusal(code: str, status: int, **extra: Any) -> JSONResponse:
-    return JSONResponse({"error": code, **extra}, status_code=status)
-
-
-def _posted(visit: Visit, name: str) -> dict[str, str] | None:
-    """The ``name`` fields, each ``<recipient key id>:<base64>``; None if malformed or
-    one key twice."""
-    found: dict[str, str] = {}
-    for value in visit.form.getlist(name):
-        if not isinstance(value, str) or ":" not in value:
-            return None
-        key_id, envelope = value.split(":", 1)
-        if not key_id or key_id in found:
-            return None
-        found[key_id] = envelope
-    return found
+    return [{"id": k.key_id, "key": b64(k.public_key)} for k in found]
 
 
 # --- sending, from a consultation page ---------------------------------------------------
 
 
-async def _consultation(request: Request, visit: Visit) -> Consultation:
-    db, staff, wanted = visit.services.db, visit.staff, request.path_params["id"]
-    if staff.role == INVESTIGATOR:
-        found = await visibility.assigned_consultation(db, staff, wanted)
-    else:
-        found = await visibility.booked_consultation(db, staff, wanted)
-    if found is None:
-        raise HTTPException(404)
-    return found
-
-
 async def send(request: Request, visit: Visit) -> Response:
     """A referral sealed in the sender's browser: JSON ``{"saved": true}``, or a refusal
     code (with the advisers' keys now, if they changed)."""
-    consultation = await _consultation(request, visit)
-    envelopes = _posted(visit, "envelope")
+    consultation = await visit.visible(visibility.team_consultation, request.path_params["id"])
+    envelopes = posted_envelopes(visit, "envelope")
     if envelopes is None:
-        return _refusal("unreadable", 400)
+        return refusal("unreadable", 400)
     svc = visit.services
     try:
         await referrals.send(
@@ -112,9 +79,9 @@ async def send(request: Request, visit: Visit) -> Response:
     except NotSender:
         raise HTTPException(404) from None
     except KeysChanged as exc:
-        return _refusal("keys_changed", 409, keys=keys_json(exc.keys))
+        return refusal("keys_changed", 409, keys=keys_json(exc.keys))
     except InputRejected as exc:
-        return _refusal(CODES.get(exc.message, "unreadable"), 400)
+        return refusal(CODES.get(exc.message, "unreadable"), 400)
     return JSONResponse({"saved": True})
 
 
@@ -141,14 +108,11 @@ async def consultation_context(
 
 
 async def adviser_list(request: Request, visit: Visit) -> Response:
-    number = page_number(request)
-    limit, offset = window(number)
-    rows = await visibility.received_referrals(visit.services.db, visit.staff, limit, offset)
     return render(
         request,
         visit,
         "referrals/list.html",
-        page=Page.of(rows, number),
+        page=await visible_page(request, visit, visibility.received_referrals),
         statuses=referrals.STATUSES,
         languages=LANGUAGES,
         urgency=CHOICES["urgency"],
@@ -156,12 +120,7 @@ async def adviser_list(request: Request, visit: Visit) -> Response:
 
 
 async def _received(request: Request, visit: Visit) -> Referral:
-    found = await visibility.received_referral(
-        visit.services.db, visit.staff, request.path_params["id"]
-    )
-    if found is None:
-        raise HTTPException(404)
-    return found
+    return await visit.visible(visibility.received_referral, request.path_params["id"])
 
 
 async def _detail(
@@ -205,16 +164,16 @@ async def adviser_status(request: Request, visit: Visit) -> Response:
 async def adviser_share(request: Request, visit: Visit) -> Response:
     """The note re-sealed in this adviser's browser for colleagues without an envelope."""
     referral = await _received(request, visit)
-    shared = _posted(visit, "shared")
+    shared = posted_envelopes(visit, "shared")
     if shared is None:
-        return _refusal("not_shared", 400)
+        return refusal("not_shared", 400)
     svc = visit.services
     try:
         count = await referrals.share(
             svc.db, svc.clock, referral, adviser=visit.staff, envelopes=shared
         )
     except InputRejected:
-        return _refusal("not_shared", 400)
+        return refusal("not_shared", 400)
     return JSONResponse({"shared": count})
 
 
@@ -222,14 +181,11 @@ async def adviser_share(request: Request, visit: Visit) -> Response:
 
 
 async def unit_list(request: Request, visit: Visit) -> Response:
-    number = page_number(request)
-    limit, offset = window(number)
-    rows = await visibility.unit_referrals(visit.services.db, visit.staff, limit, offset)
     return render(
         request,
         visit,
         "referrals/unit.html",
-        page=Page.of(rows, number),
+        page=await visible_page(request, visit, visibility.unit_referrals),
         statuses=referrals.STATUSES,
     )
 

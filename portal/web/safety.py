@@ -5,7 +5,7 @@ field per participant key (``<key id>:<base64>``), sealed in the browser by
 static/js/safety_plan.js. Without JavaScript or an unlocked key no envelope is sent and
 the stored details stay. A refused save draws the consultation page again (400, or 409
 when the participants' keys changed) with every error and the posted envelopes kept.
-Who may save is decided in domain/visibility.py ``safety_plan_consultation``.
+Who may save is decided in domain/visibility.py ``team_consultation``.
 """
 
 from __future__ import annotations
@@ -41,9 +41,7 @@ def posted_envelopes(visit: Visit) -> dict[str, str] | None:
 
 async def save(request: Request, visit: Visit) -> Response:
     svc, staff = visit.services, visit.staff
-    consultation = await visibility.safety_plan_consultation(
-        svc.db, staff, request.path_params["id"]
-    )
+    consultation = await visibility.team_consultation(svc.db, staff, request.path_params["id"])
     if consultation is None:
         raise HTTPException(404)
     envelopes = posted_envelopes(visit)

@@ -6,7 +6,11 @@ one too, so they have the visitor's session and language like any other page.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
 from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
 from portal.domain.accounts import Account
@@ -14,6 +18,8 @@ from portal.i18n import negotiate
 from portal.security import csrf
 from portal.security.sessions import CurrentSession, SessionHandle
 from portal.services import Services
+
+T = TypeVar("T")
 
 
 class NotLoggedIn(Exception):
@@ -60,6 +66,17 @@ class Visit:
     def field(self, name: str) -> str:
         value = self.form.get(name)
         return value if isinstance(value, str) else ""
+
+    async def visible(
+        self, lookup: Callable[[Any, Account, str], Awaitable[T | None]], wanted: str
+    ) -> T:
+        """What ``lookup`` (a question of domain/visibility.py, the one place that decides
+        access) lets this staff member see of ``wanted``; else 404, the same as for
+        something that does not exist."""
+        found = await lookup(self.services.db, self.staff, wanted)
+        if found is None:
+            raise HTTPException(404)
+        return found
 
 
 def language(request: Request, session: CurrentSession | None, svc: Services) -> str:

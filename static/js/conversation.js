@@ -6,7 +6,7 @@
 // The typed text stays in the page until the server says the message is saved.
 import { fromBase64, openJson, sealJson, toBase64 } from "./sealing.js";
 import "./notes.js"; // the NGO page's prepared-note form
-import { onSubmit, post, postShares, say } from "./posting.js";
+import { appendEnvelopes, onSubmit, postSealed, postShares, say } from "./posting.js";
 import { currentKey, whenUnlocked } from "./unlock.js";
 
 const PAD_TO = 256;
@@ -102,23 +102,12 @@ async function send(form) {
   const body = new FormData();
   body.append("csrf_token", form.elements.namedItem("csrf_token").value);
   body.append("message_id", message);
-  for (const recipient of recipientsOf(form)) {
-    const envelope = sealJson(fromBase64(recipient.key),
-                              { ...contextOf(consultation, message, author, recipient.id), time, text },
-                              { padTo: PAD_TO });
-    body.append("envelope", `${recipient.id}:${toBase64(envelope)}`);
-  }
-  button.disabled = true;
+  appendEnvelopes(
+    body, recipientsOf(form),
+    (recipient) => ({ ...contextOf(consultation, message, author, recipient.id), time, text }),
+    PAD_TO);
   say(status, "");
-  let result;
-  try {
-    result = await post(form.action, body);
-  } catch (error) {
-    result = { ok: false, answer: { error: "failed" } };
-  } finally {
-    button.disabled = false;
-  }
-  const { ok, answer } = result;
+  const { ok, answer } = await postSealed(form, body, button);
   if (ok && answer.saved) {
     if (form.querySelector("textarea[name]")) { // the client's page: show it as the server does
       window.location.assign(`${window.location.pathname}?sent=1#messages`);

@@ -1,6 +1,7 @@
 // Posting what this page sealed, with fetch, and saying how it went: the conversation's
 // messages and shares (conversation.js), the referrals and their shares (referral.js).
 // The answer is JSON ({code} on a refusal), read with the response's status.
+import { fromBase64, sealJson, toBase64 } from "./sealing.js";
 
 export function say(element, text) { element.textContent = text; }
 
@@ -11,6 +12,28 @@ export async function post(url, body) {
   let answer = {};
   try { answer = await response.json(); } catch { answer = {}; }
   return { ok: response.ok, answer };
+}
+
+// One "envelope" field a recipient ({id, key}): ``fields(recipient)`` sealed to their key,
+// padded to a multiple of ``padTo`` bytes, as "<key id>:<base64>".
+export function appendEnvelopes(body, recipients, fields, padTo) {
+  for (const recipient of recipients) {
+    const envelope = sealJson(fromBase64(recipient.key), fields(recipient), { padTo });
+    body.append("envelope", `${recipient.id}:${toBase64(envelope)}`);
+  }
+}
+
+// Post a send form's sealed ``body`` with its ``button`` disabled meanwhile (a double
+// click sends once); a failed request answers as the refusal "failed".
+export async function postSealed(form, body, button) {
+  button.disabled = true;
+  try {
+    return await post(form.action, body);
+  } catch (error) {
+    return { ok: false, answer: { error: "failed" } };
+  } finally {
+    button.disabled = false;
+  }
 }
 
 // Post the envelopes a share form sealed for newcomers; once saved, its button is done.

@@ -5,7 +5,7 @@
 // sealed to their key is opened once the key is unlocked (unlock.js), and can be
 // shared (re-sealed here) with colleagues who got their key after it was sent.
 import { fromBase64, openJson, sealJson, toBase64 } from "./sealing.js";
-import { onSubmit, post, postShares, say } from "./posting.js";
+import { appendEnvelopes, onSubmit, postSealed, postShares, say } from "./posting.js";
 import { currentKey, whenUnlocked } from "./unlock.js";
 
 const PAD_TO = 256;
@@ -75,22 +75,10 @@ async function send(form) {
   body.append("csrf_token", form.elements.namedItem("csrf_token").value);
   body.append("referral_id", referral);
   body.append("organisation_id", organisation);
-  for (const recipient of keys) {
-    const envelope = sealJson(fromBase64(recipient.key),
-                              { ...contextOf(referral, author, recipient.id), time, text },
-                              { padTo: PAD_TO });
-    body.append("envelope", `${recipient.id}:${toBase64(envelope)}`);
-  }
-  button.disabled = true;
-  let result;
-  try {
-    result = await post(form.action, body);
-  } catch (error) {
-    result = { ok: false, answer: { error: "failed" } };
-  } finally {
-    button.disabled = false;
-  }
-  const { ok, answer } = result;
+  appendEnvelopes(body, keys,
+                  (recipient) => ({ ...contextOf(referral, author, recipient.id), time, text }),
+                  PAD_TO);
+  const { ok, answer } = await postSealed(form, body, button);
   if (ok && answer.saved) {
     area.value = "";
     say(status, form.dataset.sent);

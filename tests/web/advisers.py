@@ -68,3 +68,18 @@ def request_id_on(page: str) -> str:
     found = REQUEST_LINK.search(page)
     assert found, "the start page links the request"
     return found.group(1)
+
+
+def join_first_meeting(adviser: Actor) -> str:
+    """The adviser opens the request on their start page and joins the consultation's
+    first upcoming meeting, as the request page offers it; the request's id."""
+    request_id = request_id_on(adviser.get("/adviser").text)
+    page = adviser.get(f"/adviser/requests/{request_id}").text
+    meeting_id = re.search(r'name="meeting_id" value="([^"]+)"', page)
+    assert meeting_id, "the request page offers a meeting to join"
+    adviser.submit(
+        f"/adviser/requests/{request_id}",
+        f"/adviser/requests/{request_id}/join",
+        meeting_id=meeting_id.group(1),
+    )
+    return request_id

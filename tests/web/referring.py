@@ -12,8 +12,9 @@ from dataclasses import dataclass
 import httpx2 as httpx
 from starlette.testclient import TestClient
 
+from portal.crypto.envelopes import padded_json as padded
 from portal.crypto.envelopes import seal
-from portal.domain.referrals import context, padded
+from portal.domain.referrals import context
 from portal.storage.organisations import Organisation
 from tests.factories import (
     CANARIES,

@@ -17,7 +17,7 @@ from portal.crypto.envelopes import open_envelope, seal
 from portal.domain.conversation import padded
 from portal.i18n import CLIENT_LOCALES
 from tests.factories import FakeClock, World, in_app, services_of
-from tests.web.advisers import ask, make_advisers, request_id_on, signed_in
+from tests.web.advisers import ask, join_first_meeting, make_advisers, request_id_on, signed_in
 from tests.web.conversation import (
     FROM_POLICE,
     Talk,
@@ -306,15 +306,7 @@ def test_the_client_page_says_who_joins_in_every_client_language(
     advisers = make_advisers(client)
     assert ask(case.investigator.actor, _inv_page(case), advisers.assistance.id).status_code == 303
     adviser = signed_in(client, clock, advisers.adviser)
-    request_id = request_id_on(adviser.get("/adviser").text)
-    page = adviser.get(f"/adviser/requests/{request_id}").text
-    meeting_id = re.search(r'name="meeting_id" value="([^"]+)"', page)
-    assert meeting_id
-    adviser.submit(
-        f"/adviser/requests/{request_id}",
-        f"/adviser/requests/{request_id}/join",
-        meeting_id=meeting_id.group(1),
-    )
+    join_first_meeting(adviser)
     for locale in CLIENT_LOCALES:
         case.client.submit("/meeting", "/language", locale=locale, next="/meeting")
         text = case.client.get("/meeting").text
@@ -334,15 +326,7 @@ def test_earlier_messages_are_shared_with_an_adviser_who_joins(
     assert ask(case.investigator.actor, _inv_page(case), advisers.assistance.id).status_code == 303
     adviser = signed_in(client, clock, advisers.adviser)
     adviser_key, adviser_sk = register_staff_key(client, clock, advisers.adviser.id)
-    request_id = request_id_on(adviser.get("/adviser").text)
-    page = adviser.get(f"/adviser/requests/{request_id}").text
-    meeting_id = re.search(r'name="meeting_id" value="([^"]+)"', page)
-    assert meeting_id
-    adviser.submit(
-        f"/adviser/requests/{request_id}",
-        f"/adviser/requests/{request_id}/join",
-        meeting_id=meeting_id.group(1),
-    )
+    join_first_meeting(adviser)
     adviser_page = f"/adviser/consultations/{case.consultation}"
     assert "Written before you could read this conversation" in adviser.get(adviser_page).text
     inv_page = case.investigator.actor.get(_inv_page(case)).text
@@ -425,15 +409,7 @@ def test_an_adviser_taking_part_is_not_sealed_the_safety_plan(
     investigator = case.investigator.actor
     ask(investigator, _inv_page(case), advisers.assistance.id)
     adviser = signed_in(client, clock, advisers.adviser)
-    request_id = request_id_on(adviser.get("/adviser").text)
-    page = adviser.get(f"/adviser/requests/{request_id}").text
-    meeting = re.search(r'name="meeting_id" value="([^"]+)"', page)
-    assert meeting
-    adviser.submit(
-        f"/adviser/requests/{request_id}",
-        f"/adviser/requests/{request_id}/join",
-        meeting_id=meeting.group(1),
-    )
+    join_first_meeting(adviser)
     adviser_key, _secret = register_staff_key(client, clock, advisers.adviser.id)
     db = services_of(client).db
     conversation = in_app(client, message_store.recipient_keys, db, case.consultation)
