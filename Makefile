@@ -23,13 +23,17 @@ demo: install  ## a fresh SQLite database with demo data, then the portal on 127
 run: install
 	PORTAL_PUBLIC_URL=$${PORTAL_PUBLIC_URL:-http://127.0.0.1:$(PORT)} $(BIN)/portal serve --port $(PORT)
 
-test: install  ## the whole suite on SQLite (browser tests need /usr/bin/chromium)
-	$(BIN)/pytest
+# Tests run in a worker per CPU (pytest-xdist); a test file stays in one worker, so a
+# file's live server and browser start once. TEST_ARGS="-n 0" runs them in this process.
+TEST_ARGS ?= -n auto --dist loadfile
 
-test-postgres: install  ## the suite again on PostgreSQL and Redis on this machine
+test: install  ## the whole suite on SQLite (browser tests need /usr/bin/chromium)
+	$(BIN)/pytest $(TEST_ARGS)
+
+test-postgres: install  ## the tests that meet a database, again on PostgreSQL and Redis
 	PORTAL_TEST_DATABASE_URL=$${PORTAL_TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/test} \
 	PORTAL_TEST_REDIS_URL=$${PORTAL_TEST_REDIS_URL:-redis://127.0.0.1:6379/15} \
-	$(BIN)/pytest -m "not browser"
+	$(BIN)/pytest $(TEST_ARGS) -m "not browser"
 
 bench: install  ## benchmarks of DESIGN.md section 7 (needs wrk); BENCH_ARGS="--quick --postgres URL"
 	$(BIN)/python bench/run.py $(BENCH_ARGS)

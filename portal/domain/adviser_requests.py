@@ -19,7 +19,7 @@ Who gets an attention item:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from portal.clock import Clock
@@ -289,10 +289,11 @@ class ClientView:
         return self.joins.get(meeting_id, [])
 
 
-async def client_view(db: Queryable, consultation_id: str, now: int) -> ClientView:
+def client_view_of(parts: Iterable[AdviserMeeting], now: int) -> ClientView:
+    """``parts``: every adviser's part in the consultation, soonest first."""
     joins: dict[str, list[str]] = {}
     own = []
-    for part in await store.consultation_meetings(db, consultation_id):
+    for part in parts:
         if not part.is_planned or part.organisation_kind not in ADVISER_KINDS:
             continue
         if part.meeting_id is not None:

@@ -18,10 +18,14 @@ from portal.clock import Clock
 from portal.crypto import client_keys
 from portal.crypto.tokens import random_id
 from portal.domain import attention, audit, codes
+from portal.domain.adviser_requests import ClientView as AdviserView
+from portal.domain.adviser_requests import client_view_of as adviser_client_view
 from portal.domain.bookings import OPEN_STATUSES, CodeHashing
+from portal.domain.conversation import ClientConversation, client_conversation_of
 from portal.i18n import N_
 from portal.storage import consultations as store
 from portal.storage import slots as slot_store
+from portal.storage.client_page import client_page_rows
 from portal.storage.consultations import Consultation, Meeting
 from portal.storage.database import Database, Queryable
 from portal.storage.keys import StaffKey
@@ -318,16 +322,30 @@ async def client_consultation(db: Queryable, consultation_id: str) -> Consultati
 
 
 @dataclass(frozen=True)
-class ClientView:
+class MeetingPage:
+    """What the client's meeting page shows."""
+
     consultation: Consultation
     key: StaffKey | None  # the client's note is sealed to it
     meetings: Sequence[Meeting]
+    conversation: ClientConversation  # the latest messages, opened
+    advisers: AdviserView
 
 
-async def client_view(db: Queryable, consultation_id: str) -> ClientView | None:
-    """What the client's meeting page shows; None if purged."""
-    found = await store.consultation_and_key(db, consultation_id)
-    if found is None:
+async def meeting_page(
+    db: Database, consultation_id: str, secret_key: bytes | None, now: int, latest: int
+) -> MeetingPage | None:
+    """The client's meeting page in one statement (storage/client_page.py), with the latest
+    ``latest`` messages opened with the key from their session; None if purged."""
+    rows = await client_page_rows(db, consultation_id, latest)
+    if rows is None:
         return None
-    consultation, key = found
-    return ClientView(consultation, key, await store.consultation_meetings(db, consultation.id))
+    return MeetingPage(
+        rows.consultation,
+        rows.key,
+        rows.meetings,
+        client_conversation_of(
+            consultation_id, rows.recipients, rows.latest, rows.message_count, secret_key
+        ),
+        adviser_client_view(rows.adviser_parts, now),
+    )

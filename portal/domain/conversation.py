@@ -385,8 +385,9 @@ class ClientEntry:
 @dataclass(frozen=True)
 class ClientConversation:
     recipients: list[RecipientKey]  # empty: the client cannot take part (no client key)
-    entries: list[ClientEntry]
+    entries: list[ClientEntry]  # oldest first: all of them, or the latest few
     message_id: str
+    total: int = 0  # messages in the conversation, shown or not
 
     @property
     def can_write(self) -> bool:
@@ -397,18 +398,39 @@ class ClientConversation:
         """The organisation kinds of the advisers who take part, each once."""
         return sorted({k.organisation_kind for k in self.recipients if k.role == "adviser"})
 
+    @property
+    def more(self) -> bool:
+        """Older messages than those shown exist (the meeting page shows the latest)."""
+        return self.total > len(self.entries)
+
 
 async def client_conversation(
     db: Queryable, consultation_id: str, secret_key: bytes | None
 ) -> ClientConversation:
-    """The client's messages, opened here with the secret key from their session (one
-    query for the messages and the client's envelopes; no argon2). Nothing is kept."""
-    current = await store.recipient_keys(db, consultation_id)
-    own = _author_key(current, "client", None)
+    """All the client's messages, opened here with the secret key from their session (one
+    query for the messages and the client's envelopes; no argon2). Nothing is kept. The
+    meeting page reads only the latest few (domain/client_access.py ``meeting_page``): each
+    envelope opened is an X25519 multiplication on the event loop (docs/benchmarks.md)."""
+    recipients = await store.recipient_keys(db, consultation_id)
+    own = _author_key(recipients, "client", None)
+    readable = [] if own is None else await store.readable_by(db, consultation_id, own.key_id)
+    return client_conversation_of(consultation_id, recipients, readable, len(readable), secret_key)
+
+
+def client_conversation_of(
+    consultation_id: str,
+    recipients: list[RecipientKey],
+    readable: Sequence[Readable],
+    total: int,
+    secret_key: bytes | None,
+) -> ClientConversation:
+    """``readable`` (messages with the envelopes sealed to the client's current key, oldest
+    first; ``total`` messages in all) opened with the client's secret key."""
+    own = _author_key(recipients, "client", None)
     if own is None:
         return ClientConversation([], [], new_message_id())
     entries = []
-    for r in await store.readable_by(db, consultation_id, own.key_id):
+    for r in readable:
         text = None
         if r.envelope is not None and secret_key is not None:
             try:
@@ -425,4 +447,4 @@ async def client_conversation(
         entries.append(
             ClientEntry(r.message.author_role, r.message.created_at, text, r.message.author_kind)
         )
-    return ClientConversation(current, entries, new_message_id())
+    return ClientConversation(recipients, entries, new_message_id(), total)

@@ -84,7 +84,7 @@ JOIN accounts ra ON ra.id = r.requested_by
 JOIN organisations ro ON ro.id = ra.organisation_id
 """  # noqa: S608 - column names from consultations.py, no input
 
-_MEETING = """
+PART_SELECT = """
 SELECT am.id, am.consultation_id, c.pseudonym, am.request_id, am.adviser_id,
        a.display_name AS adviser_name, o.kind AS organisation_kind, am.meeting_id,
        p.id AS place_id, p.name AS place_name, p.address AS place_address,
@@ -120,7 +120,7 @@ def _request(r: Row) -> AdviserRequest:
     )
 
 
-def _meeting(r: Row) -> AdviserMeeting:
+def part_from_row(r: Row) -> AdviserMeeting:
     return AdviserMeeting(
         id=r["id"],
         consultation_id=r["consultation_id"],
@@ -311,8 +311,8 @@ async def insert_meeting(
 
 
 async def meeting_by_id(db: Queryable, adviser_meeting_id: str) -> AdviserMeeting | None:
-    row = await db.fetch_one(_MEETING + " WHERE am.id = :id", id=adviser_meeting_id)
-    return None if row is None else _meeting(row)
+    row = await db.fetch_one(PART_SELECT + " WHERE am.id = :id", id=adviser_meeting_id)
+    return None if row is None else part_from_row(row)
 
 
 async def cancel_meeting(db: Queryable, adviser_meeting_id: str, now: int) -> bool:
@@ -328,18 +328,18 @@ async def cancel_meeting(db: Queryable, adviser_meeting_id: str, now: int) -> bo
 async def adviser_meetings(db: Queryable, adviser_id: str, limit: int) -> Sequence[AdviserMeeting]:
     """The adviser's part in consultations, not cancelled, soonest first."""
     rows = await db.fetch_all(
-        _MEETING + " WHERE am.adviser_id = :a AND am.status <> 'cancelled'"
+        PART_SELECT + " WHERE am.adviser_id = :a AND am.status <> 'cancelled'"
         " ORDER BY starts_at, am.id LIMIT :limit",
         a=adviser_id,
         limit=limit,
     )
-    return [_meeting(r) for r in rows]
+    return [part_from_row(r) for r in rows]
 
 
 async def consultation_meetings(db: Queryable, consultation_id: str) -> Sequence[AdviserMeeting]:
     """Every adviser's part in the consultation (cancelled ones too), soonest first."""
     rows = await db.fetch_all(
-        _MEETING + " WHERE am.consultation_id = :c ORDER BY starts_at, am.id",
+        PART_SELECT + " WHERE am.consultation_id = :c ORDER BY starts_at, am.id",
         c=consultation_id,
     )
-    return [_meeting(r) for r in rows]
+    return [part_from_row(r) for r in rows]

@@ -92,17 +92,17 @@ NEEDS_COLUMNS = (
     "safe_contact",
 )
 
-_CONSULTATION_COLUMNS = (
+CONSULTATION_COLUMNS = (
     "SELECT c.*, o.name AS organisation_name, a.display_name AS investigator_name"
 )
-_CONSULTATION_FROM = """
+CONSULTATION_FROM = """
 FROM consultations c
 JOIN organisations o ON o.id = c.organisation_id
 JOIN accounts a ON a.id = c.investigator_id
 """
-_CONSULTATION = _CONSULTATION_COLUMNS + _CONSULTATION_FROM
+_CONSULTATION = CONSULTATION_COLUMNS + CONSULTATION_FROM
 
-_MEETING = """
+MEETING_SELECT = """
 SELECT m.id, m.consultation_id, c.pseudonym, m.slot_id, m.investigator_id,
        a.display_name AS investigator_name, a.gender AS investigator_gender,
        m.place_id, p.name AS place_name, p.kind AS place_kind, p.address AS place_address,
@@ -119,7 +119,7 @@ LEFT JOIN safety_plans sp ON sp.consultation_id = m.consultation_id
 """
 
 
-def _consultation(row: Row) -> Consultation:
+def consultation_from_row(row: Row) -> Consultation:
     return Consultation(
         id=row["id"],
         pseudonym=row["pseudonym"],
@@ -145,7 +145,7 @@ def _consultation(row: Row) -> Consultation:
     )
 
 
-def _meeting(row: Row) -> Meeting:
+def meeting_from_row(row: Row) -> Meeting:
     return Meeting(
         id=row["id"],
         consultation_id=row["consultation_id"],
@@ -214,7 +214,7 @@ async def insert_consultation(
 
 async def consultation_by_id(db: Queryable, consultation_id: str) -> Consultation | None:
     row = await db.fetch_one(_CONSULTATION + "WHERE c.id = :id", id=consultation_id)
-    return None if row is None else _consultation(row)
+    return None if row is None else consultation_from_row(row)
 
 
 async def consultation_and_key(
@@ -223,13 +223,13 @@ async def consultation_and_key(
     """The consultation and its investigator's current key (notes are sealed to it), in one
     round trip: the client's page shows both on every view."""
     row = await db.fetch_one(
-        f"{_CONSULTATION_COLUMNS}, {KEY_COLUMNS}{_CONSULTATION_FROM}"
+        f"{CONSULTATION_COLUMNS}, {KEY_COLUMNS}{CONSULTATION_FROM}"
         "LEFT JOIN investigator_keys k"
         " ON k.account_id = c.investigator_id AND k.retired_at IS NULL "
         "WHERE c.id = :id",
         id=consultation_id,
     )
-    return None if row is None else (_consultation(row), key_from_join(row))
+    return None if row is None else (consultation_from_row(row), key_from_join(row))
 
 
 async def organisation_consultations(
@@ -242,7 +242,7 @@ async def organisation_consultations(
         limit=limit,
         offset=offset,
     )
-    return [_consultation(row) for row in rows]
+    return [consultation_from_row(row) for row in rows]
 
 
 async def touch_consultation(db: Queryable, consultation_id: str, now: int) -> None:
@@ -391,15 +391,15 @@ async def insert_meeting(
 
 
 async def meeting_by_id(db: Queryable, meeting_id: str) -> Meeting | None:
-    row = await db.fetch_one(_MEETING + "WHERE m.id = :id", id=meeting_id)
-    return None if row is None else _meeting(row)
+    row = await db.fetch_one(MEETING_SELECT + "WHERE m.id = :id", id=meeting_id)
+    return None if row is None else meeting_from_row(row)
 
 
 async def consultation_meetings(db: Queryable, consultation_id: str) -> Sequence[Meeting]:
     rows = await db.fetch_all(
-        _MEETING + "WHERE m.consultation_id = :c ORDER BY m.starts_at", c=consultation_id
+        MEETING_SELECT + "WHERE m.consultation_id = :c ORDER BY m.starts_at", c=consultation_id
     )
-    return [_meeting(row) for row in rows]
+    return [meeting_from_row(row) for row in rows]
 
 
 async def investigator_meetings(
@@ -408,24 +408,25 @@ async def investigator_meetings(
     """Upcoming meetings soonest first, or past ones latest first (an index range scan)."""
     where, order = ("m.starts_at >= :now", "ASC") if upcoming else ("m.starts_at < :now", "DESC")
     rows = await db.fetch_all(
-        _MEETING + f"WHERE m.investigator_id = :inv AND {where}"
+        MEETING_SELECT + f"WHERE m.investigator_id = :inv AND {where}"
         f" ORDER BY m.starts_at {order} LIMIT :limit OFFSET :offset",
         inv=investigator_id,
         now=now,
         limit=limit,
         offset=offset,
     )
-    return [_meeting(row) for row in rows]
+    return [meeting_from_row(row) for row in rows]
 
 
 async def unit_meetings(db: Queryable, after: int, limit: int, offset: int) -> Sequence[Meeting]:
     rows = await db.fetch_all(
-        _MEETING + "WHERE m.starts_at >= :after ORDER BY m.starts_at LIMIT :limit OFFSET :offset",
+        MEETING_SELECT
+        + "WHERE m.starts_at >= :after ORDER BY m.starts_at LIMIT :limit OFFSET :offset",
         after=after,
         limit=limit,
         offset=offset,
     )
-    return [_meeting(row) for row in rows]
+    return [meeting_from_row(row) for row in rows]
 
 
 async def set_meeting_status(
@@ -739,7 +740,7 @@ async def meetings_between(
     """Meetings starting in [start, end): one investigator's or the whole unit's."""
     whose = " AND m.investigator_id = :inv" if investigator_id else ""
     rows = await db.fetch_all(
-        _MEETING
+        MEETING_SELECT
         + "WHERE m.starts_at >= :start AND m.starts_at < :end"
         + whose
         + " ORDER BY m.starts_at LIMIT 2000",
@@ -747,4 +748,4 @@ async def meetings_between(
         end=end,
         inv=investigator_id or "",
     )
-    return [_meeting(row) for row in rows]
+    return [meeting_from_row(row) for row in rows]

@@ -45,18 +45,18 @@ class Readable:
     envelope: bytes | None
 
 
-_MESSAGE = """
+MESSAGE_SELECT = """
 SELECT m.id, m.consultation_id, m.author_role, m.author_account_id,
        COALESCE(a.display_name, '') AS author_name, m.sealed_in, m.created_at,
        COALESCE(ao.kind, '') AS author_kind
 """
-_FROM = """
+MESSAGE_FROM = """
 FROM messages m LEFT JOIN accounts a ON a.id = m.author_account_id
 LEFT JOIN organisations ao ON ao.id = a.organisation_id
 """
 
 
-def _message(r: Row) -> Message:
+def message_from_row(r: Row) -> Message:
     return Message(
         id=r["id"],
         consultation_id=r["consultation_id"],
@@ -69,40 +69,49 @@ def _message(r: Row) -> Message:
     )
 
 
+# The current key of each participant (see ``recipient_keys``), for consultation :c.
+RECIPIENTS_SELECT = (
+    "SELECT k.id AS key_id, k.public_key, a.role, a.id AS account_id, a.display_name,"
+    " o.kind AS organisation_kind"
+    " FROM consultations c"
+    " JOIN accounts a ON (a.role = 'investigator' AND a.id = c.investigator_id)"
+    "   OR (a.role = 'ngo_worker' AND a.organisation_id = c.organisation_id)"
+    "   OR (a.role = 'adviser' AND EXISTS (SELECT 1 FROM adviser_meetings am"
+    "       WHERE am.consultation_id = c.id AND am.adviser_id = a.id"
+    "       AND am.status <> 'cancelled'))"
+    " JOIN organisations o ON o.id = a.organisation_id"
+    " JOIN investigator_keys k ON k.account_id = a.id AND k.retired_at IS NULL"
+    " WHERE c.id = :c AND a.disabled_at IS NULL"
+    " UNION ALL"
+    " SELECT client_key_id, client_public_key, 'client', NULL, '', '' FROM consultations"
+    " WHERE id = :c AND client_key_id IS NOT NULL AND client_public_key IS NOT NULL"
+)
+
+
+def recipient_from_row(r: Row) -> RecipientKey:
+    return RecipientKey(
+        r["key_id"],
+        bytes(r["public_key"]),
+        r["role"],
+        r["account_id"],
+        r["display_name"],
+        r["organisation_kind"],
+    )
+
+
+def recipient_order(key: RecipientKey) -> tuple[str, str, str]:
+    return key.role, key.display_name, key.key_id
+
+
 async def recipient_keys(db: Queryable, consultation_id: str) -> list[RecipientKey]:
     """The current key of each participant: the assigned investigator's, each active NGO
     worker's of the booking organisation, each active adviser's who takes part (a part in
     a meeting, not cancelled), and the client's (if the consultation has a client key).
     Participants without a current key are not among them."""
     rows = await db.fetch_all(
-        "SELECT k.id AS key_id, k.public_key, a.role, a.id AS account_id, a.display_name,"
-        " o.kind AS organisation_kind"
-        " FROM consultations c"
-        " JOIN accounts a ON (a.role = 'investigator' AND a.id = c.investigator_id)"
-        "   OR (a.role = 'ngo_worker' AND a.organisation_id = c.organisation_id)"
-        "   OR (a.role = 'adviser' AND EXISTS (SELECT 1 FROM adviser_meetings am"
-        "       WHERE am.consultation_id = c.id AND am.adviser_id = a.id"
-        "       AND am.status <> 'cancelled'))"
-        " JOIN organisations o ON o.id = a.organisation_id"
-        " JOIN investigator_keys k ON k.account_id = a.id AND k.retired_at IS NULL"
-        " WHERE c.id = :c AND a.disabled_at IS NULL"
-        " UNION ALL"
-        " SELECT client_key_id, client_public_key, 'client', NULL, '', '' FROM consultations"
-        " WHERE id = :c AND client_key_id IS NOT NULL AND client_public_key IS NOT NULL"
-        " ORDER BY role, display_name, key_id",
-        c=consultation_id,
+        RECIPIENTS_SELECT + " ORDER BY role, display_name, key_id", c=consultation_id
     )
-    return [
-        RecipientKey(
-            r["key_id"],
-            bytes(r["public_key"]),
-            r["role"],
-            r["account_id"],
-            r["display_name"],
-            r["organisation_kind"],
-        )
-        for r in rows
-    ]
+    return [recipient_from_row(r) for r in rows]
 
 
 async def insert_message(
@@ -148,25 +157,27 @@ async def readable_by(db: Queryable, consultation_id: str, key_id: str) -> Seque
     """Every message of the consultation, oldest first, each with its envelope for
     ``key_id`` (or None): one query, whatever the number of messages."""
     rows = await db.fetch_all(
-        _MESSAGE
+        MESSAGE_SELECT
         + ", e.envelope"
-        + _FROM
+        + MESSAGE_FROM
         + " LEFT JOIN message_envelopes e ON e.message_id = m.id AND e.recipient_key_id = :k"
         " WHERE m.consultation_id = :c ORDER BY m.created_at, m.id",
         c=consultation_id,
         k=key_id,
     )
-    return [
-        Readable(_message(r), None if r["envelope"] is None else bytes(r["envelope"])) for r in rows
-    ]
+    return [_readable(r) for r in rows]
+
+
+def _readable(r: Row) -> Readable:
+    return Readable(message_from_row(r), None if r["envelope"] is None else bytes(r["envelope"]))
 
 
 async def consultation_messages(db: Queryable, consultation_id: str) -> Sequence[Message]:
     rows = await db.fetch_all(
-        _MESSAGE + _FROM + " WHERE m.consultation_id = :c ORDER BY m.created_at, m.id",
+        MESSAGE_SELECT + MESSAGE_FROM + " WHERE m.consultation_id = :c ORDER BY m.created_at, m.id",
         c=consultation_id,
     )
-    return [_message(r) for r in rows]
+    return [message_from_row(r) for r in rows]
 
 
 async def envelope_keys(db: Queryable, consultation_id: str) -> dict[str, set[str]]:

@@ -1,6 +1,7 @@
 """The advisers' part of pages other modules own: the "ask an adviser" section of the
-investigator's and the NGO worker's consultation pages, and what the client's meeting
-page says about advisers. Loaded here so that each shared handler adds one line."""
+investigator's and the NGO worker's consultation pages. Loaded here so that each shared
+handler adds one line. (What the client's meeting page says about advisers comes with
+the rest of that page: domain/client_access.py ``meeting_page``.)"""
 
 from __future__ import annotations
 
@@ -25,11 +26,3 @@ async def ask_context(visit: Visit, consultation: Consultation) -> dict[str, Any
         "adviser_kind_labels": ORGANISATION_KIND_LABELS,
         "adviser_path": ASK_PATHS[visit.staff.role],
     }
-
-
-async def client_context(visit: Visit, consultation_id: str) -> dict[str, Any]:
-    """What templates/adviser/_client_*.html need on the client's meeting page."""
-    view = await adviser_requests.client_view(
-        visit.services.db, consultation_id, visit.services.clock.now()
-    )
-    return {"advisers": view}

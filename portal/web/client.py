@@ -11,13 +11,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from portal.crypto.hashing import Overloaded, SenderBusy
-from portal.domain import client_access, codes, conversation
+from portal.domain import client_access, codes
 from portal.domain.bookings import Consultation
 from portal.domain.client_access import CHANGE_REASONS, CodeRejected
 from portal.domain.roles import CLIENT, PUBLIC
 from portal.i18n import N_
 from portal.security.senders import sender_of
-from portal.web import adviser_section, kept
+from portal.web import kept
 from portal.web.ended import resume
 from portal.web.errors import RETRY_AFTER
 from portal.web.first_interview import client_context as first_interview_context
@@ -47,6 +47,9 @@ DONE_MESSAGES = {
 }
 # (value, msgid) of each reason: the key of a cached block (blocks/change_reasons.html).
 REASONS = tuple(CHANGE_REASONS.items())
+# The meeting page opens only the latest messages (each an X25519 multiplication on the
+# event loop); /meeting/messages shows them all.
+LATEST_MESSAGES = 3
 
 
 async def code_form(request: Request, visit: Visit) -> Response:
@@ -133,16 +136,18 @@ async def meeting_page(
     confirm_cancel: str | None = None,
 ) -> Response:
     """``confirm_cancel``: the meeting whose cancellation is asked for once more."""
-    db = visit.services.db
-    found = await client_access.client_view(db, visit.session.consultation_id or "")
+    svc = visit.services
+    found = await client_access.meeting_page(
+        svc.db,
+        visit.session.consultation_id or "",
+        visit.session.client_secret_key,  # opens the messages here; no argon2
+        svc.clock.now(),
+        LATEST_MESSAGES,
+    )
     if found is None:  # purged while the client was looking
         raise HTTPException(404)
     consultation, key, meetings = found.consultation, found.key, found.meetings
     done = request.query_params.get("done", "")
-    # Opened here with the key from the session, shown, and forgotten (no argon2 here).
-    messages = await conversation.client_conversation(
-        db, consultation.id, visit.session.client_secret_key
-    )
     return render(
         request,
         visit,
@@ -151,19 +156,19 @@ async def meeting_page(
         consultation=consultation,
         upcoming=[m for m in meetings if m.is_open],
         earlier=[m for m in meetings if not m.is_open],
-        undoable={m.id for m in meetings if client_access.can_undo(m, visit.services.clock.now())},
+        undoable={m.id for m in meetings if client_access.can_undo(m, svc.clock.now())},
         undo_minutes=client_access.UNDO_SECONDS // 60,
         confirm_cancel=confirm_cancel,
         reasons=REASONS,
         message=DONE_MESSAGES.get(done) or NOTED.get(request.query_params.get("noted", "")),
         form=form or FormState(),
-        messages=messages,
+        messages=found.conversation,
         message_form=message_form or FormState(),
         message_sent=request.query_params.get("sent") == "1",
         **note_form_context(key, "client", "/meeting/notes"),
         # The first interview, after the decision to report (web/first_interview.py).
         **await first_interview_context(visit, consultation, meetings),
-        **await adviser_section.client_context(visit, consultation.id),
+        advisers=found.advisers,
     )
 
 

@@ -1,4 +1,5 @@
-"""The client's messages: answer the conversation from the meeting page.
+"""The client's messages: answer the conversation from the meeting page, read it all
+on its own page (the meeting page shows only the latest).
 
 With JavaScript the message is sealed in the browser to every recipient (the client's
 own key included) and posted with fetch (portal/web/conversation.py answers in JSON).
@@ -20,10 +21,26 @@ from portal.web.client import consultation_of, meeting_page
 from portal.web.conversation import post_sealed, posted_envelopes, refusal
 from portal.web.forms import FormState
 from portal.web.guard import GuardedRoute, route
-from portal.web.responses import redirect
+from portal.web.responses import redirect, render
 from portal.web.visit import Visit
 
 CANNOT_WRITE = N_("Messages are not available at the moment. Your support worker can help.")
+
+
+async def messages_page(request: Request, visit: Visit) -> Response:
+    consultation = await consultation_of(visit)
+    messages = await conversation.client_conversation(
+        visit.services.db, consultation.id, visit.session.client_secret_key
+    )
+    return render(
+        request,
+        visit,
+        "client/messages.html",
+        consultation=consultation,
+        messages=messages,
+        message_form=FormState(),
+        message_sent=False,
+    )
 
 
 async def message_submit(request: Request, visit: Visit) -> Response:
@@ -52,5 +69,6 @@ async def message_submit(request: Request, visit: Visit) -> Response:
 
 
 ROUTES: list[GuardedRoute] = [
+    route("/meeting/messages", messages_page, roles={CLIENT}),
     route("/meeting/messages", message_submit, roles={CLIENT}, methods=["POST"]),
 ]

@@ -258,6 +258,8 @@ def test_public_and_client_pages_have_no_violations(
     page.locator("form[action$='/answer'] input[value=confirm] ~ button").click()
     expect(page.locator("main .notice[role=status]")).to_be_visible()
     assert_no_violations(page, "meeting, confirmed")
+    page.goto("/meeting/messages")
+    assert_no_violations(page, "all messages")
     # Information for clients (web/client_info.py), reached from the header.
     page.locator("header a[href='/help']").click()
     expect(page).to_have_url("/help")

@@ -49,6 +49,10 @@ def book_with_note(context: BrowserContext) -> tuple[str, str]:
     code = page.locator(".slip-code").inner_text()
     pseudonym = page.get_by_role("heading", level=1).inner_text().split(": ", 1)[1]
     page.get_by_role("link", name="Go to the booking").click()
+    # Until the page has loaded, its sealing module may not be running yet: a click then
+    # sends the form without JavaScript and the server seals the note (a loaded machine
+    # showed it). Waiting for the URL waits for the load event.
+    page.wait_for_url("**/ngo/consultations/*")
     page.get_by_label("What worries you or makes you afraid?").fill(NGO_NOTE)
     page.get_by_role("button", name="Lock and send").click()
     expect(page.get_by_text("locked in this browser")).to_be_visible()

@@ -28,6 +28,7 @@ from secrets import token_hex
 from typing import Any, TypeVar
 
 import httpx2 as httpx
+import pytest
 from nacl.public import PrivateKey
 
 from portal.crypto.totp import code_at
@@ -402,6 +403,7 @@ def _own_postgres_database() -> Iterator[str]:
             )
 
 
+@pytest.mark.postgres  # on PostgreSQL when PORTAL_TEST_DATABASE_URL is set
 def test_sigkill_during_writes_loses_no_acknowledged_write(tmp_path: Path) -> None:
     """On PostgreSQL when PORTAL_TEST_DATABASE_URL is set (like the rest of the suite),
     else on SQLite."""

@@ -90,6 +90,7 @@ def test_a_failed_transaction_leaves_nothing_behind(client: TestClient) -> None:
     assert in_app(client, svc.db.fetch_value, "SELECT count(*) FROM organisations") == 0
 
 
+@pytest.mark.postgres  # on PostgreSQL when PORTAL_TEST_DATABASE_URL is set
 def test_upgrade_from_an_earlier_schema_keeps_the_data(tmp_path: Path) -> None:
     """The first release's schema (0001) with data in it, upgraded to today's."""
     import os

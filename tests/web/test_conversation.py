@@ -380,3 +380,48 @@ def test_a_new_client_code_reads_earlier_messages_once_they_are_shared(
     )
     assert answer.json() == {"shared": 1}
     assert FROM_POLICE in newcomer.get("/meeting").text
+
+
+def test_the_meeting_page_shows_the_latest_three_and_links_to_all(
+    client: TestClient, talk: Talk
+) -> None:
+    texts = [f"Message number {n} from the police" for n in range(1, 6)]
+    for text in texts[:3]:
+        assert talk.write("investigator", text)[1].status_code == 200
+        talk.clock.advance(60)
+    page = talk.case.client.get("/meeting").text
+    assert [t for t in texts if t in page] == texts[:3]
+    assert 'href="/meeting/messages#messages"' not in page  # nothing more to read
+    for text in texts[3:]:
+        assert talk.write("investigator", text)[1].status_code == 200
+        talk.clock.advance(60)
+    page = talk.case.client.get("/meeting").text
+    assert [t for t in texts if t in page] == texts[2:]
+    assert '<a href="/meeting/messages#messages">Read all messages</a>' in page
+
+    everything = talk.case.client.get("/meeting/messages")
+    assert everything.status_code == 200
+    assert everything.headers["cache-control"] == "no-store"
+    assert re.findall(r"Message number (\d) from the police", everything.text) == list("12345")
+    assert '<h1 id="messages-heading">All messages</h1>' in everything.text
+    assert 'action="/meeting/messages" class="stack message-form"' in everything.text
+    # The answer form there works without JavaScript, as on the meeting page.
+    token = talk.case.client.csrf_from("/meeting/messages")
+    message_id, _recipients = form_of(everything.text)
+    sent = talk.case.client.request(
+        "POST",
+        "/meeting/messages",
+        data={"csrf_token": token, "message_id": message_id, "text": FROM_CLIENT_NO_JS},
+    )
+    assert sent.status_code == 303
+    assert FROM_CLIENT_NO_JS in talk.case.client.get("/meeting/messages").text
+
+
+def test_the_page_of_all_messages_is_the_clients_own(client: TestClient, talk: Talk) -> None:
+    assert talk.write("investigator", FROM_POLICE)[1].status_code == 200
+    outsider = client.get("/meeting/messages")
+    assert outsider.status_code in (303, 404)  # to the code page, or not confirmed
+    assert FROM_POLICE not in outsider.text
+    staff = talk.case.ngo.get("/meeting/messages")
+    assert staff.status_code == 404
+    assert FROM_POLICE not in staff.text
