@@ -88,8 +88,15 @@ def test_from_meeting_to_case_bundle(
     page.get_by_label("Police case reference").fill("HEL/2026/0042")
     interview = datetime.now() + timedelta(days=7)
     page.get_by_label("Planned first interview").fill(interview.strftime("%Y-%m-%dT10:00"))
+    advisers = page.locator("#advisers")
+    expect(advisers.get_by_role("button", name="Ask an adviser")).to_be_visible()
     page.get_by_role("button", name="Record the decision to report").click()
     expect(page.get_by_text("this consultation is now a case")).to_be_visible()
+    # Saved without leaving the page, and the advisers' section follows at once.
+    expect(
+        advisers.get_by_text("Advisers are asked before the decision to report.")
+    ).to_be_visible()
+    expect(advisers.get_by_role("button", name="Ask an adviser")).to_have_count(0)
 
     page.get_by_label("Full name").fill(IDENTITY)
     page.get_by_role("button", name="Seal the identity record").click()
