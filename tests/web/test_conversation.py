@@ -398,6 +398,7 @@ def test_the_meeting_page_shows_the_latest_three_and_links_to_all(
     page = talk.case.client.get("/meeting").text
     assert [t for t in texts if t in page] == texts[2:]
     assert '<a href="/meeting/messages#messages">Read all messages</a>' in page
+    assert '<ol class="message-list" start="3">' in page  # numbered as in the whole
 
     everything = talk.case.client.get("/meeting/messages")
     assert everything.status_code == 200
