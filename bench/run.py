@@ -16,6 +16,8 @@ free loopback ports and wrk (2 threads, 32 connections) measures, in the same ru
   latency meanwhile, and the server's peak memory (VmHWM);
 * bytes: JavaScript and total transfer per page, gzipped, from the real rendered pages;
 * argon2 unlock of an investigator key in headless Chromium (skipped if unavailable);
+* the in-process time to open the envelopes of a 20-message conversation for a client
+  (bench/envelopes.py, budget 2 ms);
 * the client's first journey over a Tor-like link (bench/slow_link.py: 500 ms round
   trip, 1 Mbit/s, Chromium's network emulation), with and without JavaScript: requests
   and seconds per step (skipped if Chromium is missing).
@@ -844,6 +846,8 @@ def main() -> None:
     else:
         print("\nargon2 unlock in headless Chromium (opslimit 3, 64 MiB; sealing.js"
               " unwrapSecretKey): " + ", ".join(f"{t / 1000:.2f} s" for t in unlock))  # fmt: skip
+    print("\nIn-process time to open a 20-message conversation (bench/envelopes.py):", flush=True)
+    subprocess.run([sys.executable, str(HERE / "envelopes.py")], check=False)
     if not args.pages:
         measure_slow_link()
     if args.json:
