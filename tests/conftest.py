@@ -41,8 +41,9 @@ from tests.factories import (
 def _own_databases_per_worker() -> None:
     """Under pytest-xdist (``make test`` runs a worker per CPU) each worker gets a
     PostgreSQL database and a Redis database of its own, so that one worker's emptying of
-    the tables or FLUSHDB never meets another's test. Runs at import, before any test module reads the
-    two variables; the databases are made once and kept for the next run."""
+    the tables or FLUSHDB never meets another's test. Runs at import, before any test
+    module reads the two variables; the databases are made once and kept for the next
+    run."""
     worker = os.environ.get("PYTEST_XDIST_WORKER", "")  # gw0, gw1, ...
     if not worker:
         return
