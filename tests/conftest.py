@@ -52,13 +52,14 @@ def _own_databases_per_worker() -> None:
     if url:
         import psycopg
 
-        base, _slash, name = url.partition("?")[0].rpartition("/")
+        address, mark, options = url.partition("?")  # options such as sslmode stay
+        base, _slash, name = address.rpartition("/")
         own = f"{name}_{worker}"
         with psycopg.connect(url, autocommit=True) as conn:
             exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (own,))
             if exists.fetchone() is None:
                 conn.execute(f'CREATE DATABASE "{own}"')
-        os.environ["PORTAL_TEST_DATABASE_URL"] = f"{base}/{own}"
+        os.environ["PORTAL_TEST_DATABASE_URL"] = f"{base}/{own}{mark}{options}"
     redis_url = os.environ.get("PORTAL_TEST_REDIS_URL", "")
     if redis_url:
         base, _slash, index = redis_url.rpartition("/")

@@ -37,11 +37,11 @@ KEY_BYTES = 32
 NONCE_BYTES = 24
 HEADER_BYTES = 1 + KEY_BYTES + NONCE_BYTES
 TAG_BYTES = 16
-MIN_ENVELOPE_BYTES = HEADER_BYTES + TAG_BYTES  # an empty plaintext
+OVERHEAD = HEADER_BYTES + TAG_BYTES  # what sealing adds to a plaintext
+MIN_ENVELOPE_BYTES = OVERHEAD  # an empty plaintext
 # Plaintexts sealed in a browser (messages, referral notes, safety plan details) are
 # padded to a multiple of this, so an envelope's size does not tell the text's length.
 PAD_TO = 256
-OVERHEAD = HEADER_BYTES + TAG_BYTES  # what sealing adds to a plaintext
 
 __all__ = [
     "CannotOpen",

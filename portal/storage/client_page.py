@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from portal.storage import adviser_requests, consultations, messages
@@ -66,6 +67,7 @@ def _hex(dialect: str, column: str) -> str:
     return f"encode({column}, 'hex')" if dialect == "postgresql" else f"hex({column})"
 
 
+@cache  # one text per database kind, built at the first view
 def _statement(dialect: str) -> str:
     client_envelope = (
         " LEFT JOIN message_envelopes e ON e.message_id = m.id AND e.recipient_key_id ="
@@ -97,9 +99,6 @@ def _statement(dialect: str) -> str:
     )
 
 
-_STATEMENTS: dict[str, str] = {}
-
-
 def _rows(value: Any) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = json.loads(value)
     return rows
@@ -110,10 +109,7 @@ async def client_page_rows(
 ) -> ClientPageRows | None:
     """Everything the meeting page shows of consultation ``consultation_id`` (None: purged),
     with the latest ``latest`` messages."""
-    statement = _STATEMENTS.get(db.dialect)
-    if statement is None:
-        statement = _STATEMENTS[db.dialect] = _statement(db.dialect)
-    row = await db.fetch_one(statement, c=consultation_id, limit=latest)
+    row = await db.fetch_one(_statement(db.dialect), c=consultation_id, limit=latest)
     if row is None:
         return None
     recipients = [

@@ -22,7 +22,7 @@ from portal.domain.attention import KINDS, AttentionItem
 from portal.domain.client_access import CHANGE_REASONS
 from portal.domain.roles import ADVISER, INVESTIGATOR, NGO_WORKER, STAFF_ROLES
 from portal.web.guard import GuardedRoute, route
-from portal.web.paging import Page, page_number, window
+from portal.web.paging import visible_page
 from portal.web.responses import redirect, render
 from portal.web.visit import Visit
 
@@ -58,10 +58,7 @@ async def queue(visit: Visit, here: str) -> Queue:
 
 
 async def queue_page(request: Request, visit: Visit) -> Response:
-    number = page_number(request)
-    limit, offset = window(number)
-    rows = await visibility.own_attention_items(visit.services.db, visit.staff, limit, offset)
-    page = Page.of(rows, number)
+    page = await visible_page(request, visit, visibility.own_attention_items)
     return render(
         request,
         visit,

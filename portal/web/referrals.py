@@ -62,7 +62,7 @@ async def send(request: Request, visit: Visit) -> Response:
     """A referral sealed in the sender's browser: JSON ``{"saved": true}``, or a refusal
     code (with the advisers' keys now, if they changed)."""
     consultation = await visit.visible(visibility.team_consultation, request.path_params["id"])
-    envelopes = posted_envelopes(visit, "envelope")
+    envelopes = posted_envelopes(visit)
     if envelopes is None:
         return refusal("unreadable", 400)
     svc = visit.services
