@@ -138,6 +138,10 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+# One decoder for every envelope: json.loads with an argument builds a new one per call.
+_DECODER = json.JSONDecoder(parse_constant=_no_constant)
+
+
 def _encode(message: Mapping[str, Any]) -> bytes:
     text = json.dumps(dict(message), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     return text.encode("utf-8")
@@ -169,7 +173,7 @@ def open_json(secret_key: bytes, envelope: bytes, expected: Mapping[str, Any]) -
             raise TypeError(f"expected {key} must be a string, number, boolean or None")
     plaintext = open_envelope(secret_key, envelope)
     try:
-        message = json.loads(plaintext.decode("utf-8"), parse_constant=_no_constant)
+        message = _DECODER.decode(plaintext.decode("utf-8"))
     except ValueError as error:  # UnicodeDecodeError and JSONDecodeError included
         raise MalformedEnvelope("envelope is malformed (its content is not JSON)") from error
     if not isinstance(message, dict):
