@@ -20,6 +20,7 @@ def _settings() -> Settings:
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
+    import gc
     import logging
 
     import uvicorn
@@ -39,8 +40,14 @@ def cmd_serve(args: argparse.Namespace) -> None:
     logging.getLogger("portal").info("%s", describe(settings))
     if (mismatch := address_warning(settings, args.host, args.port)) is not None:
         logging.getLogger("portal").warning("%s", mismatch)
+    app = create_app(settings)
+    # Everything imported and built so far lives as long as the process: moved out of
+    # the collector's view, a full collection no longer walks it while requests wait
+    # (bench/: on PostgreSQL the meeting page's p99 went from 3.4 to 2.7 times its p50).
+    gc.collect()
+    gc.freeze()
     uvicorn.run(
-        create_app(settings),
+        app,
         host=args.host,
         port=args.port,
         access_log=False,  # an access log would record addresses and paths
