@@ -305,7 +305,7 @@ def _conversation(
     for n in range(MESSAGES):
         message_id, at = _id(), now - (MESSAGES - n) * 3600
         author = "client" if n % 2 else "investigator"
-        messages.append((message_id, consultation_id, author, None, "server", at))
+        messages.append((message_id, consultation_id, author, None, "server", at, n + 1))
         for key_id, key, role in ((*client, "client"), (*investigator, "investigator")):
             recipient = RecipientKey(key_id, key, role, None, "")
             text = f"Message {n}: can we meet on Thursday at ten instead? " * 3
@@ -321,7 +321,7 @@ def _conversation(
     return {
         "messages": (
             ["id", "consultation_id", "author_role", "author_account_id", "sealed_in",
-             "created_at"],
+             "created_at", "number"],
             messages,
         ),
         "message_envelopes": (

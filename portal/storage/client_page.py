@@ -85,7 +85,7 @@ def _statement(dialect: str) -> str:
             + f", {_hex(dialect, 'e.envelope')} AS envelope"
             + messages.MESSAGE_FROM
             + client_envelope
-            + " WHERE m.consultation_id = :c ORDER BY m.created_at DESC, m.id DESC LIMIT :limit"
+            + " WHERE m.consultation_id = :c ORDER BY m.number DESC LIMIT :limit"
         ),
         "adviser_parts": adviser_requests.PART_SELECT + " WHERE am.consultation_id = :c",
     }
@@ -122,7 +122,7 @@ async def client_page_rows(
         )
         for r in _rows(row["latest"])
     ]
-    latest_rows.sort(key=lambda r: (r.message.created_at, r.message.id))
+    latest_rows.sort(key=lambda r: r.message.number)
     return ClientPageRows(
         consultation=consultations.consultation_from_row(row),
         key=key_from_join(row),

@@ -34,6 +34,7 @@ class Message:
     author_name: str  # the staff author's display name; "" for the client
     sealed_in: str
     created_at: int
+    number: int  # 1, 2, 3, ... in the order the conversation received them
     author_kind: str = ""  # the staff author's organisation's kind; "" for the client
 
 
@@ -48,7 +49,7 @@ class Readable:
 MESSAGE_SELECT = """
 SELECT m.id, m.consultation_id, m.author_role, m.author_account_id,
        COALESCE(a.display_name, '') AS author_name, m.sealed_in, m.created_at,
-       COALESCE(ao.kind, '') AS author_kind
+       COALESCE(ao.kind, '') AS author_kind, m.number
 """
 MESSAGE_FROM = """
 FROM messages m LEFT JOIN accounts a ON a.id = m.author_account_id
@@ -66,6 +67,7 @@ def message_from_row(r: Row) -> Message:
         sealed_in=r["sealed_in"],
         created_at=r["created_at"],
         author_kind=r["author_kind"],
+        number=r["number"],
     )
 
 
@@ -125,13 +127,21 @@ async def insert_message(
     now: int,
 ) -> bool:
     """False if a message with this id exists already (a second tab, a double click, a
-    race: the database decides, so two posts of one id never both succeed)."""
+    race: the database decides, so two posts of one id never both succeed).
+
+    The message gets the next number in its conversation (times are whole seconds, so
+    they cannot order two messages of one second). ``db`` is a transaction: the
+    consultation's row lock makes two writers take turns on PostgreSQL (SQLite has one
+    writer anyway), so each sees the other's number."""
+    await db.execute("UPDATE consultations SET id = id WHERE id = :c", c=consultation_id)
     written = await db.execute(
         "INSERT INTO messages (id, consultation_id, author_role, author_account_id,"
-        " sealed_in, created_at) VALUES (:id, :c, :role, :author, :sealed_in, :now)"
+        " sealed_in, created_at, number) VALUES (:id, :c, :role, :author, :sealed_in, :now,"
+        " (SELECT COALESCE(MAX(number), 0) + 1 FROM messages WHERE consultation_id = :of))"
         " ON CONFLICT (id) DO NOTHING",
         id=message_id,
         c=consultation_id,
+        of=consultation_id,  # another name: PostgreSQL types the two uses apart
         role=author_role,
         author=author_account_id,
         sealed_in=sealed_in,
@@ -161,7 +171,7 @@ async def readable_by(db: Queryable, consultation_id: str, key_id: str) -> Seque
         + ", e.envelope"
         + MESSAGE_FROM
         + " LEFT JOIN message_envelopes e ON e.message_id = m.id AND e.recipient_key_id = :k"
-        " WHERE m.consultation_id = :c ORDER BY m.created_at, m.id",
+        " WHERE m.consultation_id = :c ORDER BY m.number",
         c=consultation_id,
         k=key_id,
     )
@@ -174,7 +184,7 @@ def _readable(r: Row) -> Readable:
 
 async def consultation_messages(db: Queryable, consultation_id: str) -> Sequence[Message]:
     rows = await db.fetch_all(
-        MESSAGE_SELECT + MESSAGE_FROM + " WHERE m.consultation_id = :c ORDER BY m.created_at, m.id",
+        MESSAGE_SELECT + MESSAGE_FROM + " WHERE m.consultation_id = :c ORDER BY m.number",
         c=consultation_id,
     )
     return [message_from_row(r) for r in rows]

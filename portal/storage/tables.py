@@ -349,11 +349,13 @@ messages = Table(
     Column("author_account_id", ID, ForeignKey("accounts.id")),
     Column("sealed_in", String(8), nullable=False),
     Column("created_at", BigInteger, nullable=False),
+    # 1, 2, 3, ... in the order the messages arrived (times are whole seconds).
+    Column("number", Integer, nullable=False),
     CheckConstraint("sealed_in IN ('browser', 'server')", name="sealed_in"),
     CheckConstraint(
         "author_role IN ('investigator', 'ngo_worker', 'client', 'adviser')", name="author"
     ),
-    Index("ix_messages_consultation_id_created_at", "consultation_id", "created_at"),
+    Index("ix_messages_consultation_id_number", "consultation_id", "number", unique=True),
 )
 
 message_envelopes = Table(

@@ -50,4 +50,5 @@ for (const panel of document.querySelectorAll("[data-unlock]")) {
   panel.querySelector("input").addEventListener("keydown", (event) => {
     if (event.key === "Enter") { event.preventDefault(); run(); }
   });
+  button.disabled = false; // served disabled, so that no click goes unanswered while this loads
 }

@@ -85,7 +85,7 @@ async def add_note_and_consent(client: TestClient, world: World, consultation_id
     message_id = random_id()
     await db.execute(
         "INSERT INTO messages (id, consultation_id, author_role, author_account_id, sealed_in,"
-        " created_at) VALUES (:id, :c, 'ngo_worker', :a, 'browser', :now)",
+        " created_at, number) VALUES (:id, :c, 'ngo_worker', :a, 'browser', :now, 1)",
         id=message_id,
         c=consultation_id,
         a=world.ngo_worker.id,

@@ -141,8 +141,8 @@ def test_migrate_status_says_what_is_pending(tmp_path: Path) -> None:
     behind = run_portal(tmp_path, "migrate", "--status", PORTAL_DATABASE_URL=url)
     assert (behind.returncode, behind.stdout) == (
         1,
-        "schema revision: 0010\nlatest revision: 0011\n"
-        "1 migration(s) to apply with `portal migrate`: 0011\n",
+        "schema revision: 0010\nlatest revision: 0012\n"
+        "2 migration(s) to apply with `portal migrate`: 0011, 0012\n",
     )
     assert _revision(url) == PREVIOUS  # --status changes nothing
     assert run_portal(tmp_path, "migrate", PORTAL_DATABASE_URL=url).returncode == 0

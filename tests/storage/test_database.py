@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -90,20 +92,32 @@ def test_a_failed_transaction_leaves_nothing_behind(client: TestClient) -> None:
     assert in_app(client, svc.db.fetch_value, "SELECT count(*) FROM organisations") == 0
 
 
+@contextmanager
+def scratch_database(tmp_path: Path) -> Iterator[str]:
+    """An empty database of the kind under test (a SQLite file, or ``upgrade_check`` on
+    the test PostgreSQL server), dropped afterwards."""
+    import os
+
+    admin = os.environ.get("PORTAL_TEST_DATABASE_URL")
+    if not admin:
+        yield f"sqlite:///{tmp_path / 'old.sqlite3'}"
+        return
+    import psycopg
+
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute("DROP DATABASE IF EXISTS upgrade_check")
+        conn.execute("CREATE DATABASE upgrade_check")
+    try:
+        yield admin.split("?", 1)[0].rsplit("/", 1)[0] + "/upgrade_check"
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute("DROP DATABASE IF EXISTS upgrade_check WITH (FORCE)")
+
+
 @pytest.mark.postgres  # on PostgreSQL when PORTAL_TEST_DATABASE_URL is set
 def test_upgrade_from_an_earlier_schema_keeps_the_data(tmp_path: Path) -> None:
     """The first release's schema (0001) with data in it, upgraded to today's."""
-    import os
-
-    url = os.environ.get("PORTAL_TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'old.sqlite3'}"
-    if url.startswith("postgresql"):
-        import psycopg
-
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute("DROP DATABASE IF EXISTS upgrade_check")
-            conn.execute("CREATE DATABASE upgrade_check")
-        url = url.rsplit("/", 1)[0] + "/upgrade_check"
-    try:
+    with scratch_database(tmp_path) as url:
         upgrade(url, "0001")
         engine = create_engine(sqlalchemy_url(url))
         with engine.begin() as conn:
@@ -126,10 +140,42 @@ def test_upgrade_from_an_earlier_schema_keeps_the_data(tmp_path: Path) -> None:
             row = conn.execute(text("SELECT username, gender FROM accounts")).one()
         engine.dispose()
         assert tuple(row) == ("aino", "unspecified")
-    finally:
-        if "upgrade_check" in url:
-            import psycopg
 
-            admin = os.environ["PORTAL_TEST_DATABASE_URL"]
-            with psycopg.connect(admin, autocommit=True) as conn:
-                conn.execute("DROP DATABASE IF EXISTS upgrade_check WITH (FORCE)")
+
+@pytest.mark.postgres
+def test_messages_stored_before_numbering_are_numbered_as_they_were_shown(
+    tmp_path: Path,
+) -> None:
+    """Migration 0012 numbers each conversation's messages by time, then id (the order
+    the pages used before): the numbers start at 1 in each conversation."""
+    stored = [("b", "c1", 5), ("a", "c1", 5), ("c", "c1", 3), ("z", "c2", 5), ("y", "c2", 9)]
+    with scratch_database(tmp_path) as url:
+        upgrade(url, "0011")
+        engine = create_engine(sqlalchemy_url(url))
+        with engine.begin() as conn:
+            if url.startswith("postgresql"):
+                # Messages without their consultations: no foreign keys checked here
+                # (SQLite through SQLAlchemy does not check them either).
+                conn.execute(text("SET LOCAL session_replication_role = replica"))
+            for message_id, consultation_id, at in stored:
+                conn.execute(
+                    text(
+                        "INSERT INTO messages (id, consultation_id, author_role, sealed_in,"
+                        " created_at) VALUES (:id, :c, 'client', 'server', :at)"
+                    ),
+                    {"id": message_id, "c": consultation_id, "at": at},
+                )
+        upgrade(url)
+        check(url)
+        with engine.begin() as conn:
+            rows = conn.execute(
+                text("SELECT consultation_id, id, number FROM messages ORDER BY id")
+            ).all()
+        engine.dispose()
+    assert sorted(tuple(row) for row in rows) == [
+        ("c1", "a", 2),
+        ("c1", "b", 3),
+        ("c1", "c", 1),
+        ("c2", "y", 2),
+        ("c2", "z", 1),
+    ]

@@ -5,6 +5,7 @@ outside the conversation gets an envelope."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import re
@@ -23,6 +24,7 @@ from portal.domain.conversation import (
     open_message,
     padded,
 )
+from portal.storage import messages as store
 from tests.factories import Actor, FakeClock, World, in_app, redeem, services_of, slip_code
 from tests.test_privacy import database_text
 from tests.web.conversation import (
@@ -426,3 +428,60 @@ def test_the_page_of_all_messages_is_the_clients_own(client: TestClient, talk: T
     staff = talk.case.ngo.get("/meeting/messages")
     assert staff.status_code == 404
     assert FROM_POLICE not in staff.text
+
+
+def test_messages_written_in_the_same_second_keep_the_order_they_were_sent(
+    client: TestClient, talk: Talk
+) -> None:
+    """Times are stored in whole seconds: five messages in one second (a client who
+    sends quickly, two people at once) are still read in the order they arrived, and
+    the meeting page's latest three are the last three sent."""
+    texts = [f"Message number {n} from the police" for n in range(1, 6)]
+    sent = [talk.write("investigator", text) for text in texts]  # the clock stands still
+    assert all(response.status_code == 200 for _id, response in sent)
+    page = talk.case.client.get("/meeting").text
+    assert re.findall(r"Message number (\d) from the police", page) == list("345")
+    everything = talk.case.client.get("/meeting/messages").text
+    assert re.findall(r"Message number (\d) from the police", everything) == list("12345")
+    staff_page = talk.case.ngo.get(talk.page("ngo_worker")).text
+    shown = re.findall(r'<li class="message" data-message-id="([^"]+)"', staff_page)
+    assert shown == [message_id for message_id, _response in sent]
+
+
+def test_two_messages_written_at_once_take_turns_for_their_numbers(
+    client: TestClient, talk: Talk
+) -> None:
+    """The second writer waits for the first to commit and takes the next number (on
+    PostgreSQL two transactions would otherwise both count the same messages)."""
+    db = services_of(client).db
+    first_wrote = asyncio.Event()
+
+    async def write(message_id: str, hold: bool) -> None:
+        async with db.transaction() as tx:
+            written = await store.insert_message(
+                tx,
+                message_id=message_id,
+                consultation_id=talk.consultation,
+                author_role="client",
+                author_account_id=None,
+                sealed_in="server",
+                now=talk.clock.now(),
+            )
+            assert written
+            if hold:  # the second writer starts while this transaction is open
+                first_wrote.set()
+                await asyncio.sleep(0.3)
+
+    async def second() -> None:
+        await first_wrote.wait()
+        await write("second" + random_id()[:10], hold=False)
+
+    async def both() -> list[tuple[str, int]]:
+        await asyncio.gather(write("first" + random_id()[:10], hold=True), second())
+        rows = await db.fetch_all(
+            "SELECT id, number FROM messages WHERE consultation_id = :c ORDER BY number",
+            c=talk.consultation,
+        )
+        return [(row["id"][:5], row["number"]) for row in rows]
+
+    assert in_app(client, both) == [("first", 1), ("secon", 2)]
