@@ -43,7 +43,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     app = create_app(settings)
     # Everything imported and built so far lives as long as the process: moved out of
     # the collector's view, a full collection no longer walks it while requests wait
-    # (bench/: on PostgreSQL the meeting page's p99 went from 3.4 to 2.7 times its p50).
+    # (bench/: on PostgreSQL the meeting page's p99 went from 3.4 to 2.8 times its p50).
     gc.collect()
     gc.freeze()
     uvicorn.run(
