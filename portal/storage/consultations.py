@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from portal.storage.database import Queryable, Row
-from portal.storage.keys import KEY_COLUMNS, StaffKey, key_from_join
 
 
 @dataclass(frozen=True)
@@ -215,21 +214,6 @@ async def insert_consultation(
 async def consultation_by_id(db: Queryable, consultation_id: str) -> Consultation | None:
     row = await db.fetch_one(_CONSULTATION + "WHERE c.id = :id", id=consultation_id)
     return None if row is None else consultation_from_row(row)
-
-
-async def consultation_and_key(
-    db: Queryable, consultation_id: str
-) -> tuple[Consultation, StaffKey | None] | None:
-    """The consultation and its investigator's current key (notes are sealed to it), in one
-    round trip: the client's page shows both on every view."""
-    row = await db.fetch_one(
-        f"{CONSULTATION_COLUMNS}, {KEY_COLUMNS}{CONSULTATION_FROM}"
-        "LEFT JOIN investigator_keys k"
-        " ON k.account_id = c.investigator_id AND k.retired_at IS NULL "
-        "WHERE c.id = :id",
-        id=consultation_id,
-    )
-    return None if row is None else (consultation_from_row(row), key_from_join(row))
 
 
 async def organisation_consultations(

@@ -13,7 +13,7 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
-from portal.storage import adviser_requests, consultations, messages
+from portal.storage import adviser_requests, consultations, keys, messages
 from portal.storage.client_page import _column_names, client_page_rows
 from portal.storage.database import Database
 from tests.factories import FakeClock, in_app, services_of
@@ -22,11 +22,11 @@ from tests.web.conversation import FROM_CLIENT, FROM_NGO, FROM_POLICE, Talk, reg
 
 
 async def _separately(db: Database, consultation_id: str, key_id: str) -> dict[str, Any]:
-    found = await consultations.consultation_and_key(db, consultation_id)
-    assert found is not None
+    consultation = await consultations.consultation_by_id(db, consultation_id)
+    assert consultation is not None
     return {
-        "consultation": found[0],
-        "key": found[1],
+        "consultation": consultation,
+        "key": await keys.current_key(db, consultation.investigator_id),
         "meetings": list(await consultations.consultation_meetings(db, consultation_id)),
         "recipients": await messages.recipient_keys(db, consultation_id),
         "readable": list(await messages.readable_by(db, consultation_id, key_id)),
