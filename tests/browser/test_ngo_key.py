@@ -78,8 +78,13 @@ def test_an_ngo_worker_creates_a_key_and_its_passphrase_unwraps_it(
     change_passphrase(page, PASSPHRASE, RECOVERED)  # the old passphrase no longer opens it
     expect(status).to_have_text("The passphrase or recovery key is wrong.", timeout=60_000)
 
-    # The recovery key opens the same key; the fingerprint stays.
-    change_passphrase(page, recovery.lower(), RECOVERED, recover=True)
+    # The recovery key opens the same key; the fingerprint stays. The page it leads to
+    # says what the page before it said, so the test waits for the form's navigation
+    # itself (a visit started before it ends would be aborted by it).
+    with page.expect_navigation(
+        url=lambda url: url.endswith("/staff/key?done=passphrase"), timeout=60_000
+    ):
+        change_passphrase(page, recovery.lower(), RECOVERED, recover=True)
     expect(page.get_by_text("Your decryption passphrase was changed.")).to_be_visible(
         timeout=60_000
     )
