@@ -26,6 +26,7 @@ CONTENT_TYPE = CONTENT_TYPE_LATEST
 # per-sender share). Internal limits (the audit de-duplication) are not refusals.
 LIMITS = (
     "login-source",
+    "login-account-sender",
     "login-account",
     "code-source",
     "code-all",

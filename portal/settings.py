@@ -74,8 +74,10 @@ class Settings:
     body_timeout_seconds: int = 30
     max_fields: int = 100
     max_field_bytes: int = 64 * 1024
-    # Login throttling.
-    login_failures_per_account_per_minute: int = 5
+    # Login throttling (web/sign_in_gate.py): failures against one account from one
+    # sender, and from all senders together (more than one sender can reach alone).
+    login_failures_per_account_and_sender_per_minute: int = 5
+    login_failures_per_account_per_minute: int = 20
     login_attempts_per_source_per_minute: int = 30
     # Code guessing: per sender, and for the whole portal together. The global cap is
     # what the guessing arithmetic in docs/security.md rests on: raise it only together
@@ -155,6 +157,14 @@ class Settings:
             raise SettingsError("PORTAL_ENVIRONMENT must be 'development' or 'production'")
         _check_infrastructure(self)
         _check_mail(self)
+        if (
+            self.login_failures_per_account_per_minute
+            <= self.login_failures_per_account_and_sender_per_minute
+        ):  # else one sender alone could lock an account for everybody (web/sign_in_gate.py)
+            raise SettingsError(
+                "PORTAL_LOGIN_FAILURES_PER_ACCOUNT_PER_MINUTE must be more than"
+                " PORTAL_LOGIN_FAILURES_PER_ACCOUNT_AND_SENDER_PER_MINUTE"
+            )
         if self.database_pool_mode not in {"session", "transaction"}:
             raise SettingsError("PORTAL_DATABASE_POOL_MODE must be 'session' or 'transaction'")
         if not self.is_production:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
@@ -66,6 +67,19 @@ def in_app(client: TestClient, fn: Callable[..., Awaitable[T]], *args: Any, **kw
     assert client.portal is not None, "use the client inside its with-block"
     result: T = client.portal.call(partial(fn, *args, **kwargs))
     return result
+
+
+@contextmanager
+def from_address(client: TestClient, address: str) -> Iterator[TestClient]:
+    """Requests from another peer address (TestClient keeps it on its transport): another
+    sender, as far as the portal's limits can tell."""
+    transport = client._transport  # type: ignore[attr-defined]
+    before = transport.client
+    transport.client = (address, 41000)
+    try:
+        yield client
+    finally:
+        transport.client = before
 
 
 @dataclass(frozen=True)

@@ -66,6 +66,23 @@ def test_numbers_must_be_positive_whole_numbers(value: str) -> None:
         Settings.from_env({**GOOD, "PORTAL_MAX_BODY_BYTES": value})
 
 
+@pytest.mark.parametrize(("per_sender", "per_account"), [("5", "5"), ("20", "10")])
+def test_one_sender_must_not_reach_the_account_wide_sign_in_limit(
+    per_sender: str, per_account: str
+) -> None:
+    """Else one address failing on purpose would lock the account for everybody."""
+    with pytest.raises(SettingsError, match="PORTAL_LOGIN_FAILURES_PER_ACCOUNT_PER_MINUTE"):
+        Settings.from_env(
+            {
+                **GOOD,
+                "PORTAL_LOGIN_FAILURES_PER_ACCOUNT_AND_SENDER_PER_MINUTE": per_sender,
+                "PORTAL_LOGIN_FAILURES_PER_ACCOUNT_PER_MINUTE": per_account,
+            }
+        )
+    allowed = Settings.from_env({**GOOD, "PORTAL_LOGIN_FAILURES_PER_ACCOUNT_PER_MINUTE": "6"})
+    assert allowed.login_failures_per_account_per_minute == 6
+
+
 # --- optional e-mail (portal/smtp.py) --------------------------------------------------
 
 MAIL = {**GOOD, "PORTAL_MAIL_FROM": "portal@example.org"}

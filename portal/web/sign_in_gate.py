@@ -3,11 +3,23 @@ hashing, for every form that checks a password (sign-in, setting up the authenti
 app again, a passkey recovery link).
 
 Threat: password guessing, spread over many accounts from one sender or over many
-senders against one account, and floods that keep the argon2 pool busy. Counting
-first means a refused attempt costs no hashing, and attempts made at the same moment
-cannot all slip past a check-then-count. Success clears the account's count, so only
-failures add up against it; the sender's count is of attempts (docs/security.md,
-"Fairness": one sender spends only its own budget).
+senders against one account, and floods that keep the argon2 pool busy; and the
+opposite threat, somebody who knows a staff member's username keeping them out by
+failing on purpose. Counting first means a refused attempt costs no hashing, and
+attempts made at the same moment cannot all slip past a check-then-count. Three counts,
+each reached only by attempts the ones before let through:
+
+- every attempt of one sender (30 a minute);
+- failures against one account from one sender (5 a minute): this refuses that sender
+  only, so one sender can never lock the account for anybody else;
+- failures against one account from all senders together (20 a minute): only several
+  senders together reach it (one contributes at most 5), and then the account is
+  refused for everyone until the minute is over. This is what bounds guessing from
+  many addresses.
+
+A refused attempt is refused whatever was typed, the right password included (a guessed
+password must not be confirmed). Success clears the account's counts, so only failures
+add up against it (docs/security.md, "Fairness": one sender spends only its own budget).
 """
 
 from __future__ import annotations
@@ -30,25 +42,32 @@ class SignInGate:
         self._sender = sender_of(request.scope)
         self._username = username
         self._account_key = svc.keys.mac("login-account", username)
-        self._per_source = svc.limits.per_minute(svc.settings.login_attempts_per_source_per_minute)
-        self._per_account = svc.limits.per_minute(
-            svc.settings.login_failures_per_account_per_minute
+        settings = svc.settings
+        self._per_source = svc.limits.per_minute(settings.login_attempts_per_source_per_minute)
+        self._per_account_and_sender = svc.limits.per_minute(
+            settings.login_failures_per_account_and_sender_per_minute
         )
+        self._per_account = svc.limits.per_minute(settings.login_failures_per_account_per_minute)
 
     async def refuses(self) -> bool:
-        """Count this attempt; True (and a content-free refusal recorded) when either
-        limit is spent."""
+        """Count this attempt; True (and a content-free refusal recorded) when one of
+        the limits is spent."""
         limits = self._visit.services.limits
         if not await limits.hit(self._per_source, "login-source", self._sender):
             await refused(self._visit, "sign_in_throttled", self._sender)
             return True
-        if not await limits.hit(self._per_account, "login-account", self._account_key):
-            await refused(self._visit, "sign_in_locked", self._account_key, username=self._username)
+        account = self._account_key
+        if not await limits.hit(
+            self._per_account_and_sender, "login-account-sender", account, self._sender
+        ) or not await limits.hit(self._per_account, "login-account", account):
+            await refused(self._visit, "sign_in_locked", account, username=self._username)
             return True
         return False
 
     async def passed(self) -> None:
         """The password was right: the account's failures start again from nothing."""
-        await self._visit.services.limits.clear(
-            self._per_account, "login-account", self._account_key
+        limits = self._visit.services.limits
+        await limits.clear(
+            self._per_account_and_sender, "login-account-sender", self._account_key, self._sender
         )
+        await limits.clear(self._per_account, "login-account", self._account_key)

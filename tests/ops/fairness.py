@@ -104,15 +104,22 @@ def guesser_is_slowed_and_others_get_in(guesser: Sender, visitor: Sender, demo: 
     wrong = [guesser.submit("/code", "/code", code=f"{i:018d}").status for i in range(14)]
     assert wrong[:10] == [400] * 10, wrong  # its own budget: ten a minute
     assert set(wrong[10:]) == {429}, wrong  # then slowed...
-    for i in range(35):  # ...and the same for passwords, on someone else's account
-        guesser.submit("/login", "/login", username="ngo", password=f"wrong-{i}", totp_code="1")
+    # ...and the same for passwords, failing on purpose against the account that signs
+    # in below: refused at the guesser's address after five.
+    failed = [
+        guesser.submit(
+            "/login", "/login", username="coordinator", password=f"wrong-{i}", totp_code="1"
+        ).status
+        for i in range(35)
+    ]
+    assert failed == [400] * 5 + [429] * 30, failed
     assert guesser.submit("/code", "/code", code=demo.slip_code).status == 429
 
     # ...while a client at another address redeems their slip at once,
     answer = visitor.submit("/code", "/code", code=demo.slip_code)
     assert answer.status == 200, answer.body[:500]
     assert b'class="client-code"' in answer.body
-    # and a coordinator signs in from there.
+    # and the coordinator signs in from there.
     staff = Sender(visitor.port, visitor.source, visitor.tls, visitor.proxy_line)
     signed_in = staff.submit(
         "/login",

@@ -93,7 +93,7 @@ def hosts(tmp_path: Path) -> Iterator[tuple[int, Host, Host, str]]:
             PORTAL_REDIS_URL=REDIS_URL,
             PORTAL_PUBLIC_URL=f"https://{HOST}",
             PORTAL_PURGE_INTERVAL_SECONDS="1",
-            PORTAL_LOGIN_FAILURES_PER_ACCOUNT_PER_MINUTE=str(LIMIT),
+            PORTAL_LOGIN_FAILURES_PER_ACCOUNT_AND_SENDER_PER_MINUTE=str(LIMIT),
         )
         first = Host("127.0.0.2", free_port(), env, tmp_path)
         second = Host("127.0.0.3", free_port(), env, tmp_path)

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import re
 import socket
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from starlette.testclient import TestClient
@@ -24,6 +22,7 @@ from tests.factories import (
     Actor,
     FakeClock,
     World,
+    from_address,
     in_app,
     services_of,
 )
@@ -31,18 +30,6 @@ from tests.live import live_server
 
 SAMPLE = re.compile(r"^(portal_[a-z_]+)(?:\{([^}]*)\})? (\S+)$")
 ALLOWED_LABELS = {*LIMITS, *CSRF_LAYERS, *SERVER_ERRORS, *MAIL_STATES, "other"}
-
-
-@contextmanager
-def from_address(client: TestClient, address: str) -> Iterator[TestClient]:
-    """Requests from another peer address (TestClient keeps it on its transport)."""
-    transport = client._transport  # type: ignore[attr-defined]
-    before = transport.client
-    transport.client = (address, 41000)
-    try:
-        yield client
-    finally:
-        transport.client = before
 
 
 def scrape(client: TestClient) -> dict[str, float]:
@@ -89,7 +76,7 @@ def test_refusals_are_counted_by_kind_and_name_nobody(
 ) -> None:
     before = scrape(client)
     assert before['portal_csrf_refusals_total{layer="origin"}'] == 0
-    assert before['portal_rate_limited_total{limit="login-account"}'] == 0
+    assert before['portal_rate_limited_total{limit="login-account-sender"}'] == 0
     # A cross-site form (first layer) and a form without the session's token (second).
     actor.get("/login")
     cross = actor.request(
@@ -97,7 +84,8 @@ def test_refusals_are_counted_by_kind_and_name_nobody(
     )
     assert cross.status_code == 403
     assert actor.request("POST", "/login", data={"csrf_token": "forged"}).status_code == 403
-    # Five wrong passwords for one account, then the account limit refuses.
+    # Five wrong passwords for one account, then the account's limit for this sender
+    # refuses.
     person = world.investigator
     statuses = [
         actor.submit(
@@ -112,7 +100,8 @@ def test_refusals_are_counted_by_kind_and_name_nobody(
     after = scrape(client)
     assert after['portal_csrf_refusals_total{layer="origin"}'] == 1
     assert after['portal_csrf_refusals_total{layer="token"}'] == 1
-    assert after['portal_rate_limited_total{limit="login-account"}'] == 2
+    assert after['portal_rate_limited_total{limit="login-account-sender"}'] == 2
+    assert after['portal_rate_limited_total{limit="login-account"}'] == 0
     assert after['portal_rate_limited_total{limit="login-source"}'] == 0
     assert after["portal_overloaded_total"] == 0
     assert after['portal_server_errors_total{status="500"}'] == 0

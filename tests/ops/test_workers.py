@@ -37,7 +37,7 @@ pytestmark = [
 
 REPO = Path(__file__).resolve().parents[2]
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-LIMIT = 5  # PORTAL_LOGIN_FAILURES_PER_ACCOUNT_PER_MINUTE in these servers
+LIMIT = 5  # PORTAL_LOGIN_FAILURES_PER_ACCOUNT_AND_SENDER_PER_MINUTE in these servers
 
 
 @pytest.fixture
@@ -72,7 +72,7 @@ def test_login_failures_on_two_processes_share_one_limit(
         "PORTAL_DATABASE_URL": demo_database,
         "PORTAL_REDIS_URL": REDIS_URL,
         "PORTAL_PURGE_INTERVAL_SECONDS": "0",
-        "PORTAL_LOGIN_FAILURES_PER_ACCOUNT_PER_MINUTE": str(LIMIT),
+        "PORTAL_LOGIN_FAILURES_PER_ACCOUNT_AND_SENDER_PER_MINUTE": str(LIMIT),
     }
     with ExitStack() as stack:
         servers: list[LiveServer] = [

@@ -528,6 +528,7 @@ def settings(database_url: str) -> Settings:
         code_attempts_per_source_per_minute=1_000_000,
         code_attempts_per_minute=1_000_000,
         login_attempts_per_source_per_minute=1_000_000,
+        login_failures_per_account_and_sender_per_minute=999_999,
         login_failures_per_account_per_minute=1_000_000,
     )
 

@@ -15,6 +15,7 @@ from tests.factories import (
     Actor,
     FakeClock,
     World,
+    from_address,
     in_app,
     make_world,
     on_own_loop,
@@ -139,6 +140,48 @@ def test_five_failures_lock_the_account_even_for_the_right_password(
         ).status_code
         == 303
     )  # type: ignore[attr-defined]
+
+
+def test_one_sender_failing_on_purpose_cannot_keep_the_owner_out(
+    client: TestClient, clock: FakeClock, world: World
+) -> None:
+    """Somebody who knows a username fails against it all day from one address: that
+    address is refused, the account's owner signs in from theirs."""
+    person = world.investigator
+    with from_address(client, "192.0.2.66"):  # the owner: CLIENT_ADDRESS
+        statuses = [
+            _attempt(
+                Actor(client), clock, person.username, f"wrong-{i}", person.totp_secret
+            ).status_code  # type: ignore[attr-defined]
+            for i in range(12)
+        ]
+        assert statuses == [400] * 5 + [429] * 7
+        clock.advance(30)  # a fresh TOTP code: the right one is refused from here too
+        right = _attempt(Actor(client), clock, person.username, person.password, person.totp_secret)
+        assert right.status_code == 429  # type: ignore[attr-defined]
+    owner = _attempt(Actor(client), clock, person.username, person.password, person.totp_secret)
+    assert owner.status_code == 303, owner.text[-3000:]  # type: ignore[attr-defined]
+
+
+def test_failures_from_several_senders_together_lock_the_account(
+    client: TestClient, clock: FakeClock, world: World
+) -> None:
+    """Guessing spread over many addresses is bounded per account: 20 failures a minute
+    from all senders together, and then the right password is refused as well."""
+    person = world.investigator
+    for sender in range(4):
+        with from_address(client, f"198.51.100.{sender + 1}"):
+            statuses = [
+                _attempt(
+                    Actor(client), clock, person.username, f"wrong-{i}", person.totp_secret
+                ).status_code  # type: ignore[attr-defined]
+                for i in range(7)  # two more than its own share: refused, and not counted
+            ]
+            assert statuses == [400] * 5 + [429] * 2, (sender, statuses)
+    clock.advance(30)
+    locked = _attempt(Actor(client), clock, person.username, person.password, person.totp_secret)
+    assert locked.status_code == 429  # type: ignore[attr-defined]
+    assert "Too many attempts" in locked.text  # type: ignore[attr-defined]
 
 
 def test_one_source_is_limited_across_accounts(
