@@ -24,6 +24,7 @@ from portal.domain.bookings import OPEN_STATUSES, CodeHashing
 from portal.domain.conversation import ClientConversation, client_conversation_of
 from portal.i18n import N_
 from portal.storage import consultations as store
+from portal.storage import sessions as session_store
 from portal.storage import slots as slot_store
 from portal.storage.client_page import client_page_rows
 from portal.storage.consultations import Consultation, Meeting
@@ -105,6 +106,9 @@ async def redeem_one_time_code(
     async with db.transaction() as tx:
         if not await store.burn_one_time_code(tx, row.id, now):
             raise CodeRejected
+        # A new slip replaces the client code, and with it every page opened with the
+        # old one: whoever holds an earlier code or its session is out from now on.
+        await session_store.delete_consultation_sessions(tx, row.consultation_id)
         await store.set_client_key(
             tx,
             row.consultation_id,

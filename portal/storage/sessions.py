@@ -119,6 +119,11 @@ async def delete_account_sessions(db: Queryable, account_id: str) -> None:
     await db.execute("DELETE FROM sessions WHERE account_id = :id", id=account_id)
 
 
+async def delete_consultation_sessions(db: Queryable, consultation_id: str) -> None:
+    """End every client session of a consultation (its client code was replaced)."""
+    await db.execute("DELETE FROM sessions WHERE consultation_id = :c", c=consultation_id)
+
+
 async def delete_stale_sessions(db: Queryable, idle_before: int, created_before: int) -> int:
     return await db.execute(
         "DELETE FROM sessions WHERE last_seen_at < :idle OR created_at < :created",

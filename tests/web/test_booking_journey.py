@@ -105,6 +105,35 @@ def test_a_fresh_slip_invalidates_the_old_code(
     redeem(client, new)
 
 
+def test_a_fresh_slip_once_used_ends_every_page_opened_with_the_earlier_codes(
+    client: TestClient, ngo: Actor, slot_ids: list[str]
+) -> None:
+    """A worker prints a new slip when a code may be in the wrong hands: once the client
+    uses it, whoever holds the earlier client code, or a page opened with it, is out."""
+    first, client_code = redeem(client, slip_code(book(ngo, slot_ids[0])))
+    other = Actor(client)
+    assert other.submit("/code", code=client_code).headers["location"] == "/meeting"
+    form = other.csrf_from("/meeting")
+    consultation = re.search(r'href="/ngo/consultations/([^"]+)"', ngo.get("/ngo").text)
+    assert consultation
+    path = f"/ngo/consultations/{consultation.group(1)}"
+    new = slip_code(ngo.submit(path, f"{path}/code"))
+    # Until the new slip is used, the client's code and pages go on working.
+    assert "Station room 4" in first.get("/meeting").text
+    person, new_client_code = redeem(client, new)
+    assert new_client_code != client_code
+    for earlier in (first, other):
+        ended = earlier.get("/meeting")
+        assert ended.status_code == 303 and ended.headers["location"] == "/code"
+    sent = other.request(
+        "POST", "/meeting/messages", data={"csrf_token": form, "text": "canary from the old page"}
+    )
+    assert sent.headers.get("location") != "/meeting?sent=1"
+    assert "canary from the old page" not in person.get("/meeting/messages").text
+    assert Actor(client).submit("/code", code=client_code).status_code == 400
+    assert "Station room 4" in person.get("/meeting").text
+
+
 def test_the_client_code_opens_the_meeting_again_and_the_slip_does_not(
     client: TestClient, ngo: Actor, slot_ids: list[str]
 ) -> None:
