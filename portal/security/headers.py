@@ -32,6 +32,9 @@ BASE_HEADERS = {
 }
 HSTS = "max-age=31536000; includeSubDomains"
 STATIC_CACHE = "public, max-age=3600"
+# A file found (whole, in part, or unchanged): only these under /static/ are public. A
+# 404 or 405 there is the portal's own error page, with the session's header and token.
+STATIC_FOUND = frozenset({200, 206, 304})
 
 
 def _encoded(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
@@ -75,7 +78,8 @@ class SecurityHeadersMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = secured(message.get("headers", ()), tls=tls, static=static)
+                public = static and message["status"] in STATIC_FOUND
+                message["headers"] = secured(message.get("headers", ()), tls=tls, static=public)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

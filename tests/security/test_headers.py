@@ -81,6 +81,20 @@ def test_static_files_carry_headers_and_may_be_cached(actor: Actor) -> None:
     assert "no-store" not in response.headers["cache-control"]
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [("GET", "/static/no-such.css", 404), ("GET", "/static/css/", 404), ("POST", "/static/x", 405)],
+)
+def test_error_pages_under_static_are_never_kept(
+    actor: Actor, method: str, path: str, status: int
+) -> None:
+    """An error page is the portal's own page (the session's header, a CSRF token), not
+    a public file: a shared cache must not hand it to the next visitor."""
+    response = actor.request(method, path)
+    assert response.status_code == status
+    assert_secure_headers(response)
+
+
 def test_wrong_method_and_oversize_body_carry_headers(actor: Actor) -> None:
     wrong_method = actor.request("DELETE", "/login")
     assert wrong_method.status_code == 405
