@@ -18,7 +18,7 @@ from portal.crypto.tokens import Keys, random_id
 from portal.domain import adviser_requests
 from portal.domain.bookings import CodeHashing, book_meeting
 from portal.domain.codes import display
-from portal.domain.needs import DEFAULTS, parse_needs
+from portal.domain.needs import parse_needs
 from portal.domain.organisations import create_organisation
 from portal.domain.places import add_place
 from portal.domain.slots import SlotInput, publish_slot
@@ -174,6 +174,23 @@ async def _demo_schedule(db: Database, clock: SystemClock) -> None:
                 )
 
 
+# The answers the demo's NGO worker gave for both demo clients (the booking form has
+# no defaults).
+DEMO_NEEDS = {
+    "interpreter_gender": "any",
+    "interpreter_other_community": "no",
+    "investigator_gender": "any",
+    "support_person": "no",
+    "accessibility": "none",
+    "childcare": "no",
+    "venue_preference": "any",
+    "urgency": "soon",
+    "minor": "no",
+    "reflection_period": "unsure",
+    "safe_contact": "via_ngo",
+}
+
+
 async def _demo_bookings(
     db: Database, clock: SystemClock, settings: Settings, hasher: PasswordHasher
 ) -> str:
@@ -191,7 +208,7 @@ async def _demo_bookings(
     for index, slot in enumerate(free):
         needs, _problems = parse_needs(
             {
-                **DEFAULTS,
+                **DEMO_NEEDS,
                 "language": ("ru", "fi")[index],
                 "interpreter_needed": ("yes", "no")[index],
                 "support_person": "yes",

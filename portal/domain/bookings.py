@@ -18,7 +18,7 @@ from portal.crypto.passwords import PasswordHasher
 from portal.crypto.tokens import random_id
 from portal.domain import attention, audit, codes, interpreters
 from portal.domain.errors import InputRejected
-from portal.domain.needs import Needs
+from portal.domain.needs import Needs, SlotWish
 from portal.domain.pseudonyms import new_pseudonym
 from portal.domain.roles import INVESTIGATOR
 from portal.i18n import CLIENT_LOCALES, N_
@@ -334,7 +334,7 @@ async def rebook_choices(
     )
     same = [s for s in own if s.status == "free"][:SAME_INVESTIGATOR_TIMES]
     shown = {s.id for s in same}
-    found = await matching_slots(db, clock, needs, limit=limit, offset=offset)
+    found = await matching_slots(db, clock, needs.wish, limit=limit, offset=offset)
     keyed = await key_store.holders_of_keys(db, (s.investigator_id for s in found))
     keyed.add(consultation.investigator_id)  # staying is continuity, key or not
     others = [s for s in found[: limit - 1] if s.investigator_id in keyed and s.id not in shown]
@@ -372,16 +372,16 @@ async def rebook_by_ngo(
 
 
 async def matching_slots(
-    db: Database, clock: Clock, needs: Needs, *, limit: int, offset: int
+    db: Database, clock: Clock, wish: SlotWish, *, limit: int, offset: int
 ) -> Sequence[Slot]:
     """Free future times that fit the client's needs, soonest first."""
     return await slot_store.matching_free_slots(
         db,
         after=clock.now(),
-        language=needs.language,
-        needs_interpreter=needs.interpreter_needed,
-        investigator_gender=needs.investigator_gender,
-        place_kind=needs.venue_preference,
+        language=wish.language,
+        needs_interpreter=wish.interpreter_needed,
+        investigator_gender=wish.investigator_gender,
+        place_kind=wish.venue_preference,
         limit=limit,
         offset=offset,
     )

@@ -98,6 +98,12 @@ class Needs:
     reflection_period: str
     safe_contact: str
 
+    @property
+    def wish(self) -> SlotWish:
+        return SlotWish(
+            self.language, self.interpreter_needed, self.investigator_gender, self.venue_preference
+        )
+
     def as_row(self) -> dict[str, Any]:
         """Column values: flags as 0/1 integers, which both databases store alike."""
         return {k: int(v) if isinstance(v, bool) else v for k, v in asdict(self).items()}
@@ -146,36 +152,59 @@ LABELS: dict[str, str] = {
     "reflection_period": N_("Reflection period needed"),
     "safe_contact": N_("Safe contact between meetings"),
 }
-DEFAULTS = {
-    "language": "",
-    "interpreter_needed": "no",
-    "interpreter_gender": "any",
-    "interpreter_other_community": "no",
-    "investigator_gender": "any",
-    "support_person": "no",
-    "accessibility": "none",
-    "childcare": "no",
-    "venue_preference": "any",
-    "urgency": "normal",
-    "minor": "no",
-    "reflection_period": "no",
-    "safe_contact": "via_ngo",
-}
+
+
+@dataclass(frozen=True)
+class SlotWish:
+    """What a free time must fit (bookings.matching_slots): the needs a search of times
+    uses. The search begins once the meeting's language is chosen; a question not
+    answered yet does not narrow it (any gender, any place), and until the interpreter
+    question is answered only investigators who speak the language are offered (they fit
+    whatever the answer). Booking still needs every question answered."""
+
+    language: str
+    interpreter_needed: bool
+    investigator_gender: str
+    venue_preference: str
+
+
+def _chosen(form: dict[str, str], name: str) -> str | bool | None:
+    """The answer to one question, or None if it is not one of its choices. Nothing has
+    a default: every question is answered by the person booking."""
+    options = CHOICES[name]
+    value = form.get(name, "")
+    if value not in options:
+        return None
+    return value == "yes" if options is YES_NO else value
 
 
 def parse_needs(form: dict[str, str]) -> tuple[Needs | None, list[InputRejected]]:
     """Needs from form values; every field must be one of its choices."""
-    errors = []
-    values: dict[str, Any] = {}
-    for name, options in CHOICES.items():
-        value = form.get(name, DEFAULTS[name])
-        if value not in options:
-            errors.append(InputRejected(name, N_("Choose one of the options.")))
-            continue
-        values[name] = value == "yes" if options is YES_NO else value
+    values = {name: _chosen(form, name) for name in CHOICES}
+    errors = [
+        InputRejected(name, N_("Choose one of the options."))
+        for name, value in values.items()
+        if value is None
+    ]
     if errors:
         return None, errors
-    return Needs(**values), []
+    return Needs(**values), []  # type: ignore[arg-type]  # None ruled out above
+
+
+def parse_wish(form: dict[str, str]) -> SlotWish | None:
+    """The search's part of the needs (SlotWish), or None before the language is chosen."""
+    language = _chosen(form, "language")
+    if not isinstance(language, str):
+        return None
+    interpreter = _chosen(form, "interpreter_needed")
+    gender = _chosen(form, "investigator_gender")
+    venue = _chosen(form, "venue_preference")
+    return SlotWish(
+        language,
+        interpreter is True,
+        gender if isinstance(gender, str) else "any",
+        venue if isinstance(venue, str) else "any",
+    )
 
 
 def describe(row: dict[str, Any]) -> list[tuple[str, str]]:

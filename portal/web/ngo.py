@@ -10,7 +10,7 @@ from portal.domain import bookings, codes, keys, visibility
 from portal.domain.bookings import Booking, Consultation, SlotTaken
 from portal.domain.client_access import CHANGE_REASONS
 from portal.domain.errors import InputRejected
-from portal.domain.needs import CHOICES, DEFAULTS, LABELS, Needs, describe, parse_needs
+from portal.domain.needs import CHOICES, LABELS, Needs, SlotWish, describe, parse_needs, parse_wish
 from portal.domain.roles import NGO_WORKER
 from portal.domain.slots import Slot
 from portal.i18n import CLIENT_LOCALES, LOCALE_NAMES, N_
@@ -73,12 +73,15 @@ async def bookings_page(request: Request, visit: Visit) -> Response:
     )
 
 
-async def _matching_slots(visit: Visit, needs: Needs | None, number: int = 1) -> Page[Slot]:
-    if needs is None:
+async def _matching_slots(visit: Visit, form: FormState, number: int = 1) -> Page[Slot]:
+    """The times that fit once the questions a search needs are answered (the others
+    need not be yet)."""
+    wish: SlotWish | None = parse_wish(form.values)
+    if wish is None:
         return Page((), 1, has_next=False)
     limit, offset = window(number, SEARCH_PAGE)
     found = await bookings.matching_slots(
-        visit.services.db, visit.services.clock, needs, limit=limit, offset=offset
+        visit.services.db, visit.services.clock, wish, limit=limit, offset=offset
     )
     return Page.of(found, number, SEARCH_PAGE)
 
@@ -120,7 +123,7 @@ def _book_page(
 
 
 async def book_form(request: Request, visit: Visit) -> Response:
-    form = FormState(values={**DEFAULTS, "client_locale": visit.locale})
+    form = FormState()  # every question unanswered: nothing is decided by default
     return _book_page(request, visit, form, Page((), 1, has_next=False), searched=False)
 
 
@@ -135,15 +138,17 @@ async def book_submit(request: Request, visit: Visit) -> Response:
     needs, problems = parse_needs(form.values)
     number = _slots_page(visit, booking=visit.field("action") == "book")
     if visit.field("action") != "book":
-        return _book_page(request, visit, form, await _matching_slots(visit, needs, number), True)
+        return _book_page(request, visit, form, await _matching_slots(visit, form, number), True)
     for problem in problems:
         form.error(problem.field, problem.message)
+    if visit.field("client_locale") not in CLIENT_LOCALES:
+        form.error("client_locale", N_("Choose the client's language."))
     slot_id = visit.field("slot_id")
-    if needs is None or not slot_id:
+    if needs is None or not slot_id or form.errors:
         if not slot_id:
             form.error("slot_id", CHOOSE_TIME)
         return _book_page(
-            request, visit, form, await _matching_slots(visit, needs, number), True, 400
+            request, visit, form, await _matching_slots(visit, form, number), True, 400
         )
     try:
         booking = await bookings.book_meeting(
@@ -160,12 +165,12 @@ async def book_submit(request: Request, visit: Visit) -> Response:
         form.values.pop("slot_id", None)
         form.error("slot_id", SLOT_TAKEN)
         return _book_page(
-            request, visit, form, await _matching_slots(visit, needs, number), True, 409
+            request, visit, form, await _matching_slots(visit, form, number), True, 409
         )
     except InputRejected as exc:
         form.rejected(exc)
         return _book_page(
-            request, visit, form, await _matching_slots(visit, needs, number), True, 400
+            request, visit, form, await _matching_slots(visit, form, number), True, 400
         )
     return _slip_page(request, visit, booking)
 

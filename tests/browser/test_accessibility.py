@@ -19,6 +19,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from portal.crypto.totp import code_at
 from portal.demo import DEMO_PASSWORD
 from portal.i18n import LOCALE_NAMES
+from tests.browser.booking import answer_needs
 from tests.browser.conftest import PageWatch
 from tests.browser.test_staff_login import SECRETS
 from tests.live import LiveServer, live_server, run_portal
@@ -143,9 +144,7 @@ def signed_in(browser: Browser, server: LiveServer, username: str) -> Page:
 def search_times(page: Page, client_locale: str) -> None:
     """The NGO worker's booking page with matching times (in any staff language)."""
     page.goto("/ngo/book")
-    page.locator("#f-client_locale").select_option(client_locale)
-    page.locator("select[name=language]").select_option("fi")
-    page.locator("select[name=support_person]").select_option("yes")
+    answer_needs(page, client_locale=client_locale)
     # A full search, not htmx's live refresh, so no late swap can undo the choice below.
     with page.expect_navigation():
         page.locator("button[name=action][value=search]").click()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
+from tests.browser.booking import answer_needs
 from tests.browser.test_staff_login import sign_in
 
 
@@ -13,9 +14,7 @@ def book_a_meeting(context: BrowserContext, javascript: bool) -> str:
     sign_in(context, "ngo")
     page = context.pages[-1]
     page.get_by_role("link", name="Book a meeting").first.click()
-    page.get_by_label("Language of the client's pages and slip").select_option("en")
-    page.get_by_label("Language or dialect for the meeting").select_option("fi")
-    page.get_by_label("Support person comes along").select_option("yes")
+    answer_needs(page)
     if javascript:
         # htmx refreshes the matching times as the needs change; no button needed. Wait
         # for the last refresh, or it could replace the list after a time is ticked.

@@ -16,6 +16,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from portal.crypto.tokens import random_id
 from portal.crypto.wrapped_keys import wrap
+from tests.browser.booking import answer_needs
 from tests.browser.conftest import PageWatch
 from tests.browser.test_booking_journey import client_confirms
 from tests.browser.test_sealed_notes import PASSPHRASE, create_key
@@ -63,10 +64,7 @@ def book(context: BrowserContext) -> tuple[str, str, str]:
     sign_in(context, "ngo")
     page = context.pages[-1]
     page.goto("/ngo/book")
-    page.get_by_label("Language of the client's pages and slip").select_option("en")
-    page.get_by_label("Language or dialect for the meeting").select_option("fi")
-    page.get_by_label("Investigator's gender").select_option("male")
-    page.get_by_label("Support person comes along").select_option("yes")
+    answer_needs(page, investigator_gender="male")
     page.wait_for_load_state("networkidle")
     page.locator("#slot-results input[type=radio]").first.check()
     page.get_by_role("button", name="Book the chosen time").click()

@@ -21,6 +21,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from portal.crypto.totp import code_at
+from tests.browser.booking import answer_needs
 from tests.browser.conftest import PageWatch
 from tests.browser.test_booking_journey import client_confirms
 from tests.browser.test_case_journey import decrypt_download
@@ -114,9 +115,7 @@ def tomorrow(hour: int) -> str:
 
 def book(page: Page, client_locale: str) -> str:
     page.goto("/ngo/book")
-    page.get_by_label("Language of the client's pages and slip").select_option(client_locale)
-    page.get_by_label("Language or dialect for the meeting").select_option("fi")
-    page.get_by_label("Support person comes along").select_option("yes")
+    answer_needs(page, client_locale=client_locale)
     page.wait_for_load_state("networkidle")
     page.locator("#slot-results input[type=radio]").first.check()
     page.get_by_role("button", name="Book the chosen time").click()

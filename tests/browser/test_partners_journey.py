@@ -18,6 +18,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from portal.crypto.tokens import random_id
 from portal.crypto.totp import code_at
 from portal.demo import DEMO_PASSWORD
+from tests.browser.booking import answer_needs
 from tests.browser.conftest import PageWatch
 from tests.browser.test_booking_journey import client_confirms
 from tests.browser.test_conversation import give_ngo_worker_a_key, unlock
@@ -57,11 +58,8 @@ def book_with_interpreter(context: BrowserContext) -> tuple[str, str, str]:
     sign_in(context, "ngo")
     page = context.pages[-1]
     page.goto("/ngo/book")
-    page.get_by_label("Language of the client's pages and slip").select_option("en")
-    page.get_by_label("Language or dialect for the meeting").select_option("ru")
-    page.get_by_label("Interpreter needed").select_option("yes")
-    page.get_by_label("Investigator's gender").select_option("male")  # Mikko, with a key
-    page.get_by_label("Support person comes along").select_option("yes")
+    # Mikko (male) has a key.
+    answer_needs(page, language="ru", interpreter_needed="yes", investigator_gender="male")
     page.wait_for_load_state("networkidle")
     page.locator("#slot-results input[type=radio]").first.check()
     page.get_by_role("button", name="Book the chosen time").click()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
+from tests.browser.booking import answer_needs
 from tests.browser.conftest import PageWatch
 from tests.browser.test_booking_journey import client_confirms
 from tests.browser.test_staff_login import sign_in
@@ -39,10 +40,7 @@ def book_with_note(context: BrowserContext) -> tuple[str, str]:
     sign_in(context, "ngo")
     page = context.pages[-1]
     page.goto("/ngo/book")
-    page.get_by_label("Language of the client's pages and slip").select_option("en")
-    page.get_by_label("Language or dialect for the meeting").select_option("fi")
-    page.get_by_label("Investigator's gender").select_option("male")  # Mikko, who has the key
-    page.get_by_label("Support person comes along").select_option("yes")
+    answer_needs(page, investigator_gender="male")  # Mikko, who has the key
     page.wait_for_load_state("networkidle")  # htmx's refresh of the times, before ticking one
     page.locator("#slot-results input[type=radio]").first.check()
     page.get_by_role("button", name="Book the chosen time").click()

@@ -15,6 +15,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from portal.crypto.totp import code_at
 from portal.demo import DEMO_PASSWORD
+from tests.browser.booking import answer_needs
 from tests.browser.conftest import PageWatch
 from tests.browser.test_booking_journey import client_confirms
 from tests.browser.test_sealed_notes import book_with_note, create_key
@@ -56,9 +57,7 @@ def test_a_booking_survives_the_end_of_the_session(
     sign_in(context, "ngo")
     page = context.pages[-1]
     page.goto("/ngo/book")
-    page.get_by_label("Language of the client's pages and slip").select_option("en")
-    page.get_by_label("Language or dialect for the meeting").select_option("fi")
-    page.get_by_label("Support person comes along").select_option("yes")
+    answer_needs(page)
     if javascript:
         page.wait_for_load_state("networkidle")  # htmx's refresh of the times
         expect(page.locator("#slot-results input[type=radio]").first).to_be_visible()

@@ -84,6 +84,26 @@ def test_the_one_time_code_works_once(client: TestClient, ngo: Actor, slot_ids: 
     assert "This code does not work" in again.text
 
 
+def test_the_booking_form_decides_nothing_by_default(ngo: Actor, slot_ids: list[str]) -> None:
+    """Whether the client may be a minor, needs an interpreter, which language their
+    slip is in: every question is answered by the worker, none is answered for them."""
+    form = ngo.get("/ngo/book").text
+    selects = re.findall(r'<select id="f-([a-z_]+)"', form)
+    assert len(selects) == 14 and "minor" in selects and "client_locale" in selects
+    needs = form.split('<fieldset class="needs"')[1].split("</fieldset>")[0]
+    assert needs.count('<option value="">') == 14 and " selected" not in needs
+    # Only the language chosen: the times are offered, but booking one asks every
+    # other question at once and books nothing.
+    search = ngo.submit("/ngo/book", action="search", language="fi")
+    assert slot_ids[0] in search.text
+    refused = ngo.submit("/ngo/book", action="book", language="fi", slot_id=slot_ids[0])
+    assert refused.status_code == 400
+    unanswered = re.findall(r'<p class="error" id="f-([a-z_]+)-error">', refused.text)
+    assert sorted(unanswered) == sorted(name for name in selects if name != "language")
+    assert 'class="slip-code"' not in refused.text
+    assert slot_ids[0] in ngo.submit("/ngo/book", action="search", language="fi").text
+
+
 def test_the_one_time_code_expires(
     client: TestClient, clock: FakeClock, ngo: Actor, slot_ids: list[str]
 ) -> None:
