@@ -128,7 +128,7 @@ class SessionStore:
         disabled = row.account is not None and not row.account.is_active
         if too_idle or too_old or disabled:
             await rows.delete_session(self._db, row.id_hash)
-            return CurrentSession(new_sid(), None, is_new_cookie=True, expired=True)
+            return await self._language_only(row.locale, expired=True)
         if now - row.last_seen_at >= TOUCH_INTERVAL:
             await rows.touch_session(self._db, row.id_hash, now)
         return CurrentSession(cookie, row, is_new_cookie=False)
@@ -174,10 +174,22 @@ class SessionStore:
         await rows.set_session_reauth(self._db, current.row.id_hash, self._clock.now())
         return await self._reload(current.sid, is_new_cookie=current.is_new_cookie)
 
-    async def end(self, current: CurrentSession) -> CurrentSession:
+    async def end(self, current: CurrentSession, *, keep_language: bool = False) -> CurrentSession:
+        """End the session; with ``keep_language``, a fresh one holds only its language
+        (the pages after leaving or signing out speak it)."""
         if current.row is not None:
             await rows.delete_session(self._db, current.row.id_hash)
-        return CurrentSession(new_sid(), None, is_new_cookie=True)
+        return await self._language_only(current.locale if keep_language else None)
+
+    async def _language_only(self, locale: str | None, *, expired: bool = False) -> CurrentSession:
+        """A fresh session after one ended: nothing of it is kept but its language, so
+        that a client reading Russian is not told in English that their page closed."""
+        sid = new_sid()
+        if locale is None:
+            return CurrentSession(sid, None, is_new_cookie=True, expired=expired)
+        await rows.insert_session(self._db, sha256(sid), None, locale, self._clock.now())
+        row = await rows.session_by_hash(self._db, sha256(sid))
+        return CurrentSession(sid, row, is_new_cookie=True, expired=expired)
 
     async def end_all_for_account(self, account_id: str) -> None:
         await rows.delete_account_sessions(self._db, account_id)
@@ -235,7 +247,9 @@ class SessionHandle:
         session = self._current
         if session is None or not session.is_new_cookie:
             return None
-        if self.token_issued or session.sid != self.original_sid:
+        # A form was handed out, the session changed, or a row was stored for it (the
+        # language kept after a session timed out).
+        if self.token_issued or session.sid != self.original_sid or session.row is not None:
             return cookie_header(session)
         return None
 

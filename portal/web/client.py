@@ -226,7 +226,7 @@ async def meeting_undo(request: Request, visit: Visit) -> Response:
 
 
 async def leave(request: Request, visit: Visit) -> Response:
-    visit.session = await visit.services.sessions.end(visit.session)
+    visit.session = await visit.services.sessions.end(visit.session, keep_language=True)
     return redirect("/code?left=1")
 
 

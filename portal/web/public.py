@@ -155,7 +155,7 @@ async def login_submit(request: Request, visit: Visit) -> Response:
 
 
 async def logout(request: Request, visit: Visit) -> Response:
-    visit.session = await visit.services.sessions.end(visit.session)
+    visit.session = await visit.services.sessions.end(visit.session, keep_language=True)
     return redirect("/login")
 
 

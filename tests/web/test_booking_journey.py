@@ -224,6 +224,27 @@ def test_client_session_times_out_quickly(
     assert response.status_code == 303 and response.headers["location"] == "/code?ended=1"
 
 
+def test_a_client_who_leaves_or_times_out_is_told_so_in_their_language(
+    client: TestClient, clock: FakeClock, ngo: Actor, slot_ids: list[str]
+) -> None:
+    person, code = redeem(client, slip_code(book(ngo, slot_ids[0])), locale="ru")
+    left = person.submit("/meeting", "/leave")
+    assert left.headers["location"] == "/code?left=1"
+    page = person.get("/code?left=1")
+    assert '<html lang="ru"' in page.text
+    assert "Вы вышли. Ваш код будет работать, когда вы вернётесь." in page.text
+    assert person.get("/meeting").headers["location"] == "/code"  # the page is closed
+    # Back with the code, then away for eleven minutes.
+    assert person.submit("/code", code=code).headers["location"] == "/meeting"
+    clock.advance(11 * 60)
+    ended = person.get("/meeting")
+    assert ended.headers["location"] == "/code?ended=1"
+    page = person.get("/code?ended=1")
+    assert '<html lang="ru"' in page.text
+    assert "Вас долго не было, поэтому страница закрылась" in page.text
+    assert person.get("/meeting").headers["location"] == "/code"
+
+
 def test_client_cancels_and_the_slot_is_free_again(
     client: TestClient, ngo: Actor, slot_ids: list[str]
 ) -> None:
