@@ -12,7 +12,9 @@ POST it refuses for a missing, ended or outdated session here:
   (``resume.html``, from ``resume`` below) offers it back in a form to the same address,
   to check and send again, never sent without the person's click;
 - someone still signed in (the page was older than their session: they signed out and
-  in again in another tab) gets that form at once.
+  in again in another tab) gets that form at once;
+- a page's script (a sealed message sent with fetch) gets ``{"error": "ended"}``: the
+  text stays in its box and the page says why it was not sent.
 
 The typed text is also shown to read and copy, so it survives even a sign-in that fails
 or is abandoned. It is the text that was on this person's screen a moment ago; nothing
@@ -26,7 +28,7 @@ from collections.abc import Collection
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
 from portal.domain.roles import CLIENT
 from portal.security.sessions import CurrentSession
@@ -38,6 +40,10 @@ from portal.web.visit import Visit, language
 
 
 async def page(request: Request, visit: Visit, roles: Collection[str]) -> Response:
+    if "application/json" in request.headers.get("accept", ""):
+        # A form sent by a page's script (static/js/posting.js): it keeps the text on the
+        # page and says, in the page's language, that the page must be opened again.
+        return JSONResponse({"error": "ended"}, status_code=403)
     visit.locale = page_language(request, visit.services, visit.session, visit.form)
     typed = kept.refused(request.scope["path"], visit.form)
     role = (

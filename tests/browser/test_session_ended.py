@@ -113,3 +113,31 @@ def test_a_clients_note_survives_the_end_of_the_session(
     expected = "locked in this browser" if javascript else "locked on the server"
     expect(page.get_by_text(expected)).to_be_visible()
     expect_one_refusal(watch)
+
+
+def test_a_message_sent_by_script_after_the_page_closed_says_so_and_keeps_the_text(
+    browser: Browser, watched: tuple[BrowserContext, PageWatch], demo_server: LiveServer
+) -> None:
+    """With JavaScript a message is sealed in the browser and posted by script: when the
+    session ended meanwhile, the page says that (not "check your connection") and the
+    text stays in its box."""
+    demo_server.secrets.append(CLIENT_NOTE)
+    investigator: BrowserContext = browser.new_context(base_url=demo_server.url)
+    create_key(investigator)
+    investigator.close()
+    ngo = browser.new_context(base_url=demo_server.url)
+    code, _pseudonym = book_with_note(ngo)
+    ngo.close()
+
+    context, watch = watched
+    page = context.new_page()
+    client_confirms(page, code)
+    box = page.get_by_label("Your message")
+    box.fill(CLIENT_NOTE)
+    context.clear_cookies()  # the page closes to protect the client while they write
+    page.get_by_role("button", name="Send", exact=True).click()
+    expect(page.locator(".message-status")).to_have_text(
+        "You were away for a while, so the page closed to protect you. Enter your code again."
+    )
+    expect(box).to_have_value(CLIENT_NOTE)
+    expect_one_refusal(watch)

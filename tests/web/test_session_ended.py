@@ -158,6 +158,33 @@ def test_a_client_enters_the_code_again_and_sends_what_they_wrote(
     assert envelope is not None and FEARS not in database_text(client)
 
 
+def test_a_script_posting_after_the_session_ended_is_told_so_in_json(
+    client: TestClient, clock: FakeClock, world: World
+) -> None:
+    """static/js/conversation.js posts sealed messages with fetch: an ended session is a
+    refusal it can name ("ended"), with the words on the page, not a page it cannot read."""
+    worker, person, _code, consultation = setup(client, clock, world)
+    create_key(client, clock, world.ngo_worker)  # so that the worker's page has the form
+    client_token = person.csrf_from("/meeting")
+    assert 'data-code="ended">Olit poissa' in person.get("/meeting").text  # in Finnish
+    staff_page = worker.get(f"/ngo/consultations/{consultation}")
+    assert 'data-code="ended">Your session ended. Sign in again.' in staff_page.text
+    staff_token = worker.csrf_from(f"/ngo/consultations/{consultation}")
+    clock.advance(31 * 60)  # both pages closed meanwhile
+    for actor, action, token in (
+        (person, "/meeting/messages", client_token),
+        (worker, f"/ngo/consultations/{consultation}/messages", staff_token),
+    ):
+        answer = actor.request(
+            "POST",
+            action,
+            data={"csrf_token": token, "message_id": "m", "envelope": "k:AAAA"},
+            headers={"accept": "application/json"},
+        )
+        assert answer.status_code == 403, action
+        assert answer.json() == {"error": "ended"}, action
+
+
 def test_a_wrong_code_keeps_carrying_the_text(
     client: TestClient, clock: FakeClock, world: World
 ) -> None:
