@@ -37,6 +37,10 @@ from portal.storage.slots import Slot
 OPEN_STATUSES = ("booked", "confirmed", "change_requested")
 
 
+# How long after a booking the same form sent again leads to it (booking_sent_again).
+SENT_AGAIN_SECONDS = 15 * 60
+
+
 class SlotTaken(Exception):
     """Someone else booked the slot first, or it was withdrawn or has passed."""
 
@@ -369,6 +373,23 @@ async def rebook_by_ngo(
             )
         detail = reason
     await rebook(db, clock, consultation, slot_id, follow_up=False, actor=actor, detail=detail)
+
+
+async def booking_sent_again(
+    db: Database, clock: Clock, worker: Account, slot_id: str, needs: Needs, client_locale: str
+) -> Consultation | None:
+    """For a slot that turned out taken: the booking this worker made of it moments ago
+    with the very same answers, when this is that form sent again (a reloaded slip page
+    sends it again), not someone else's booking nor another client's."""
+    own = await store.booked_on_slot(db, slot_id, worker.id)
+    if (
+        own is None
+        or clock.now() - own.created_at > SENT_AGAIN_SECONDS
+        or own.client_locale != client_locale
+        or Needs.from_row(own.needs) != needs
+    ):
+        return None
+    return own
 
 
 async def matching_slots(

@@ -216,6 +216,18 @@ async def consultation_by_id(db: Queryable, consultation_id: str) -> Consultatio
     return None if row is None else consultation_from_row(row)
 
 
+async def booked_on_slot(db: Queryable, slot_id: str, booked_by: str) -> Consultation | None:
+    """The consultation ``booked_by`` holds ``slot_id`` for (a meeting not cancelled), if any."""
+    row = await db.fetch_one(
+        _CONSULTATION + "WHERE c.booked_by = :by AND c.id IN (SELECT m.consultation_id"  # noqa: S608 - constant columns
+        " FROM meetings m WHERE m.slot_id = :slot AND m.status <> :cancelled)",
+        by=booked_by,
+        slot=slot_id,
+        cancelled="cancelled",
+    )
+    return None if row is None else consultation_from_row(row)
+
+
 async def organisation_consultations(
     db: Queryable, organisation_id: str, limit: int, offset: int
 ) -> Sequence[Consultation]:

@@ -162,6 +162,11 @@ async def book_submit(request: Request, visit: Visit) -> Response:
             code_ttl=svc.settings.one_time_code_ttl,
         )
     except SlotTaken:
+        own = await bookings.booking_sent_again(
+            svc.db, svc.clock, visit.staff, slot_id, needs, visit.field("client_locale")
+        )
+        if own is not None:  # the same form sent again (a reloaded slip page)
+            return redirect(f"/ngo/consultations/{own.id}?booked=again")
         form.values.pop("slot_id", None)
         form.error("slot_id", SLOT_TAKEN)
         return _book_page(
@@ -222,6 +227,7 @@ async def consultation_page(
         # the NGO is asked to prepare them again.
         unreadable=[n for n in written if key is None or n.key_id != key.id],
         noted=NOTED.get(request.query_params.get("noted", "")),
+        booked_again=request.query_params.get("booked") == "again",
         now=visit.services.clock.now(),
         form=form or FormState(),
         lacks_key=own_key is None,

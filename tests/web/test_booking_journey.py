@@ -201,6 +201,27 @@ def test_a_taken_slot_keeps_the_rest_of_the_booking(
     assert f'value="{slot_ids[0]}"' not in lost.text
 
 
+def test_a_booking_sent_again_leads_to_it_and_books_nothing_more(
+    client: TestClient, ngo: Actor, slot_ids: list[str]
+) -> None:
+    """Reloading the slip page sends the booking form again: the worker is shown the
+    booking they made, not told that someone else took the time."""
+    first = book(ngo, slot_ids[0])
+    assert first.status_code == 200 and 'class="slip-code"' in first.text
+    again = book(ngo, slot_ids[0])
+    assert again.status_code == 303
+    consultation = again.headers["location"].removesuffix("?booked=again")
+    assert consultation.startswith("/ngo/consultations/")
+    page = ngo.get(again.headers["location"])
+    assert "You booked this time already: this is that booking." in page.text
+    assert 'class="slip-code"' not in page.text
+    bookings = re.findall(r'href="(/ngo/consultations/[^"?]+)"', ngo.get("/ngo").text)
+    assert bookings == [consultation]
+    # Another client's answers on the same time: that is a lost race, the form is kept.
+    other = book(ngo, slot_ids[0], minor="yes")
+    assert other.status_code == 409 and "Someone else booked that time" in other.text
+
+
 def test_client_pages_are_neutral_and_protective(
     client: TestClient, ngo: Actor, slot_ids: list[str]
 ) -> None:
