@@ -71,6 +71,7 @@ async def _meetings(request: Request, visit: Visit, *, upcoming: bool) -> Respon
         languages=LANGUAGES,
         reflection_ends=await visibility.reflection_ends(svc.db, visit.staff, svc.clock.now()),
         attention=await attention.queue(visit, "/investigator") if upcoming else None,
+        lacks_key=upcoming and await keys.lacks_key(svc.db, visit.staff),
     )
 
 

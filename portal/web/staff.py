@@ -26,6 +26,7 @@ async def home(request: Request, visit: Visit) -> Response:
         kind_labels=ORGANISATION_KIND_LABELS,
         attention=await attention.queue(visit, "/staff"),
         holds_key=keys.may_hold_key(visit.staff.role),
+        lacks_key=await keys.lacks_key(visit.services.db, visit.staff),
     )
 
 

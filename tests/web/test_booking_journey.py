@@ -104,6 +104,20 @@ def test_the_booking_form_decides_nothing_by_default(ngo: Actor, slot_ids: list[
     assert slot_ids[0] in ngo.submit("/ngo/book", action="search", language="fi").text
 
 
+@pytest.mark.parametrize(
+    "locale", ["en", "fi", "sv", "ru", "uk", "ro", "th", "vi", "ar", "es", "zh"]
+)
+def test_the_slips_last_day_reads_as_a_sentence_in_every_language(
+    ngo: Actor, slot_ids: list[str], locale: str
+) -> None:
+    """Russian and Ukrainian dates end with an abbreviation ("2026 г."): the sentence
+    around them must not add a second full stop."""
+    slip = book(ngo, slot_ids[0], client_locale=locale).text
+    found = re.search(r'<p class="slip-expiry">([^<]*)</p>', slip)
+    assert found, locale
+    assert "2" in found.group(1) and ".." not in found.group(1) and "{" not in found.group(1)
+
+
 def test_the_one_time_code_expires(
     client: TestClient, clock: FakeClock, ngo: Actor, slot_ids: list[str]
 ) -> None:

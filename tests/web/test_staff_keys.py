@@ -233,3 +233,24 @@ def test_the_ngo_pages_say_what_a_worker_without_a_key_cannot_read(
     create_key(client, clock, world.ngo_worker)
     for page in pages:
         assert NO_KEY not in worker.get(page).text, page
+
+
+def test_the_start_pages_tell_a_key_holder_without_a_key(
+    client: TestClient, clock: FakeClock, world: World
+) -> None:
+    """An investigator without a key cannot receive a client's notes or messages: the
+    first pages they see after signing in say so, until the key is made."""
+    investigator = Actor(client)
+    investigator.log_in(world.investigator, clock)
+    coordinator = Actor(client)
+    coordinator.log_in(world.coordinator, clock)
+    told = 'You have no key yet, so nobody can send you notes. <a href="/staff/key">'
+    for page in ("/staff", "/investigator"):
+        assert told in investigator.get(page).text, page
+    assert "You have no key yet" not in coordinator.get("/staff").text  # never holds one
+    worker = Actor(client)
+    worker.log_in(world.ngo_worker, clock)
+    assert f'{NO_KEY} <a href="/staff/key">Create your key</a>' in worker.get("/staff").text
+    create_key(client, clock, world.investigator)
+    for page in ("/staff", "/investigator"):
+        assert "You have no key yet" not in investigator.get(page).text, page
