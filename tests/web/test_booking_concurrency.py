@@ -107,7 +107,7 @@ def test_web_race_one_winner_and_every_loser_keeps_the_form(
     # are led to that booking (303); the other worker's three are told and keep theirs.
     statuses = sorted(status for status, _ in results)
     assert statuses == [200, 303, 303, 409, 409, 409]
-    winner = [i for i, (status, _) in enumerate(results) if status == 200][0] % 2
+    winner = next(i for i, (status, _) in enumerate(results) if status == 200) % 2
     assert [status for status, _ in results[winner::2]].count(409) == 0
     for status, text in results:
         if status == 409:
