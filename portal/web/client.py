@@ -165,7 +165,9 @@ async def meeting_page(
         messages=found.conversation,
         message_form=message_form or FormState(),
         message_sent=request.query_params.get("sent") == "1",
-        **note_form_context(key, "client", "/meeting/notes"),
+        # The forms' addresses end with their section's anchor: a page sent back with a
+        # refusal (no JavaScript) opens at the refusal, not at the top of the page.
+        **note_form_context(key, "client", "/meeting/notes#note-form"),
         # The first interview, after the decision to report (web/first_interview.py).
         **await first_interview_context(visit, consultation, meetings),
         advisers=found.advisers,

@@ -112,7 +112,8 @@ def test_an_empty_identity_record_says_what_is_missing(clock: FakeClock, case: C
 
 def test_asking_for_another_time_without_a_reason_says_so(case: Case) -> None:
     page = case.client.get("/meeting").text
-    found = re.search(r'action="(/meeting/[^"]+/answer)" class="stack change-form"', page)
+    # The address ends with the meeting's anchor: the refusal opens where it is shown.
+    found = re.search(r'action="(/meeting/([^"/]+)/answer)#m-\2" class="stack change-form"', page)
     assert found
     response = case.client.submit("/meeting", found.group(1), answer="change")
     assert response.status_code == 400

@@ -407,7 +407,7 @@ def test_the_meeting_page_shows_the_latest_three_and_links_to_all(
     assert everything.headers["cache-control"] == "no-store"
     assert re.findall(r"Message number (\d) from the police", everything.text) == list("12345")
     assert '<h1 id="messages-heading">All messages</h1>' in everything.text
-    assert 'action="/meeting/messages" class="stack message-form"' in everything.text
+    assert 'action="/meeting/messages#messages" class="stack message-form"' in everything.text
     # The answer form there works without JavaScript, as on the meeting page.
     token = talk.case.client.csrf_from("/meeting/messages")
     message_id, _recipients = form_of(everything.text)
