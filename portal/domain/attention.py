@@ -13,7 +13,9 @@ Events and who gets an item:
 
 - the client confirmed, cancelled or asked for another time: the meeting's investigator
   and the NGO worker who booked (if that account is disabled: every active NGO worker of
-  the booking organisation); reason "unsafe" makes both items urgent;
+  the booking organisation); reason "unsafe" makes both items urgent; an adviser who
+  joins that meeting gets an item too, without the reason (advisers see times and
+  places, not what the client said about their safety);
 - a new message in the conversation (``message_written``): the consultation's
   investigator, the booking organisation's active NGO workers and the advisers taking
   part, each with a current key,
@@ -116,7 +118,8 @@ async def client_answered(
     reason: str | None,
 ) -> int:
     """The client's answer to a meeting, inside the transaction that records it: one item
-    for the meeting's investigator and one for the booker. The number of items."""
+    for the meeting's investigator, one for the booker and one for each adviser joining
+    the meeting. The number of items."""
     kind = ANSWER_KINDS[answer]
     detail = reason if answer == "change" else None
     urgent = detail == UNSAFE
@@ -127,19 +130,23 @@ async def client_answered(
             *await _bookers(tx, consultation.booked_by, consultation.organisation_id),
         ]
     )
-    for account_id in recipients:
+    advisers = [
+        a for a in await adviser_store.meeting_advisers(tx, meeting.id) if a not in recipients
+    ]
+    for account_id in recipients + advisers:
+        told = account_id in recipients  # the police and the booker hear the reason
         await store.insert_item(
             tx,
             item_id=random_id(),
             account_id=account_id,
             consultation_id=consultation.id,
             kind=kind,
-            detail=detail,
+            detail=detail if told else None,
             subject_id=meeting.id,
-            urgent=urgent,
+            urgent=urgent and told,
             now=now,
         )
-    return len(recipients)
+    return len(recipients) + len(advisers)
 
 
 async def message_written(

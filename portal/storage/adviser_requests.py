@@ -57,10 +57,10 @@ class AdviserMeeting:
 
     @property
     def is_planned(self) -> bool:
-        """Planned, and for a joined meeting the meeting itself still on."""
+        """Planned, and for a joined meeting the meeting itself still on (a meeting the
+        client asked to move is no longer planned at its time)."""
         return self.status == "planned" and (
-            self.meeting_status is None
-            or self.meeting_status in {"booked", "confirmed", "change_requested"}
+            self.meeting_status is None or self.meeting_status in {"booked", "confirmed"}
         )
 
 
@@ -254,6 +254,17 @@ async def participant_advisers(
         " WHERE am.consultation_id = :c AND am.status <> 'cancelled'"
         " AND a.disabled_at IS NULL" + keyed + " ORDER BY a.id",
         c=consultation_id,
+    )
+    return [r["id"] for r in rows]
+
+
+async def meeting_advisers(db: Queryable, meeting_id: str) -> list[str]:
+    """Active advisers who join this meeting (their part not cancelled)."""
+    rows = await db.fetch_all(
+        "SELECT DISTINCT a.id FROM adviser_meetings am JOIN accounts a ON a.id = am.adviser_id"
+        " WHERE am.meeting_id = :m AND am.status <> 'cancelled' AND a.disabled_at IS NULL"
+        " ORDER BY a.id",
+        m=meeting_id,
     )
     return [r["id"] for r in rows]
 

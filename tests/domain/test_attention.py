@@ -16,7 +16,7 @@ import pytest
 from nacl.public import PrivateKey
 from starlette.testclient import TestClient
 
-from portal.domain import attention, bookings, client_access, jobs, keys
+from portal.domain import adviser_requests, attention, bookings, client_access, jobs, keys
 from portal.domain.needs import parse_needs
 from portal.services import Services
 from portal.storage import consultations as consultation_store
@@ -28,6 +28,7 @@ from tests.factories import (
     FakeClock,
     World,
     in_app,
+    make_organisation,
     make_person,
     make_place,
     make_slot,
@@ -152,6 +153,51 @@ def test_a_client_answer_reaches_the_investigator_and_the_booker_once(
     )
     assert changed is True
     assert in_app(client, _items, svc, people) == {"investigator": [item], "booker": [item]}
+
+
+async def _adviser_joins(svc: Services, world: World, consultation: Consultation) -> str:
+    """An adviser of the assistance system joins the meeting; their account id."""
+    assistance = await make_organisation(svc, "National Assistance System", "assistance")
+    adviser = await make_person(svc, assistance, "adviser", "adv")
+    asked = await adviser_requests.ask(
+        svc.db,
+        svc.clock,
+        consultation,
+        assistance.id,
+        actor=await _account(svc, world.investigator.id),
+    )
+    [meeting] = await bookings.meetings_of(svc.db, consultation)
+    await adviser_requests.join_meeting(
+        svc.db, svc.clock, asked, meeting.id, adviser=await _account(svc, adviser.id)
+    )
+    await svc.db.execute("DELETE FROM attention_items")  # the request's own items
+    return adviser.id
+
+
+@pytest.mark.parametrize("case", sorted(ANSWERS))
+def test_an_adviser_joining_the_meeting_hears_the_answer_but_not_the_reason(
+    client: TestClient, world: World, case: str
+) -> None:
+    svc, people = _setup(client, world)
+    consultation, meeting = in_app(client, _book, svc, world)
+    people.ids["adviser"] = in_app(client, _adviser_joins, svc, world, consultation)
+    reason, item = ANSWERS[case]
+    changed = in_app(
+        client,
+        client_access.answer_meeting,
+        svc.db,
+        svc.clock,
+        consultation.id,
+        meeting.id,
+        case.split(",")[0],
+        reason,
+    )
+    assert changed is True
+    assert in_app(client, _items, svc, people) == {
+        "investigator": [item],
+        "booker": [item],
+        "adviser": [(item[0], None, 0)],
+    }
 
 
 def test_a_refused_answer_makes_no_item(client: TestClient, world: World) -> None:

@@ -203,6 +203,18 @@ def test_request_join_client_wording_and_conversation(
     other = post(colleague, "/adviser", message_id, envelopes)
     assert other.status_code in (403, 404)
 
+    # The client asks for another time: the adviser joining is told (not why), and the
+    # meeting is no longer on at its time, on their page and on the client's.
+    answer = re.search(r'action="(/meeting/[^/"]+/answer)#', case.client.get("/meeting").text)
+    assert answer
+    asked = case.client.submit("/meeting", answer.group(1), answer="change", reason="unsafe")
+    assert asked.status_code == 303
+    start = adviser.get("/adviser").text
+    assert "The client asks for another time." in start
+    assert "The meeting is no longer on." in start
+    assert "Reason given by the client" not in start and "Urgent" not in start
+    assert JOINS not in case.client.get("/meeting").text
+
     # Cancelling the part: no longer a participant, the investigator is told.
     [part] = _rows(client, "SELECT id FROM adviser_meetings")
     cancelled = adviser.submit(adviser_page, f"/adviser/parts/{part['id']}/cancel")
