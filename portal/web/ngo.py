@@ -116,7 +116,9 @@ def _book_page(
         form=form,
         slots=slots,
         chosen_slot=_chosen(form, slots),
-        searched=searched,
+        # "No free time matches" only after a search that could run: before the
+        # meeting's language is chosen there is nothing to match (its select says so).
+        searched=searched and parse_wish(form.values) is not None,
         needs_fields=NEEDS_FIELDS,
         needs_state=form.select_state(SELECTS),
     )

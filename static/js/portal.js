@@ -45,3 +45,17 @@ for (const button of document.querySelectorAll("[data-print]")) {
   button.hidden = false;
   button.addEventListener("click", () => { window.print(); });
 }
+
+// A refused choice: once the person picks another answer, the refusal beside it no longer
+// describes it. (The booking form's live refresh replaces only its list of times, so the
+// refusal would otherwise stay red until the next full page.)
+document.addEventListener("change", (event) => {
+  const select = event.target;
+  if (!(select instanceof HTMLSelectElement) || !select.value) { return; }
+  const field = select.closest(".field.has-error");
+  if (!field) { return; }
+  field.classList.remove("has-error");
+  field.querySelector(".error")?.remove();
+  select.removeAttribute("aria-invalid");
+  select.removeAttribute("aria-describedby");
+});

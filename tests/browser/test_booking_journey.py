@@ -7,6 +7,7 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.browser.booking import answer_needs
+from tests.browser.conftest import PageWatch
 from tests.browser.test_staff_login import sign_in
 
 
@@ -92,3 +93,27 @@ def test_booking_to_confirmed_meeting(request: pytest.FixtureRequest, javascript
     dashboard.get_by_role("link", name="Upcoming meetings").first.click()
     expect(dashboard.get_by_text("Confirmed by client")).to_be_visible()
     staff.close()
+
+
+def test_a_refusal_beside_a_choice_goes_once_another_answer_is_picked(
+    watched: tuple[BrowserContext, PageWatch],
+) -> None:
+    """With JavaScript the booking form refreshes only its times as the needs change, so
+    a refusal from the last full page would stay beside an answer that is now given."""
+    context, watch = watched
+    sign_in(context, "ngo")
+    page = context.pages[-1]
+    page.goto("/ngo/book")
+    page.get_by_role("button", name="Book the chosen time").click()
+    # The refusal is a 400, which Chromium reports in the console: that one is expected.
+    expect(page.locator("#f-language-error")).to_be_visible()
+    bad = [p for p in watch.problems if "status of 400" in p]
+    assert len(bad) == 1, watch.problems
+    watch.problems.remove(bad[0])
+    language = page.locator(".field", has=page.locator("#f-language"))
+    expect(language.locator(".error")).to_have_text("Choose one of the options.")
+    page.locator("#f-language").select_option("fi")
+    expect(language.locator(".error")).to_have_count(0)
+    expect(page.locator("#f-language")).not_to_have_attribute("aria-invalid", "true")
+    minor = page.locator(".field", has=page.locator("#f-minor"))
+    expect(minor.locator(".error")).to_have_count(1)  # still unanswered: still said
