@@ -75,16 +75,23 @@ for (const section of document.querySelectorAll("[data-conversation]")) {
 
 // --- Writing (staff and clients) -------------------------------------------------------
 
+// The message just sent, at the end of the list as a reload would show it: when, and
+// that it is this person's (the time in the browser's own short form).
 function appendSent(form, text) {
   const list = form.parentElement.querySelector(".message-list");
   if (!list) { return; }
   list.querySelector(".message-none")?.remove();
   const item = document.createElement("li");
   item.className = "message";
+  const meta = document.createElement("p");
+  meta.className = "message-meta";
+  const when = new Intl.DateTimeFormat(document.documentElement.lang || undefined,
+    { dateStyle: "short", timeStyle: "short" }).format(new Date());
+  meta.textContent = `${when} · ${form.dataset.you}`;
   const body = document.createElement("p");
   body.className = "message-text";
   body.textContent = text;
-  item.append(body);
+  item.append(meta, body);
   list.append(item);
 }
 
@@ -114,6 +121,7 @@ async function send(form) {
       return;
     }
     appendSent(form, text);
+    say(status, form.dataset.sent);
     area.value = "";
     if (typeof answer.next === "string") { setMessageId(form, answer.next); }
     return;

@@ -116,7 +116,12 @@ def test_a_conversation_among_police_support_worker_and_client(
     police.get_by_role("link", name=pseudonym).first.click()
     consultation_url = re.sub(r"^https?://[^/]+", "", police.url)
     write(police, FROM_POLICE)
-    expect(police.locator(".message-text", has_text=FROM_POLICE)).to_be_visible()
+    sent = police.locator(".message", has_text=FROM_POLICE)
+    expect(sent.locator(".message-text")).to_be_visible()
+    expect(sent.locator(".message-meta")).to_contain_text(" · you")  # when, and whose
+    expect(police.locator("form[data-message-form] .message-status")).to_have_text(
+        "Your message was sent."
+    )
     expect(police.get_by_label("Your message")).to_have_value("")
 
     # The client with JavaScript reads it (opened by the server) and answers.
