@@ -32,6 +32,7 @@ WRONG_CODE = N_(
     "This code does not work. Check the numbers and try again, "
     "or ask the person who gave it to you."
 )
+NO_CODE = N_("Enter the numbers of your code first.")
 NO_REASON = N_("Choose why you need another time.")
 TOO_MANY = N_("Too many tries. Wait a minute and try again.")
 BUSY = N_("The service is busy. Try again in a moment.")
@@ -63,6 +64,8 @@ async def code_form(request: Request, visit: Visit) -> Response:
 async def code_submit(request: Request, visit: Visit) -> Response:
     svc = visit.services
     form = FormState.typed(visit)
+    if not codes.normalise(visit.field("code")):  # nothing typed: nothing to count or hash
+        return _code_page(request, visit, form.error("code", NO_CODE), 400)
     per_sender = svc.limits.per_minute(svc.settings.code_attempts_per_source_per_minute)
     overall = svc.limits.per_minute(svc.settings.code_attempts_per_minute)
     # Both limits before any hashing: guessing costs the guesser, not the server. A

@@ -24,6 +24,7 @@ from portal.web.responses import redirect, render
 from portal.web.sign_in_gate import BUSY, TOO_MANY_ATTEMPTS, SignInGate
 from portal.web.visit import Visit
 
+FILL_IN_ALL = N_("Enter your username, your password and the code from your authenticator app.")
 READY_WITHIN = 2.0  # seconds /readyz may take; a load balancer's probe waits not much longer
 KEY_REPLACED = N_(
     "The key for the authenticator app had expired or was changed, so here is a new one. "
@@ -106,6 +107,11 @@ async def login_submit(request: Request, visit: Visit) -> Response:
     svc = visit.services
     form = FormState.typed(visit)
     username = visit.field("username").strip().lower()
+    if not (username and visit.field("password")) or not (
+        visit.field("totp_code") or visit.field("passkey_assertion")
+    ):  # something left empty: said as such, and nothing counted or hashed
+        form.error("password", FILL_IN_ALL)
+        return render(request, visit, "public/login.html", 400, form=form, expired=False)
     gate = SignInGate(request, visit, username)
     if await gate.refuses():
         form.error("password", TOO_MANY_ATTEMPTS)

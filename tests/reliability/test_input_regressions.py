@@ -34,6 +34,7 @@ DAY = 86_400
 NO_PAGE = "This page does not exist."
 OUT_OF_RANGE = "Enter a date between 2000 and 2099."
 WRONG_CODE = "This code does not work."
+NO_DIGITS = "Enter the numbers of your code first."  # nothing typed counts as a digit
 LOGIN_FAILED = "The username, password or code is wrong."
 NOT_AN_OPTION = "Choose one of the options."
 THOUSANDS = "9" * 5000
@@ -133,8 +134,8 @@ def case(
 INV, COORD, NGO = "investigator", "coordinator", "ngo_worker"
 CASES = [
     # The public code page: "²".isdigit() is true, int("²") raised.
-    case("code-²", "public", "POST", "/code", 400, WRONG_CODE, {"code": "²"}, "²"),
-    case("code-①", "public", "POST", "/code", 400, WRONG_CODE, {"code": "①②③④⑤⑥⑦⑧⑨⑩⑪⑫"}, "①②"),
+    case("code-²", "public", "POST", "/code", 400, NO_DIGITS, {"code": "²"}, "²"),
+    case("code-①", "public", "POST", "/code", 400, NO_DIGITS, {"code": "①②③④⑤⑥⑦⑧⑨⑩⑪⑫"}, "①②"),
     case("code-11²", "public", "POST", "/code", 400, WRONG_CODE, {"code": "1234 5678 901²"}, "1²"),
     # Page numbers of every list: No digits and 5000 digits; page 1 is shown.
     case("ngo-page-²", NGO, "GET", "/ngo?page=²", 200, "Bookings"),

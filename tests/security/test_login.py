@@ -197,6 +197,19 @@ def test_one_source_is_limited_across_accounts(
     assert statuses[30] == 429
 
 
+def test_an_empty_field_is_asked_for_and_counts_as_no_attempt(
+    client: TestClient, clock: FakeClock, world: World
+) -> None:
+    person = world.investigator
+    for _ in range(6):  # more than the account's failures: none of these is one
+        empty = Actor(client).submit("/login", username=person.username, password="", totp_code="1")
+        assert empty.status_code == 400
+        assert "Enter your username, your password and the code" in empty.text
+        assert WRONG not in empty.text
+    signed_in = _attempt(Actor(client), clock, person.username, person.password, person.totp_secret)
+    assert signed_in.status_code == 303  # type: ignore[attr-defined]
+
+
 def test_login_form_keeps_the_username_but_never_echoes_the_password(
     actor: Actor, clock: FakeClock, world: World
 ) -> None:

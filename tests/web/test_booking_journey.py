@@ -121,6 +121,16 @@ def test_the_slips_last_day_reads_as_a_sentence_in_every_language(
     assert "2" in found.group(1) and ".." not in found.group(1) and "{" not in found.group(1)
 
 
+def test_an_empty_code_is_asked_for_in_the_clients_language(client: TestClient) -> None:
+    person = Actor(client)
+    person.submit("/", "/language", locale="ru", next="/code")
+    for _ in range(12):  # more than a sender's tries a minute: none of these is one
+        empty = person.submit("/code", code="  ")
+        assert empty.status_code == 400
+        assert "Сначала введите цифры вашего кода." in empty.text
+    assert person.submit("/code", code="1" * 18).status_code == 400  # still a try left
+
+
 def test_the_one_time_code_expires(
     client: TestClient, clock: FakeClock, ngo: Actor, slot_ids: list[str]
 ) -> None:
