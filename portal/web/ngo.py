@@ -10,7 +10,7 @@ from portal.domain import bookings, codes, keys, visibility
 from portal.domain.bookings import Booking, Consultation, SlotTaken
 from portal.domain.client_access import CHANGE_REASONS
 from portal.domain.errors import InputRejected
-from portal.domain.needs import CHOICES, LABELS, Needs, SlotWish, describe, parse_needs, parse_wish
+from portal.domain.needs import CHOICES, LABELS, Needs, describe, parse_needs, parse_wish
 from portal.domain.roles import NGO_WORKER
 from portal.domain.slots import Slot
 from portal.i18n import CLIENT_LOCALES, LOCALE_NAMES, N_
@@ -73,19 +73,6 @@ async def bookings_page(request: Request, visit: Visit) -> Response:
     )
 
 
-async def _matching_slots(visit: Visit, form: FormState, number: int = 1) -> Page[Slot]:
-    """The times that fit once the questions a search needs are answered (the others
-    need not be yet)."""
-    wish: SlotWish | None = parse_wish(form.values)
-    if wish is None:
-        return Page((), 1, has_next=False)
-    limit, offset = window(number, SEARCH_PAGE)
-    found = await bookings.matching_slots(
-        visit.services.db, visit.services.clock, wish, limit=limit, offset=offset
-    )
-    return Page.of(found, number, SEARCH_PAGE)
-
-
 def _slots_page(visit: Visit, *, booking: bool) -> int:
     """The page of times to show: the one a "Later/Earlier times" button asks for; after a
     failed booking, the one the time was chosen from; for a new search, the first."""
@@ -116,12 +103,26 @@ def _book_page(
         form=form,
         slots=slots,
         chosen_slot=_chosen(form, slots),
-        # "No free time matches" only after a search that could run: before the
-        # meeting's language is chosen there is nothing to match (its select says so).
-        searched=searched and parse_wish(form.values) is not None,
+        searched=searched,
         needs_fields=NEEDS_FIELDS,
         needs_state=form.select_state(SELECTS),
     )
+
+
+async def _with_times(
+    request: Request, visit: Visit, form: FormState, number: int, status: int = 200
+) -> Response:
+    """The form with the times that fit the needs answered so far (SlotWish). Before the
+    meeting's language is chosen no search runs, and none is said to have found nothing
+    (the language's select says what is missing)."""
+    wish = parse_wish(form.values)
+    if wish is None:
+        return _book_page(request, visit, form, Page((), 1, has_next=False), False, status)
+    limit, offset = window(number, SEARCH_PAGE)
+    found = await bookings.matching_slots(
+        visit.services.db, visit.services.clock, wish, limit=limit, offset=offset
+    )
+    return _book_page(request, visit, form, Page.of(found, number, SEARCH_PAGE), True, status)
 
 
 async def book_form(request: Request, visit: Visit) -> Response:
@@ -137,10 +138,10 @@ async def book_submit(request: Request, visit: Visit) -> Response:
     """
     svc = visit.services
     form = FormState.typed(visit)
-    needs, problems = parse_needs(form.values)
     number = _slots_page(visit, booking=visit.field("action") == "book")
     if visit.field("action") != "book":
-        return _book_page(request, visit, form, await _matching_slots(visit, form, number), True)
+        return await _with_times(request, visit, form, number)
+    needs, problems = parse_needs(form.values)
     for problem in problems:
         form.error(problem.field, problem.message)
     if visit.field("client_locale") not in CLIENT_LOCALES:
@@ -149,9 +150,7 @@ async def book_submit(request: Request, visit: Visit) -> Response:
     if needs is None or not slot_id or form.errors:
         if not slot_id:
             form.error("slot_id", CHOOSE_TIME)
-        return _book_page(
-            request, visit, form, await _matching_slots(visit, form, number), True, 400
-        )
+        return await _with_times(request, visit, form, number, 400)
     try:
         booking = await bookings.book_meeting(
             svc.db,
@@ -171,14 +170,10 @@ async def book_submit(request: Request, visit: Visit) -> Response:
             return redirect(f"/ngo/consultations/{own.id}?booked=again")
         form.values.pop("slot_id", None)
         form.error("slot_id", SLOT_TAKEN)
-        return _book_page(
-            request, visit, form, await _matching_slots(visit, form, number), True, 409
-        )
+        return await _with_times(request, visit, form, number, 409)
     except InputRejected as exc:
         form.rejected(exc)
-        return _book_page(
-            request, visit, form, await _matching_slots(visit, form, number), True, 400
-        )
+        return await _with_times(request, visit, form, number, 400)
     return _slip_page(request, visit, booking)
 
 
