@@ -51,6 +51,8 @@ CLIENT_TEMPLATES = (
     "templates/partials/note_form.html",
     "templates/partials/client_messages.html",
     "templates/partials/message_form.html",
+    "templates/resume.html",  # after the code is entered again (web/ended.py)
+    "templates/partials/kept_copy.html",
     "templates/adviser/_client_joins.html",
     "templates/adviser/_client_own.html",
 )

@@ -6,6 +6,7 @@ language. The story itself never goes here: it belongs in sealed notes.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -205,6 +206,16 @@ def parse_wish(form: dict[str, str]) -> SlotWish | None:
         gender if isinstance(gender, str) else "any",
         venue if isinstance(venue, str) else "any",
     )
+
+
+def describe_answers(form: Mapping[str, str]) -> list[tuple[str, str]]:
+    """(label, choice) msgid pairs for the questions answered in a booking form's values,
+    in form order: what a worker checks before sending a kept booking again."""
+    return [
+        (label, CHOICES[name][form[name]])
+        for name, label in LABELS.items()
+        if form.get(name) in CHOICES[name]
+    ]
 
 
 def describe(row: dict[str, Any]) -> list[tuple[str, str]]:

@@ -30,6 +30,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from portal.domain import needs
 from portal.domain.roles import CLIENT
 from portal.security.sessions import CurrentSession
 from portal.services import Services
@@ -84,4 +85,7 @@ async def resume(
     if visit.session.locale is None and page_lang in svc.catalogues.locales:
         visit.session = await svc.sessions.remember_locale(visit.session, page_lang)
     visit.locale = language(request, visit.session, svc)
-    return render(request, visit, "resume.html", status, kept=typed)
+    # A booking's answers are choices, not typed words (the copy to read leaves them
+    # out): said in words, so that the worker can check them before sending.
+    answers = needs.describe_answers(dict(typed.fields)) if typed else []
+    return render(request, visit, "resume.html", status, kept=typed, answers=answers)

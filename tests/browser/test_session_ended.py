@@ -69,6 +69,10 @@ def test_a_booking_survives_the_end_of_the_session(
 
     sign_in_again(page, "ngo")
     expect(page.get_by_role("heading", name="Send what you typed")).to_be_visible()
+    # The answers are choices, not typed words: they are said in words, to check.
+    answers = page.locator(".kept dl")
+    expect(answers).to_contain_text("The client may be under 18")
+    expect(answers).to_contain_text("Language or dialect for the meeting")
     assert page.locator(".slip-code").count() == 0  # nothing booked before the click
     page.get_by_role("button", name="Send it").click()
     expect(page.get_by_role("heading", name="Your appointment code")).to_be_visible()
