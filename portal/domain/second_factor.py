@@ -21,7 +21,7 @@ from portal.crypto.hashing import HashingPool
 from portal.crypto.passwords import PasswordHasher
 from portal.crypto.tokens import InvalidToken, Keys
 from portal.domain import audit
-from portal.domain.accounts import Account, Credentials, LoginFailed
+from portal.domain.accounts import Account, Credentials, LoginFailed, PasskeyRequired
 from portal.domain.invitations import PendingSecret
 from portal.storage import accounts as store
 from portal.storage import sessions as session_store
@@ -86,7 +86,9 @@ async def set_up_again(
     secret: str,
 ) -> Account:
     """The account, signed in with its new key; ``LoginFailed`` for a wrong password or
-    code, another account's key, or a key that was set meanwhile."""
+    code, another account's key, or a key that was set meanwhile. An account that signs
+    in with a passkey gets the app set up (a recovery link asks for its code) but no
+    sign-in: ``PasskeyRequired``."""
     secrets = await store.secrets_by_username(db, given.username.strip().lower())
     stored_hash = secrets.password_hash if secrets else None
     if not await hashing.run(lambda: hasher.verify_or_dummy(stored_hash, given.password)):
@@ -103,7 +105,10 @@ async def set_up_again(
         if not await store.set_totp_secret_if_empty(tx, account.id, secret, step):
             raise LoginFailed
         await audit.record(tx, clock, "second_factor_set_up", None, actor=account)
-        await audit.record(tx, clock, "signed_in", None, actor=account)
+        if not account.passkey_only:
+            await audit.record(tx, clock, "signed_in", None, actor=account)
+    if account.passkey_only:
+        raise PasskeyRequired
     return account
 
 

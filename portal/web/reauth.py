@@ -10,7 +10,8 @@ already used (at sign-in or here) is refused.
 
 A passkey may stand in for the code (domain/passkeys.py): the page's script puts its
 answer to this session's challenge in ``passkey_assertion``, and password and passkey
-are checked instead of password and code.
+are checked instead of password and code. An account that signs in with a passkey (its
+role requires one and it has one) confirms with it too: the code is refused.
 """
 
 from __future__ import annotations
@@ -58,6 +59,10 @@ async def confirm(visit: Visit, *, always: bool = False) -> Refused | None:
         return None
     if not password or not (code or assertion):
         return Refused(400, CONFIRM_NEEDED)
+    if account.passkey_only and not assertion:
+        # Its role signs in with a passkey and it has one: a phished password and code
+        # (with a stolen cookie) must not remove the passkey and bring the code back.
+        return Refused(400, accounts.PASSKEY_REQUIRED)
     # Counted before any hashing, like sign-in: a stolen session cannot guess the
     # password or code faster than this, nor keep the hashing pool busy.
     limit = svc.limits.per_minute(svc.settings.reauth_attempts_per_account_per_minute)

@@ -60,6 +60,10 @@ async def set_up_submit(request: Request, visit: Visit) -> Response:
         account = await second_factor.set_up_again(
             svc.db, svc.hasher, svc.hashing, svc.clock, given, account_id, secret
         )
+    except accounts.PasskeyRequired:  # set up, but this account signs in with its passkey
+        await gate.passed()
+        form.error("password", accounts.PASSKEY_REQUIRED)
+        return render(request, visit, "public/login.html", 400, form=form, expired=False)
     except accounts.LoginFailed:
         # Back to the sign-in form: a right password shows a fresh key there again.
         form.error("password", accounts.LOGIN_FAILED)

@@ -411,3 +411,88 @@ def test_a_replay_is_refused_even_from_a_passkey_without_a_counter(
     assert (
         passkey_login(fresh, person, key.get(sign_in_challenge(fresh), count=0)).status_code == 303
     )
+
+
+def _passkey_only(
+    client: TestClient, clock: FakeClock, world: World
+) -> tuple[Person, SoftAuthenticator]:
+    """The investigators' role requires a passkey, and this one has added theirs."""
+    coordinator = Actor(client)
+    coordinator.log_in(world.coordinator, clock)
+    assert (
+        coordinator.submit("/coordinator/passkeys", role="investigator", required="yes").status_code
+        == 303
+    )
+    person, key = world.investigator, SoftAuthenticator()
+    signed_in_with_key(client, clock, person, key)
+    return person, key
+
+
+def test_an_account_that_signs_in_with_a_passkey_confirms_with_it_too(
+    client: TestClient, clock: FakeClock, world: World
+) -> None:
+    """A stolen cookie with a phished password and code must not remove the passkey (and
+    with it the only factor a phishing page cannot relay)."""
+    person, key = _passkey_only(client, clock, world)
+    thief = Actor(client)
+    assert passkey_login(thief, person, key.get(sign_in_challenge(thief))).status_code == 303
+    clock.advance(6 * 60)  # the sign-in is no longer fresh
+    passkey_id = query(client, "SELECT id FROM passkeys")[0][0]
+    token = thief.csrf_from("/staff/passkeys")
+    refused = thief.request(
+        "POST",
+        f"/staff/passkeys/{passkey_id}/remove",
+        data={
+            "csrf_token": token,
+            "current_password": person.password,
+            "totp_code": code_at(person.totp_secret, clock.now()),
+        },
+    )
+    assert refused.status_code == 400
+    assert PASSKEY_REQUIRED in refused.text
+    assert query(client, "SELECT COUNT(*) FROM passkeys") == [(1,)]
+    # The passkey itself confirms it.
+    made = options(thief, "/staff/passkeys", "/staff/passkeys/options", purpose="confirm")
+    token = thief.csrf_from("/staff/passkeys")
+    confirmed = thief.request(
+        "POST",
+        f"/staff/passkeys/{passkey_id}/remove",
+        data={
+            "csrf_token": token,
+            "current_password": person.password,
+            "passkey_assertion": key.get(made),
+        },
+    )
+    assert confirmed.status_code == 303
+
+
+def test_setting_up_the_app_again_does_not_sign_in_an_account_with_a_passkey(
+    client: TestClient, clock: FakeClock, world: World
+) -> None:
+    """After ``portal reset-second-factor`` the password leads to setting up the app again
+    (a recovery link asks for its code), but an account that signs in with a passkey is
+    not signed in by it."""
+    from portal.domain import second_factor
+
+    person, key = _passkey_only(client, clock, world)
+    in_app(client, second_factor.reset, services_of(client).db, clock, person.username)
+    visitor = Actor(client)
+    page = visitor.submit(
+        "/login", username=person.username, password=person.password, totp_code="1"
+    )
+    secret = re.search(r'name="totp_pending" value="([^"]+)"', page.text)
+    shown = re.search(r"<code[^>]*>([A-Z2-7]{16,})</code>", page.text)
+    assert secret and shown, page.text[-2000:]
+    clock.advance(30)
+    answer = visitor.submit(
+        "/login",
+        "/login/second-factor",
+        username=person.username,
+        password=person.password,
+        totp_pending=secret.group(1),
+        totp_code=code_at(shown.group(1), clock.now()),
+    )
+    assert answer.status_code == 400
+    assert PASSKEY_REQUIRED in answer.text
+    assert visitor.get("/staff").status_code == 303  # not signed in
+    assert passkey_login(visitor, person, key.get(sign_in_challenge(visitor))).status_code == 303
