@@ -86,6 +86,8 @@ class Settings:
     code_attempts_per_minute: int = 60
     # Enrolment links (GET and POST), per sender.
     enrol_attempts_per_source_per_minute: int = 20
+    # Visitors' sessions made by choosing a language (web/public.py), per sender.
+    new_sessions_per_source_per_minute: int = 20
     default_locale: str = "en"
     # Retention (domain/retention.py): days after the last activity until the purge, and
     # how often each process asks whether today's purge is due (0: never, e.g. in tests).

@@ -60,9 +60,21 @@ async def front_page(request: Request, visit: Visit) -> Response:
 
 
 async def choose_language(request: Request, visit: Visit) -> Response:
+    """Keep the chosen language in the session (a new visitor's first choice makes a row
+    holding only the language). One sender makes at most a few such rows a minute: past
+    that the choice is not kept and the pages speak the browser's language, so a loop
+    of requests cannot fill the sessions table."""
+    svc = visit.services
     locale = visit.field("locale")
-    if locale in visit.services.catalogues.locales:
-        visit.session = await visit.services.sessions.remember_locale(visit.session, locale)
+    if locale in svc.catalogues.locales and (
+        visit.session.row is not None
+        or await svc.limits.hit(
+            svc.limits.per_minute(svc.settings.new_sessions_per_source_per_minute),
+            "session-source",
+            sender_of(request.scope),
+        )
+    ):
+        visit.session = await svc.sessions.remember_locale(visit.session, locale)
     target = visit.field("next")
     # Only local paths: an open redirect would let a link send a client anywhere.
     return redirect(target if target.startswith("/") and not target.startswith("//") else "/")

@@ -309,6 +309,7 @@ class Templates:
                 self._shared,
                 locale=locale,
                 text_direction="rtl" if locale in RIGHT_TO_LEFT else "ltr",
+                time_zone=self.zone.key,  # the portal's, for times a script shows
                 cached_block=blocks.cached_block,
                 **words,
             )

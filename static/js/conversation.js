@@ -75,8 +75,8 @@ for (const section of document.querySelectorAll("[data-conversation]")) {
 
 // --- Writing (staff and clients) -------------------------------------------------------
 
-// The message just sent, at the end of the list as a reload would show it: when, and
-// that it is this person's (the time in the browser's own short form).
+// The message just sent, at the end of the list as a reload would show it: when (in
+// the portal's time zone, as the server shows times), and that it is this person's.
 function appendSent(form, text) {
   const list = form.parentElement.querySelector(".message-list");
   if (!list) { return; }
@@ -86,7 +86,8 @@ function appendSent(form, text) {
   const meta = document.createElement("p");
   meta.className = "message-meta";
   const when = new Intl.DateTimeFormat(document.documentElement.lang || undefined,
-    { dateStyle: "short", timeStyle: "short" }).format(new Date());
+    { dateStyle: "short", timeStyle: "short", timeZone: form.dataset.timeZone })
+    .format(new Date());
   meta.textContent = `${when} · ${form.dataset.you}`;
   const body = document.createElement("p");
   body.className = "message-text";

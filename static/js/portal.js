@@ -46,13 +46,14 @@ for (const button of document.querySelectorAll("[data-print]")) {
   button.addEventListener("click", () => { window.print(); });
 }
 
-// A refused choice: once the person picks another answer, the refusal beside it no longer
-// describes it. (The booking form's live refresh replaces only its list of times, so the
-// refusal would otherwise stay red until the next full page.)
+// A refused choice on the booking form: once the person picks another answer, the
+// refusal beside it no longer describes it (the form's live refresh replaces only its
+// list of times, so the refusal would otherwise stay red until the next full page).
+// Only there: other forms' scripts write their own refusals into these elements.
 document.addEventListener("change", (event) => {
   const select = event.target;
   if (!(select instanceof HTMLSelectElement) || !select.value) { return; }
-  const field = select.closest(".field.has-error");
+  const field = select.closest(".booking-form .field.has-error");
   if (!field) { return; }
   field.classList.remove("has-error");
   field.querySelector(".error")?.remove();

@@ -9,7 +9,9 @@ from __future__ import annotations
 import re
 import sqlite3
 import time
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from nacl.public import PrivateKey
 from playwright.sync_api import Browser, BrowserContext, Page, expect
@@ -115,10 +117,15 @@ def test_a_conversation_among_police_support_worker_and_client(
     police.goto("/investigator")
     police.get_by_role("link", name=pseudonym).first.click()
     consultation_url = re.sub(r"^https?://[^/]+", "", police.url)
+    helsinki = ZoneInfo("Europe/Helsinki")  # the portal's zone; this browser's is UTC
+    before = datetime.now(helsinki)
     write(police, FROM_POLICE)
     sent = police.locator(".message", has_text=FROM_POLICE)
     expect(sent.locator(".message-text")).to_be_visible()
     expect(sent.locator(".message-meta")).to_contain_text(" · you")  # when, and whose
+    shown = sent.locator(".message-meta").inner_text()
+    times = {f"{t.hour % 12 or 12}:{t.minute:02d}" for t in (before, datetime.now(helsinki))}
+    assert any(time in shown for time in times), (shown, times)
     expect(police.locator("form[data-message-form] .message-status")).to_have_text(
         "Your message was sent."
     )

@@ -138,6 +138,9 @@ def test_partners_from_booking_to_the_first_interview(
     expect(police.get_by_text("The referral consent is recorded.")).to_be_visible()
     police.goto(consultation_url)
     referrals = police.locator("#referrals")
+    # Sent empty first: refused in the page, and the form still sends once filled in.
+    referrals.get_by_role("button", name="Lock and send the referral").click()
+    expect(referrals.locator("#referral-note-error")).to_have_text("Write the referral note first.")
     referrals.get_by_label("Organisation").select_option(label=ASSISTANCE)
     referrals.get_by_label("Referral note").fill(REFERRAL_NOTE)
     referrals.get_by_role("button", name="Lock and send the referral").click()

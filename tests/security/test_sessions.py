@@ -14,6 +14,7 @@ from tests.factories import (
     FakeClock,
     World,
     book,
+    from_address,
     in_app,
     make_place,
     make_slot,
@@ -273,3 +274,25 @@ def test_a_staff_members_error_page_keeps_their_header(
     missing = actor.get("/coordinator/no-such-page")
     assert missing.status_code == 404
     assert ">Coord<" in missing.text  # signed in (their name), on the error page too
+
+
+def test_one_sender_cannot_fill_the_sessions_table_by_choosing_languages(
+    client: TestClient,
+) -> None:
+    """Each new visitor's first language choice stores a row holding the language: from
+    one sender, only 20 a minute; past that the choice is simply not kept."""
+
+    def rows() -> int:
+        return in_app(client, services_of(client).db.fetch_value, "SELECT COUNT(*) FROM sessions")
+
+    before = rows()
+    with from_address(client, "192.0.2.77"):
+        for _ in range(25):
+            visitor = Actor(client)
+            answer = visitor.submit("/", "/language", locale="fi", next="/code")
+            assert answer.status_code == 303 and answer.headers["location"] == "/code"
+    assert rows() - before == 20
+    assert '<html lang="en"' in visitor.get("/code").text  # the 25th: not kept, not refused
+    elsewhere = Actor(client)  # another sender is not affected
+    elsewhere.submit("/", "/language", locale="fi", next="/code")
+    assert '<html lang="fi"' in elsewhere.get("/code").text
