@@ -21,6 +21,7 @@ from portal.domain.errors import InputRejected
 from portal.domain.needs import Needs, SlotWish
 from portal.domain.pseudonyms import new_pseudonym
 from portal.domain.roles import INVESTIGATOR
+from portal.domain.slots import DURATIONS
 from portal.i18n import CLIENT_LOCALES, N_
 from portal.storage import accounts as account_store
 from portal.storage import consultations as store
@@ -37,6 +38,9 @@ from portal.storage.slots import Slot
 OPEN_STATUSES = ("booked", "confirmed", "change_requested")
 
 
+BUSY_THEN = N_(
+    "This investigator has another time then. Choose someone else, or move that time first."
+)
 # How long after a booking the same form sent again leads to it (booking_sent_again).
 SENT_AGAIN_SECONDS = 15 * 60
 
@@ -249,20 +253,34 @@ async def reassign_meeting(
     investigator_id: str,
     *,
     actor: Account,
-) -> None:
-    """A coordinator gives a meeting (and the consultation) to another investigator.
+) -> bool:
+    """A coordinator gives a meeting (and the consultation) to another investigator; False
+    if it is theirs already (nothing changes, nothing is recorded).
 
-    The consultation keeps who held the first meeting, for continuity.
+    The meeting's time moves into their calendar (its slot becomes theirs), and is
+    refused if they have another time then: one investigator's times never overlap
+    (domain/slots.py). The consultation keeps who held the first meeting, for continuity.
     """
+    if investigator_id == meeting.investigator_id:
+        return False
     async with db.transaction() as tx:
         investigator = await account_store.account_by_id(tx, investigator_id)
         if investigator is None or investigator.role != INVESTIGATOR or not investigator.is_active:
             raise InputRejected("investigator_id", N_("Choose an active investigator."))
+        await slot_store.lock_calendar(tx, investigator_id)
+        start, end = meeting.starts_at, meeting.starts_at + meeting.duration_minutes * 60
+        busy = await slot_store.busy_times(
+            tx, investigator_id, start, end, longest=max(DURATIONS) * 60
+        )
+        if any(b_start < end and start < b_end for b_start, b_end in busy):
+            raise InputRejected("investigator_id", BUSY_THEN)
         if investigator_id != consultation.investigator_id:
             await attention.reseal_needed(tx, clock, consultation, investigator_id)
         await store.reassign_meeting(tx, meeting.id, investigator_id, clock.now())
+        await slot_store.give_slot(tx, meeting.slot_id, investigator_id)
         await store.assign_investigator(tx, consultation.id, investigator_id)
         await audit.record(tx, clock, "meeting_reassigned", consultation, actor=actor)
+    return True
 
 
 # Continuity: a follow-up is held by the same investigator unless there is a reason.

@@ -163,6 +163,13 @@ async def take_slot(db: Queryable, slot_id: str, status: str = "booked") -> bool
     return changed == 1
 
 
+async def give_slot(db: Queryable, slot_id: str, investigator_id: str) -> None:
+    """The slot (and its time in their calendar) now belongs to another investigator."""
+    await db.execute(
+        "UPDATE slots SET investigator_id = :inv WHERE id = :id", id=slot_id, inv=investigator_id
+    )
+
+
 async def free_slot(db: Queryable, slot_id: str) -> None:
     await db.execute(
         "UPDATE slots SET status = 'free' WHERE id = :id AND status = 'booked'", id=slot_id

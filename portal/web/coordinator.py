@@ -19,6 +19,7 @@ from portal.domain.needs import STAFF_GENDER
 from portal.domain.organisations import create_organisation, list_organisations
 from portal.domain.places import PLACE_KINDS
 from portal.domain.roles import COORDINATOR, ORGANISATION_KIND_LABELS, ROLE_LABELS, role_groups
+from portal.i18n import N_
 from portal.web.forms import FormState
 from portal.web.guard import GuardedRoute, route
 from portal.web.paging import Page, page_number, window
@@ -201,7 +202,14 @@ async def schedule_page(
         investigators=investigators,
         reflection_ends=await visibility.reflection_ends(svc.db, visit.staff, svc.clock.now()),
         form=form or FormState(),
+        done=REASSIGNED.get(request.query_params.get("done", "")),
     )
+
+
+REASSIGNED = {
+    "reassigned": N_("The meeting was given to the investigator you chose."),
+    "unchanged": N_("Nothing changed: the meeting is already that investigator's."),
+}
 
 
 async def meeting_reassign(request: Request, visit: Visit) -> Response:
@@ -211,7 +219,7 @@ async def meeting_reassign(request: Request, visit: Visit) -> Response:
         raise HTTPException(404)
     meeting, consultation = found
     try:
-        await bookings.reassign_meeting(
+        changed = await bookings.reassign_meeting(
             svc.db,
             svc.clock,
             meeting,
@@ -221,7 +229,7 @@ async def meeting_reassign(request: Request, visit: Visit) -> Response:
         )
     except InputRejected as exc:
         return await schedule_page(request, visit, FormState().rejected(exc), 400)
-    return redirect("/coordinator/schedule")
+    return redirect(f"/coordinator/schedule?done={'reassigned' if changed else 'unchanged'}")
 
 
 async def consent_page(

@@ -198,3 +198,52 @@ def test_reassigning_to_a_non_investigator_is_refused(
         investigator_id=world.ngo_worker.id,
     )
     assert response.status_code == 400
+
+
+def test_a_meeting_goes_only_to_an_investigator_free_at_its_time(
+    client: TestClient, clock: FakeClock, world: World, booked: Booked
+) -> None:
+    """One investigator's times never overlap: the meeting's time moves into the new
+    investigator's calendar, so it cannot land on a time they have already."""
+    svc = services_of(client)
+    place = in_app(client, make_place, svc)
+    clash = in_app(client, make_slot, svc, world.other_investigator, place, hours_ahead=48)
+    coordinator = _as(client, clock, world.coordinator)
+    path = f"/coordinator/meetings/{booked.meeting}/reassign"
+
+    def audited() -> int:
+        return in_app(
+            client,
+            svc.db.fetch_value,
+            "SELECT COUNT(*) FROM audit_events WHERE action = 'meeting_reassigned'",
+        )
+
+    refused = coordinator.submit(
+        "/coordinator/schedule", path, investigator_id=world.other_investigator.id
+    )
+    assert refused.status_code == 400
+    assert "This investigator has another time then." in refused.text
+    # The same investigator: nothing changes and nothing is recorded.
+    same = coordinator.submit("/coordinator/schedule", path, investigator_id=world.investigator.id)
+    assert same.headers["location"] == "/coordinator/schedule?done=unchanged"
+    assert audited() == 0
+    # Once the clashing time is withdrawn, the meeting goes, and its time with it.
+    mikko = _as(client, clock, world.other_investigator)
+    withdrawn = mikko.submit("/investigator/slots", f"/investigator/slots/{clash}/withdraw")
+    assert withdrawn.status_code == 303
+    given = coordinator.submit(
+        "/coordinator/schedule", path, investigator_id=world.other_investigator.id
+    )
+    assert given.headers["location"] == "/coordinator/schedule?done=reassigned"
+    assert (
+        "The meeting was given to the investigator you chose."
+        in coordinator.get(given.headers["location"]).text
+    )
+    assert audited() == 1
+    owner = in_app(
+        client,
+        svc.db.fetch_value,
+        "SELECT investigator_id FROM slots WHERE id = :id",
+        id=booked.slot,
+    )
+    assert owner == world.other_investigator.id
