@@ -294,14 +294,21 @@ async def share_earlier(
 ) -> int:
     """Store envelopes a participant re-sealed in their browser for participants who
     have none for earlier messages: (message id, recipient key id, envelope base64).
-    Only for messages of this consultation and current recipients that lack one;
-    anything else refuses the whole request. Audited as ``messages_shared``."""
+    Only for messages of this consultation that the sharer could read themselves (their
+    current key has an envelope of it), and current recipients that lack one; anything
+    else refuses the whole request. Audited as ``messages_shared``.
+
+    What the server cannot check: that a shared envelope says what the message said. A
+    participant who could read a message can give a newcomer a different text under the
+    same author, as any author can seal different texts to different recipients
+    (docs/crypto.md, "What a participant can forge")."""
     if not envelopes:
         raise InputRejected("share", NOT_SHARED)
     now = clock.now()
     async with db.transaction() as tx:
         current = await store.recipient_keys(tx, consultation.id)
-        if _author_key(current, role, account) is None:
+        own = _author_key(current, role, account)
+        if own is None:
             raise NotParticipant
         current_ids = {key.key_id for key in current}
         existing = await store.envelope_keys(tx, consultation.id)
@@ -309,7 +316,7 @@ async def share_earlier(
         checked = []
         for message_id, key_id, value in envelopes:
             has = existing.get(message_id)
-            if has is None or key_id not in current_ids or key_id in has:
+            if has is None or own.key_id not in has or key_id not in current_ids or key_id in has:
                 raise InputRejected("share", NOT_SHARED)
             if (message_id, key_id) in seen:
                 raise InputRejected("share", NOT_SHARED)

@@ -273,6 +273,17 @@ def test_earlier_messages_are_shared_with_a_newcomer(
     ):
         refused = share_post(bad)
         assert (refused.status_code, refused.json()["error"]) == (400, "not_shared"), bad
+    # Refused: someone who cannot read the message themselves (the worker's new key has
+    # no envelope of it) "sharing" a text of their own under the police's name.
+    worker = talk.case.ngo
+    forged = base64.b64encode(seal(_public(new_sk), padded({**resealed, "text": "forged"})))
+    token = worker.csrf_from(talk.page("ngo_worker"))
+    refused = worker.request(
+        "POST",
+        talk.page("ngo_worker") + "/messages/share",
+        data={"csrf_token": token, "shared": [f"{message_id}:{new_key}:{forged.decode()}"]},
+    )
+    assert (refused.status_code, refused.json()["error"]) == (400, "not_shared")
     accepted = share_post(f"{message_id}:{new_key}:{envelope}")
     assert accepted.json() == {"shared": 1}
     assert talk.opens("ngo_worker", message_id, "investigator") == FROM_POLICE
