@@ -19,6 +19,14 @@ function say(element, text) { element.textContent = text; }
 function newPassphrase(form, status) {
   const chosen = form.querySelector("[data-new]").value;
   if (chosen.length < 12) { say(status, status.dataset.short); return null; }
+  // The login password travels to the server at every sign-in: a key wrapped under it
+  // would be one the server could open. Compared here when it is typed on this form
+  // (to confirm it is you); nothing is sent for it.
+  const password = form.querySelector("input[name=current_password]");
+  if (password && password.value && chosen === password.value) {
+    say(status, status.dataset.password);
+    return null;
+  }
   if (chosen !== form.querySelector("[data-confirm]").value) {
     say(status, status.dataset.mismatch);
     return null;

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from playwright.sync_api import BrowserContext, Page, expect
 
+from portal.demo import DEMO_PASSWORD
 from tests.browser.conftest import PageWatch
 from tests.browser.test_staff_login import sign_in
 from tests.live import LiveServer
@@ -68,6 +69,17 @@ def test_an_ngo_worker_creates_a_key_and_its_passphrase_unwraps_it(
     status = page.locator("form[data-change-passphrase] .key-status")
     expect(status).to_have_text("The passphrase or recovery key is wrong.", timeout=60_000)
     expect(page).to_have_url("/staff/key?done=created")
+
+    # The login password as the new passphrase: refused in the browser when it is typed
+    # on the same form (the server sees that password at every sign-in).
+    form = page.locator("form[data-change-passphrase]")
+    form.get_by_label("Password", exact=True).fill(DEMO_PASSWORD)
+    change_passphrase(page, PASSPHRASE, DEMO_PASSWORD)
+    expect(status).to_have_text(
+        "Use a passphrase different from your login password: the server sees that password"
+        " at every sign-in."
+    )
+    form.get_by_label("Password", exact=True).fill("")
 
     # The passphrase chosen at creation unwraps it (the sign-in is fresh: no password
     # and code asked), and then the new one does.
