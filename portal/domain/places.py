@@ -10,6 +10,7 @@ from portal.domain import audit
 from portal.domain.errors import Problems
 from portal.i18n import N_
 from portal.storage import places as store
+from portal.storage import slots as slot_store
 from portal.storage.accounts import Account
 from portal.storage.database import Database, Queryable
 from portal.storage.places import Place as Place
@@ -75,10 +76,13 @@ async def edit_place(
 async def set_archived(
     db: Database, clock: Clock, place: Place, archived: bool, *, actor: Account | None = None
 ) -> None:
-    """Archive a place (no new slots there; meetings booked there keep it), or take it
-    back into use."""
+    """Archive a place (its free future times are withdrawn, so nobody books it any
+    more, and no new ones can be published there; meetings booked there keep it), or
+    take it back into use (investigators publish new times)."""
     async with db.transaction() as tx:
         await store.set_archived(tx, place.id, clock.now() if archived else None)
+        if archived:
+            await slot_store.withdraw_free_slots_at(tx, place.id, clock.now())
         await audit.record(
             tx,
             clock,

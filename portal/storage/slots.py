@@ -265,6 +265,16 @@ async def matching_free_slots(
     return [_slot(row) for row in rows]
 
 
+async def withdraw_free_slots_at(db: Queryable, place_id: str, after: int) -> int:
+    """Withdraw every free future slot at a place (taken out of use); how many."""
+    return await db.execute(
+        "UPDATE slots SET status = 'withdrawn'"
+        " WHERE place_id = :place AND status = 'free' AND starts_at >= :after",
+        place=place_id,
+        after=after,
+    )
+
+
 async def withdraw_free_slot(db: Queryable, slot_id: str) -> bool:
     changed = await db.execute(
         "UPDATE slots SET status = 'withdrawn' WHERE id = :id AND status = 'free'", id=slot_id

@@ -152,6 +152,7 @@ async def places_page(
         places=await places.list_places(visit.services.db, include_archived=True),
         form=form or FormState(),
         kinds=PLACE_KINDS,
+        stopped=request.query_params.get("stopped") == "1",
     )
 
 
@@ -177,10 +178,9 @@ async def place_archive(request: Request, visit: Visit) -> Response:
     place = await visibility.unit_place(svc.db, visit.staff, request.path_params["id"])
     if place is None:
         raise HTTPException(404)
-    await places.set_archived(
-        svc.db, svc.clock, place, place.archived_at is None, actor=visit.staff
-    )
-    return redirect("/coordinator/places")
+    stopping = place.archived_at is None
+    await places.set_archived(svc.db, svc.clock, place, stopping, actor=visit.staff)
+    return redirect("/coordinator/places?stopped=1" if stopping else "/coordinator/places")
 
 
 async def schedule_page(

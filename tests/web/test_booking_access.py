@@ -247,3 +247,29 @@ def test_a_meeting_goes_only_to_an_investigator_free_at_its_time(
         id=booked.slot,
     )
     assert owner == world.other_investigator.id
+
+
+def test_a_place_taken_out_of_use_is_no_longer_offered(
+    client: TestClient, clock: FakeClock, world: World, booked: Booked
+) -> None:
+    """Its free times are withdrawn (nobody can book them); the meeting booked there
+    stays, and the coordinator is told both."""
+    svc = services_of(client)
+
+    def status_of(slot: str) -> str:
+        return in_app(
+            client, svc.db.fetch_value, "SELECT status FROM slots WHERE id = :id", id=slot
+        )
+
+    place = in_app(
+        client, svc.db.fetch_value, "SELECT place_id FROM slots WHERE id = :id", id=booked.free_slot
+    )
+    worker = _as(client, clock, world.ngo_worker)
+    assert booked.free_slot in worker.submit("/ngo/book", action="search", language="fi").text
+    coordinator = _as(client, clock, world.coordinator)
+    stopped = coordinator.submit("/coordinator/places", f"/coordinator/places/{place}/archive")
+    assert stopped.headers["location"] == "/coordinator/places?stopped=1"
+    assert "its free times are withdrawn" in coordinator.get(stopped.headers["location"]).text
+    assert booked.free_slot not in worker.submit("/ngo/book", action="search", language="fi").text
+    assert (status_of(booked.free_slot), status_of(booked.slot)) == ("withdrawn", "booked")
+    assert f'action="/meeting/{booked.meeting}/answer"' in booked.client.get("/meeting").text
