@@ -282,6 +282,9 @@ async def follow_up(request: Request, visit: Visit) -> Response:
     )
     if consultation is None:
         raise HTTPException(404)
+    if not visit.field("slot_id"):  # the list starts at "Choose": nothing booked unchosen
+        form = FormState.typed(visit).error("slot_id", N_("Choose a time for the meeting."))
+        return await consultation_page(request, visit, form, 400)
     try:
         await bookings.book_follow_up(
             svc.db,

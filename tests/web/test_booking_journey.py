@@ -331,6 +331,13 @@ def test_follow_up_meeting_appears_on_the_client_page(
         r'href="(/investigator/consultations/[^"]+)"', investigator.get("/investigator").text
     )
     assert consultation
+    form = investigator.get(consultation.group(1)).text
+    times = form.split('<select id="f-slot_id"')[1].split("</select>")[0]
+    assert '<option value="">Choose</option>' in times and " selected" not in times
+    unchosen = investigator.submit(
+        consultation.group(1), consultation.group(1) + "/follow-up", slot_id=""
+    )
+    assert unchosen.status_code == 400 and "Choose a time for the meeting." in unchosen.text
     response = investigator.submit(
         consultation.group(1), consultation.group(1) + "/follow-up", slot_id=slot_ids[1]
     )
