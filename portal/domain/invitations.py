@@ -87,7 +87,9 @@ async def invite(
     org = await organisations.organisation_by_id(db, organisation_id)
     if org is None:
         problems.add("organisation_id", N_("Choose an organisation."))
-    elif role not in ROLES_BY_ORGANISATION_KIND[org.kind]:
+    if not role:
+        problems.add("role", N_("Choose a role."))
+    elif org is not None and role not in ROLES_BY_ORGANISATION_KIND[org.kind]:
         problems.add("role", N_("This role does not belong to that organisation."))
     if gender not in STAFF_GENDER:
         problems.add("gender", N_("Choose one of the options."))

@@ -45,13 +45,11 @@ ORGANISATION_KIND_LABELS = {
 ROLE_ORDER = (COORDINATOR, INVESTIGATOR, NGO_WORKER, ADVISER)
 
 
-def role_groups(kind: str | None) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
-    """The roles an invitation may offer, as (organisation kinds, roles) groups: for a
-    chosen organisation's ``kind`` exactly its roles, in one group; otherwise every role,
-    grouped under the kinds it belongs to (the police's, the NGOs', the advisers')."""
-    if kind in ROLES_BY_ORGANISATION_KIND:
-        allowed = ROLES_BY_ORGANISATION_KIND[kind]
-        return [((kind,), tuple(r for r in ROLE_ORDER if r in allowed))]
+def role_groups() -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
+    """The roles an invitation may offer, as (organisation kinds, roles) groups: every
+    role, grouped under the kinds it belongs to (the police's, the NGOs', the advisers').
+    The invitation form offers those of the chosen organisation's kind (the others are
+    there, disabled, for static/js/invite.js when another organisation is chosen)."""
     groups: dict[tuple[str, ...], list[str]] = {}
     for role in ROLE_ORDER:
         kinds = tuple(k for k, roles in ROLES_BY_ORGANISATION_KIND.items() if role in roles)

@@ -1,7 +1,8 @@
 // The invitation form (coordinator/people.html): once an organisation is chosen, only
-// the roles of its kind can be chosen. Without JavaScript the server offers exactly
-// those roles for an organisation chosen through its "Invite a person" link, and
-// refuses a role that does not belong to the organisation in any case.
+// the roles of its kind can be chosen; choosing another offers that one's roles (the
+// page holds every role). Without JavaScript the server disables the other kinds' roles
+// for an organisation chosen through its "Invite a person" link or in a form sent back,
+// and refuses a role that does not belong to the organisation in any case.
 const form = document.querySelector("[data-invite-form]");
 if (form) {
   const organisation = form.querySelector("#f-organisation_id");
