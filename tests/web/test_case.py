@@ -163,8 +163,12 @@ def test_identity_only_after_the_decision_to_report(
     actor = case.investigator.actor
     early = actor.submit(page_of(case), page_of(case) + "/identity", name=IDENTITY_NAME)
     assert early.status_code == 409
+    # The decision's form says up front what it needs, not only after everything else.
+    precondition = "can be recorded only after the outcome says the client wants to report."
+    assert precondition in actor.get(page_of(case)).text
     wants = actor.submit(page_of(case), page_of(case) + "/outcome", outcome="wants_to_report")
     assert wants.status_code == 303
+    assert precondition not in actor.get(page_of(case)).text
     bad = actor.submit(
         page_of(case),
         page_of(case) + "/report",
