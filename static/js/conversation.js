@@ -115,6 +115,8 @@ async function send(form) {
     (recipient) => ({ ...contextOf(consultation, message, author, recipient.id), time, text }),
     PAD_TO);
   say(status, "");
+  // "Your message was sent." is about the message before this one.
+  form.closest("section")?.querySelector(":scope > .notice[role=status]")?.remove();
   const { ok, answer } = await postSealed(form, body, button);
   if (ok && answer.saved) {
     if (form.querySelector("textarea[name]")) { // the client's page: show it as the server does

@@ -137,11 +137,16 @@ def test_a_message_sent_by_script_after_the_page_closed_says_so_and_keeps_the_te
     page = context.new_page()
     client_confirms(page, code)
     box = page.get_by_label("Your message")
+    box.fill("A first message, sent while the page is open.")
+    page.get_by_role("button", name="Send", exact=True).click()
+    sent = page.locator("#messages .notice", has_text="Your message was sent.")
+    expect(sent).to_be_visible()
     box.fill(CLIENT_NOTE)
     context.clear_cookies()  # the page closes to protect the client while they write
     page.get_by_role("button", name="Send", exact=True).click()
     expect(page.locator(".message-status")).to_have_text(
         "You were away for a while, so the page closed to protect you. Enter your code again."
     )
+    expect(sent).to_have_count(0)  # that notice was about the message before
     expect(box).to_have_value(CLIENT_NOTE)
     expect_one_refusal(watch)
