@@ -317,17 +317,21 @@ async def share(
     envelopes: dict[str, str],
 ) -> int:
     """Store the note re-sealed in an adviser's browser for colleagues who have no
-    envelope (a new adviser, a replaced key): only current keys of the organisation's
-    active advisers that lack one; anything else refuses the whole request. Audited as
-    ``referral_shared``."""
+    envelope (a new adviser, a replaced key): only by an adviser whose own current key
+    has an envelope of it (who could read it), only to current keys of the
+    organisation's active advisers that lack one; anything else refuses the whole
+    request. Audited as ``referral_shared``."""
     if adviser.role != ADVISER or adviser.organisation_id != referral.organisation_id:
         raise InputRejected("share", NOT_SHARED)
     if not envelopes:
         raise InputRejected("share", NOT_SHARED)
     now = clock.now()
     async with db.transaction() as tx:
-        current = {k.key_id for k in await store.adviser_keys(tx, referral.organisation_id)}
+        keys = await store.adviser_keys(tx, referral.organisation_id)
+        current = {k.key_id for k in keys}
         has = await store.envelope_keys(tx, referral.id)
+        if not any(k.account_id == adviser.id and k.key_id in has for k in keys):
+            raise InputRejected("share", NOT_SHARED)  # the sharer cannot read it
         if any(key_id not in current or key_id in has for key_id in envelopes):
             raise InputRejected("share", NOT_SHARED)
         decoded = {key_id: _envelope(value) for key_id, value in envelopes.items()}

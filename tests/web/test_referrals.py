@@ -526,6 +526,13 @@ def test_a_new_adviser_reads_the_note_once_a_colleague_shares_it(
         data={"csrf_token": outsider.csrf_from("/staff"), "shared": [f"{key_id}:{resealed}"]},
     )
     assert response.status_code == 404
+    # Nor by someone who cannot read it: the newcomer "sharing" a note to themselves.
+    own = late.request(
+        "POST",
+        page + "/share",
+        data={"csrf_token": late.csrf_from(page), "shared": [f"{key_id}:{resealed}"]},
+    )
+    assert (own.status_code, own.json()) == (400, {"error": "not_shared"})
     response = actor.request(
         "POST", page + "/share", data={"csrf_token": token, "shared": [f"{key_id}:{resealed}"]}
     )
