@@ -54,12 +54,18 @@ class Planned:
     overlaps: bool
 
 
+# How far ahead a free time may be published: a year (a year typed as 2099 is a typo).
+FURTHEST_AHEAD = 366 * 24 * 60 * 60
+
+
 async def _check(db: Database, clock: Clock, given: SlotInput) -> int:
     problems = Problems()
     if given.starts_at is None:
         problems.add("starts_at", N_("Enter the date and time, for example 2026-12-01 10:00."))
     elif given.starts_at <= clock.now():
         problems.add("starts_at", N_("Choose a time in the future."))
+    elif given.starts_at > clock.now() + FURTHEST_AHEAD:  # a typo in the year, most likely
+        problems.add("starts_at", N_("Choose a time within the next year."))
     if not 1 <= given.weeks <= MAX_WEEKS:
         problems.add("weeks", N_("Repeat for 1 to 12 weeks."))
     if given.duration_minutes not in DURATIONS:

@@ -59,6 +59,7 @@ def test_publish_a_time_and_see_it_listed(
     [
         ("", ["fi"], "Enter the date and time"),
         ("2001-01-01T10:00", ["fi"], "Choose a time in the future."),
+        ("2099-12-08T10:00", ["fi"], "Choose a time within the next year."),  # a typo
         ("tomorrow", ["fi"], "Enter the date and time"),
         (None, [], "Choose at least one language"),
         (None, ["xx"], "Choose at least one language"),
