@@ -88,6 +88,7 @@ async def people_page(
         role_labels=ROLE_LABELS,
         genders=STAFF_GENDER,
         gender_options=[(k, v) for k, v in STAFF_GENDER.items() if k != "unspecified"],
+        done=ACCOUNT_DONE.get(request.query_params.get("done", "")),
     )
 
 
@@ -139,7 +140,13 @@ async def _set_disabled(request: Request, visit: Visit, *, disabled: bool) -> Re
     await accounts.set_disabled(svc.db, svc.clock, account.id, disabled, actor=visit.staff)
     if disabled:
         await svc.sessions.end_all_for_account(account.id)
-    return redirect("/coordinator/people")
+    return redirect(f"/coordinator/people?done={'disabled' if disabled else 'enabled'}")
+
+
+ACCOUNT_DONE = {
+    "disabled": N_("The account is disabled: its sessions ended, and it cannot sign in."),
+    "enabled": N_("The account can sign in again."),
+}
 
 
 async def places_page(

@@ -283,12 +283,14 @@ def test_disabling_and_enabling_an_account_name_it(
 ) -> None:
     boss = coordinator(client, clock, world)
     target = world.ngo_worker.id
-    boss.submit("/coordinator/people", f"/coordinator/accounts/{target}/disable")
+    done = boss.submit("/coordinator/people", f"/coordinator/accounts/{target}/disable")
+    assert "The account is disabled" in boss.get(done.headers["location"]).text  # and said
     disabled = one_event(client, "account_disabled")
     assert disabled["subject_account_id"] == target
     assert disabled["actor_account_id"] == world.coordinator.id
     assert events(client, "account_enabled") == []
-    boss.submit("/coordinator/people", f"/coordinator/accounts/{target}/enable")
+    done = boss.submit("/coordinator/people", f"/coordinator/accounts/{target}/enable")
+    assert "The account can sign in again." in boss.get(done.headers["location"]).text
     enabled = one_event(client, "account_enabled")
     assert enabled["subject_account_id"] == target
     assert enabled["actor_account_id"] == world.coordinator.id
