@@ -165,6 +165,8 @@ def _audit_filter(
             if dates[name] is None:
                 form.error(name, N_("Enter a date."))
     since, until = dates.get("from"), dates.get("to")
+    if since is not None and until is not None and since > until:
+        form.error("to", N_("The last day comes before the first: choose a later one."))
     consultation_actions = tuple(audit.CONSULTATION_ACTIONS)
     return (
         AuditFilter(

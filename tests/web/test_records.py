@@ -159,6 +159,11 @@ def test_the_audit_log_filters_by_event_pseudonym_and_date(
     wrong = coordinator.get("/coordinator/audit", params={"from": "last week", "action": "x"})
     assert wrong.status_code == 400
     assert "Enter a date." in wrong.text and "Choose one of the options." in wrong.text
+    backwards = coordinator.get(
+        "/coordinator/audit", params={"from": start, "to": _day(clock.now() - 2 * DAY)}
+    )
+    assert backwards.status_code == 400
+    assert "The last day comes before the first" in backwards.text
     assert coordinator.get("/coordinator/audit.csv", params={"to": "soon"}).status_code == 400
 
 
