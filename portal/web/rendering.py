@@ -18,7 +18,7 @@ from typing import Any, Generic, TypeVar
 from zoneinfo import ZoneInfo
 
 from babel.core import Locale
-from babel.dates import format_date, format_datetime, format_time
+from babel.dates import format_date, format_datetime, format_skeleton, format_time
 from babel.support import NullTranslations
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from jinja2.ext import Extension
@@ -248,8 +248,9 @@ def _locale_filters(locale: str, zone: ZoneInfo) -> dict[str, Callable[[Any], st
         return _formatted("datetime", timestamp, locale, zone)
 
     def weekday(day: date) -> str:
-        """``Mon 30.11.``, for calendar columns."""
-        return format_date(day, "EEE d.M.", locale=babel_locale)
+        """A short weekday and date in the language's own order, for calendar columns:
+        ``Mon, 11/30`` in English (as its short dates), ``ma 30.11.`` in Finnish."""
+        return format_skeleton("MEd", day, locale=babel_locale)
 
     return {"date": date_, "time": time_, "short_datetime": short_datetime, "weekday": weekday}
 

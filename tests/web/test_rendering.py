@@ -184,3 +184,13 @@ def test_the_blocks_kept_are_bounded_in_size() -> None:
         assert page.render(n=n) == "x" * 1000 + str(n)
         assert blocks.characters <= 10_000
     assert 0 < len(blocks.kept) < 10
+
+
+def test_calendar_columns_write_the_day_in_the_languages_own_order() -> None:
+    """English tables show 12/7/26: the week's columns must not say 7.12. beside them."""
+    from datetime import date
+
+    rendering, _ = templates(en={}, fi={})
+    monday = date(2026, 12, 7)
+    assert rendering.environment("en").filters["weekday"](monday) == "Mon, 12/7"
+    assert rendering.environment("fi").filters["weekday"](monday) == "ma 7.12."
