@@ -188,8 +188,7 @@ class SessionStore:
         if locale is None:
             return CurrentSession(sid, None, is_new_cookie=True, expired=expired)
         await rows.insert_session(self._db, sha256(sid), None, locale, self._clock.now())
-        row = await rows.session_by_hash(self._db, sha256(sid))
-        return CurrentSession(sid, row, is_new_cookie=True, expired=expired)
+        return await self._reload(sid, expired=expired)
 
     async def end_all_for_account(self, account_id: str) -> None:
         await rows.delete_account_sessions(self._db, account_id)
@@ -203,9 +202,11 @@ class SessionStore:
             await rows.set_session_locale(self._db, current.row.id_hash, locale)
         return await self._reload(current.sid, is_new_cookie=current.is_new_cookie)
 
-    async def _reload(self, sid: str, is_new_cookie: bool = True) -> CurrentSession:
+    async def _reload(
+        self, sid: str, is_new_cookie: bool = True, *, expired: bool = False
+    ) -> CurrentSession:
         row = await rows.session_by_hash(self._db, sha256(sid))
-        return CurrentSession(sid, row, is_new_cookie=is_new_cookie)
+        return CurrentSession(sid, row, is_new_cookie=is_new_cookie, expired=expired)
 
 
 class SessionHandle:

@@ -5,25 +5,11 @@ from __future__ import annotations
 
 from playwright.sync_api import Page
 
-ANSWERS = {
-    "client_locale": "en",
-    "language": "fi",
-    "interpreter_needed": "no",
-    "interpreter_gender": "any",
-    "interpreter_other_community": "no",
-    "investigator_gender": "any",
-    "support_person": "yes",
-    "accessibility": "none",
-    "childcare": "no",
-    "venue_preference": "any",
-    "urgency": "soon",
-    "minor": "no",
-    "reflection_period": "unsure",
-    "safe_contact": "via_ngo",
-}
+from tests.factories import NEEDS
 
 
 def answer_needs(page: Page, **answers: str) -> None:
-    """Choose an answer in every select of the booking form: ``answers``, else ANSWERS."""
-    for name, value in {**ANSWERS, **answers}.items():
+    """Choose an answer in every select of the booking form: ``answers``, else the
+    in-process tests' NEEDS."""
+    for name, value in {**NEEDS, **answers}.items():
         page.locator(f"select[name={name}]").select_option(value)

@@ -102,6 +102,18 @@ class PageWatch:
         if not request.url.startswith(self.origin) and not request.url.startswith("data:"):
             self.problems.append(f"other origin: {request.url}")
 
+    def expect_one_refusal(self, status: int) -> None:
+        """A page refused on purpose (a 400 with the reasons, a 403 for an ended session)
+        is reported by Chromium on the console: exactly that one report is expected, any
+        other problem still fails the test."""
+        report = (
+            "console error: Failed to load resource: the server responded with a status"
+            f" of {status}"
+        )
+        refusals = [p for p in self.problems if p.startswith(report)]
+        assert len(refusals) == 1, self.problems
+        self.problems.remove(refusals[0])
+
     def assert_clean(self) -> None:
         assert not self.problems, self.problems
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.test_booking_journey import client_confirms
-from tests.browser.test_sealed_notes import book_with_note, create_key
+from tests.browser.test_sealed_notes import slip_with_a_note
 from tests.live import LiveServer
 
 
@@ -21,12 +21,7 @@ def in_view(page: Page, selector: str) -> bool:
 def test_a_refused_message_or_note_opens_the_page_at_the_refusal(
     browser: Browser, demo_server: LiveServer
 ) -> None:
-    investigator = browser.new_context(base_url=demo_server.url)
-    create_key(investigator)
-    investigator.close()
-    ngo = browser.new_context(base_url=demo_server.url)
-    code, _pseudonym = book_with_note(ngo)
-    ngo.close()
+    code = slip_with_a_note(browser, demo_server.url)
     phone = browser.new_context(
         base_url=demo_server.url, java_script_enabled=False, viewport={"width": 360, "height": 640}
     )

@@ -57,6 +57,18 @@ def book_with_note(context: BrowserContext) -> tuple[str, str]:
     return code, pseudonym
 
 
+def slip_with_a_note(browser: Browser, base_url: str) -> str:
+    """The investigator makes a key and the NGO worker books with a sealed note, each in
+    a context of their own; the slip's code."""
+    investigator = browser.new_context(base_url=base_url)
+    create_key(investigator)
+    investigator.close()
+    ngo = browser.new_context(base_url=base_url)
+    code, _pseudonym = book_with_note(ngo)
+    ngo.close()
+    return code
+
+
 def client_writes(page: Page, text: str, *, javascript: bool) -> None:
     page.get_by_label("Anything else you want the investigator to know").fill(text)
     page.get_by_role("button", name="Lock and send").click()

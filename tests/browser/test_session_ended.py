@@ -18,22 +18,11 @@ from portal.demo import DEMO_PASSWORD
 from tests.browser.booking import answer_needs
 from tests.browser.conftest import PageWatch
 from tests.browser.test_booking_journey import client_confirms
-from tests.browser.test_sealed_notes import book_with_note, create_key
+from tests.browser.test_sealed_notes import slip_with_a_note
 from tests.browser.test_staff_login import SECRETS, sign_in
 from tests.live import LiveServer
 
 CLIENT_NOTE = "canary-client-note-written-while-the-page-closed-5521"
-
-
-REFUSED = "console error: Failed to load resource: the server responded with a status of 403"
-
-
-def expect_one_refusal(watch: PageWatch) -> None:
-    """The refused POST is a 403 (the CSRF tests rely on it), which Chromium reports in
-    the console; that one report is expected, any other problem still fails the test."""
-    refusals = [p for p in watch.problems if p.startswith(REFUSED)]
-    assert len(refusals) == 1, watch.problems
-    watch.problems.remove(refusals[0])
 
 
 def sign_in_again(page: Page, username: str) -> None:
@@ -77,7 +66,7 @@ def test_a_booking_survives_the_end_of_the_session(
     page.get_by_role("button", name="Send it").click()
     expect(page.get_by_role("heading", name="Your appointment code")).to_be_visible()
     assert len(page.locator(".slip-code").inner_text().replace(" ", "")) == 18
-    expect_one_refusal(watch)
+    watch.expect_one_refusal(403)  # the refused POST (the CSRF tests rely on it)
 
 
 @pytest.mark.parametrize("javascript", [True, False])
@@ -88,12 +77,7 @@ def test_a_clients_note_survives_the_end_of_the_session(
     javascript: bool,
 ) -> None:
     demo_server.secrets.append(CLIENT_NOTE)
-    investigator: BrowserContext = browser.new_context(base_url=demo_server.url)
-    create_key(investigator)
-    investigator.close()
-    ngo = browser.new_context(base_url=demo_server.url)
-    code, _pseudonym = book_with_note(ngo)
-    ngo.close()
+    code = slip_with_a_note(browser, demo_server.url)
 
     context, watch = request.getfixturevalue("watched" if javascript else "watched_no_js")
     page = context.new_page()
@@ -116,7 +100,7 @@ def test_a_clients_note_survives_the_end_of_the_session(
     page.get_by_role("button", name="Send it").click()
     expected = "locked in this browser" if javascript else "locked on the server"
     expect(page.get_by_text(expected)).to_be_visible()
-    expect_one_refusal(watch)
+    watch.expect_one_refusal(403)  # the refused POST (the CSRF tests rely on it)
 
 
 def test_a_message_sent_by_script_after_the_page_closed_says_so_and_keeps_the_text(
@@ -126,12 +110,7 @@ def test_a_message_sent_by_script_after_the_page_closed_says_so_and_keeps_the_te
     session ended meanwhile, the page says that (not "check your connection") and the
     text stays in its box."""
     demo_server.secrets.append(CLIENT_NOTE)
-    investigator: BrowserContext = browser.new_context(base_url=demo_server.url)
-    create_key(investigator)
-    investigator.close()
-    ngo = browser.new_context(base_url=demo_server.url)
-    code, _pseudonym = book_with_note(ngo)
-    ngo.close()
+    code = slip_with_a_note(browser, demo_server.url)
 
     context, watch = watched
     page = context.new_page()
@@ -149,4 +128,4 @@ def test_a_message_sent_by_script_after_the_page_closed_says_so_and_keeps_the_te
     )
     expect(sent).to_have_count(0)  # that notice was about the message before
     expect(box).to_have_value(CLIENT_NOTE)
-    expect_one_refusal(watch)
+    watch.expect_one_refusal(403)  # the refused POST (the CSRF tests rely on it)

@@ -133,14 +133,11 @@ ANSWERS = {
 }
 
 
-@pytest.mark.parametrize("case", sorted(ANSWERS))
-def test_a_client_answer_reaches_the_investigator_and_the_booker_once(
-    client: TestClient, world: World, case: str
-) -> None:
-    svc, people = _setup(client, world)
-    consultation, meeting = in_app(client, _book, svc, world)
+def _answer(
+    client: TestClient, svc: Services, consultation: Consultation, meeting: Meeting, case: str
+) -> tuple[str, str | None, int]:
+    """The client gives the answer of ``case`` (ANSWERS); the item it should make."""
     reason, item = ANSWERS[case]
-    answer = case.split(",")[0]
     changed = in_app(
         client,
         client_access.answer_meeting,
@@ -148,10 +145,20 @@ def test_a_client_answer_reaches_the_investigator_and_the_booker_once(
         svc.clock,
         consultation.id,
         meeting.id,
-        answer,
+        case.split(",")[0],
         reason,
     )
     assert changed is True
+    return item
+
+
+@pytest.mark.parametrize("case", sorted(ANSWERS))
+def test_a_client_answer_reaches_the_investigator_and_the_booker_once(
+    client: TestClient, world: World, case: str
+) -> None:
+    svc, people = _setup(client, world)
+    consultation, meeting = in_app(client, _book, svc, world)
+    item = _answer(client, svc, consultation, meeting, case)
     assert in_app(client, _items, svc, people) == {"investigator": [item], "booker": [item]}
 
 
@@ -181,18 +188,7 @@ def test_an_adviser_joining_the_meeting_hears_the_answer_but_not_the_reason(
     svc, people = _setup(client, world)
     consultation, meeting = in_app(client, _book, svc, world)
     people.ids["adviser"] = in_app(client, _adviser_joins, svc, world, consultation)
-    reason, item = ANSWERS[case]
-    changed = in_app(
-        client,
-        client_access.answer_meeting,
-        svc.db,
-        svc.clock,
-        consultation.id,
-        meeting.id,
-        case.split(",")[0],
-        reason,
-    )
-    assert changed is True
+    item = _answer(client, svc, consultation, meeting, case)
     assert in_app(client, _items, svc, people) == {
         "investigator": [item],
         "booker": [item],

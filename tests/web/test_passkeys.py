@@ -438,30 +438,18 @@ def test_an_account_that_signs_in_with_a_passkey_confirms_with_it_too(
     assert passkey_login(thief, person, key.get(sign_in_challenge(thief))).status_code == 303
     clock.advance(6 * 60)  # the sign-in is no longer fresh
     passkey_id = query(client, "SELECT id FROM passkeys")[0][0]
-    token = thief.csrf_from("/staff/passkeys")
-    refused = thief.request(
-        "POST",
-        f"/staff/passkeys/{passkey_id}/remove",
-        data={
-            "csrf_token": token,
-            "current_password": person.password,
-            "totp_code": code_at(person.totp_secret, clock.now()),
-        },
+    remove = f"/staff/passkeys/{passkey_id}/remove"
+    code = code_at(person.totp_secret, clock.now())
+    refused = thief.submit(
+        "/staff/passkeys", remove, current_password=person.password, totp_code=code
     )
     assert refused.status_code == 400
     assert PASSKEY_REQUIRED in refused.text
     assert query(client, "SELECT COUNT(*) FROM passkeys") == [(1,)]
     # The passkey itself confirms it.
     made = options(thief, "/staff/passkeys", "/staff/passkeys/options", purpose="confirm")
-    token = thief.csrf_from("/staff/passkeys")
-    confirmed = thief.request(
-        "POST",
-        f"/staff/passkeys/{passkey_id}/remove",
-        data={
-            "csrf_token": token,
-            "current_password": person.password,
-            "passkey_assertion": key.get(made),
-        },
+    confirmed = thief.submit(
+        "/staff/passkeys", remove, current_password=person.password, passkey_assertion=key.get(made)
     )
     assert confirmed.status_code == 303
 
