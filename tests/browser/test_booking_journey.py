@@ -46,6 +46,7 @@ def client_confirms(page: Page, code: str) -> str:
     expect(page.get_by_text("Your support person can come with you.")).to_be_visible()
     page.get_by_role("button", name="I will come").click()
     expect(page.get_by_text("You confirmed the meeting")).to_be_visible()
+    page.wait_for_load_state()  # the sealing scripts have run: the page's forms seal
     assert code.replace(" ", "") not in page.url and own.replace(" ", "") not in page.url
     return own
 

@@ -73,6 +73,7 @@ def book(context: BrowserContext) -> tuple[str, str, str]:
     code = page.locator(".slip-code").inner_text()
     pseudonym = page.get_by_role("heading", level=1).inner_text().split(": ", 1)[1]
     page.get_by_role("link", name="Go to the booking").click()
+    page.wait_for_url("**/ngo/consultations/*")  # and its load event: the scripts have run
     return code, pseudonym, re.sub(r"^https?://[^/]+", "", page.url)
 
 

@@ -172,6 +172,9 @@ def test_the_whole_story(
     first_code = book(ngo, "en")
     story.shot(ngo, "slip")
     ngo.get_by_role("link", name="Go to the booking").click()
+    # The note is sealed by a module script: a click before the page's load event posts
+    # the text for the server to seal. Waiting for the URL waits for that event.
+    ngo.wait_for_url("**/ngo/consultations/*")
     ngo.get_by_label("What worries you or makes you afraid?").fill(NGO_NOTE)
     ngo.get_by_role("button", name="Lock and send").click()
     expect(ngo.get_by_text("locked in this browser")).to_be_visible()
