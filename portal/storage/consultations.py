@@ -25,7 +25,7 @@ class Consultation:
     created_at: int
     last_activity_at: int
     outcome: str | None = None
-    reflection_status: str = "none"
+    reflection_status: str | None = None  # None: nobody has decided yet
     reflection_ends_on: int | None = None
     reported_at: int | None = None
     case_reference: str | None = None

@@ -205,7 +205,7 @@ consultations = Table(
     # After meetings: the outcome, the reflection period, and the decision to report.
     Column("outcome", String(24)),
     Column("outcome_at", BigInteger),
-    Column("reflection_status", String(16), nullable=False, server_default="none"),
+    Column("reflection_status", String(16)),  # NULL until the investigator records it
     Column("reflection_ends_on", BigInteger),
     Column("reported_at", BigInteger),
     Column("case_reference", String(64)),

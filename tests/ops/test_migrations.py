@@ -42,7 +42,14 @@ ROWS = [
     " created_at, last_activity_at) VALUES"
     " ('con-1', 'Quiet Heron 17', 'org-ngo', 'acc-ngo', 'acc-inv', 'acc-inv', 'ru', 'ru', 1,"
     " 'any', 0, 'female', 1, 'none', 0, 'police_station', 'normal', 0, 'unknown', 'ngo',"
-    " 'legacy-hash', 1, 1)",
+    " 'legacy-hash', 1, 1),"
+    # A consultation whose investigator recorded "no reflection period needed" (audited).
+    " ('con-2', 'Still Lake 30', 'org-ngo', 'acc-ngo', 'acc-inv', 'acc-inv', 'fi', 'fi', 0,"
+    " 'any', 0, 'any', 0, 'none', 0, 'police_station', 'normal', 0, 'no', 'ngo',"
+    " 'legacy-hash-2', 4102444800, 4102444800)",
+    "INSERT INTO audit_events (at, actor_account_id, actor_role, action, consultation_id,"
+    " pseudonym, detail) VALUES (2, 'acc-inv', 'investigator', 'reflection_recorded', 'con-2',"
+    " 'Still Lake 30', 'none')",
     "INSERT INTO places (id, name, kind, address, directions, created_at) VALUES"
     " ('pla-1', 'Station', 'police_station', 'Street 1', 'Door B', 1)",
     "INSERT INTO slots (id, investigator_id, place_id, starts_at, duration_minutes, languages,"
@@ -58,7 +65,7 @@ KEPT = {
     "organisations": "SELECT id, name, kind FROM organisations ORDER BY id",
     "accounts": "SELECT id, username, role, gender FROM accounts ORDER BY id",
     "consultations": "SELECT id, pseudonym, language, investigator_id, client_code_hash"
-    " FROM consultations",
+    " FROM consultations ORDER BY id",
     "sessions": "SELECT account_id, locale, reauth_at FROM sessions",
     "meetings": "SELECT id, consultation_id, starts_at, status FROM meetings",
 }
@@ -80,6 +87,15 @@ def _kept(url: str) -> dict[str, list[tuple[object, ...]]]:
     return found
 
 
+def _reflection(url: str) -> list[tuple[object, ...]]:
+    engine = create_engine(sqlalchemy_url(url), poolclass=pool.NullPool)
+    with engine.connect() as conn:
+        sql = "SELECT id, reflection_status FROM consultations ORDER BY id"
+        found = [tuple(row) for row in conn.execute(text(sql))]
+    engine.dispose()
+    return found
+
+
 def _revision(url: str) -> str:
     engine = create_engine(sqlalchemy_url(url), poolclass=pool.NullPool)
     with engine.connect() as conn:
@@ -92,7 +108,10 @@ def _upgrade_with_data(url: str, workdir: Path) -> None:
     upgrade(url, PREVIOUS)
     _execute(url, *ROWS)
     before = _kept(url)
-    assert before["consultations"] == [("con-1", "Quiet Heron 17", "ru", "acc-inv", "legacy-hash")]
+    assert before["consultations"] == [
+        ("con-1", "Quiet Heron 17", "ru", "acc-inv", "legacy-hash"),
+        ("con-2", "Still Lake 30", "fi", "acc-inv", "legacy-hash-2"),
+    ]
 
     migrated = run_portal(workdir, "migrate", PORTAL_DATABASE_URL=url)
     assert migrated.returncode == 0, migrated.stderr
@@ -104,6 +123,8 @@ def _upgrade_with_data(url: str, workdir: Path) -> None:
         status = conn.execute(text("SELECT interpreter_status FROM meetings")).scalar_one()
     engine.dispose()
     assert status == "needed"
+    # 0013: a reflection period nobody recorded is undecided; a recorded "not needed" stays.
+    assert _reflection(url) == [("con-1", None), ("con-2", "none")]
     # The new code reads the old rows: the consultation, idle since 1970, is due.
     purge = run_portal(workdir, "purge", "--dry-run", PORTAL_DATABASE_URL=url)
     assert purge.stdout == "1 consultation(s) would be purged\n  Quiet Heron 17\n", purge.stderr
@@ -119,6 +140,7 @@ def _upgrade_with_data(url: str, workdir: Path) -> None:
     assert down.stdout == f"database schema taken back from {head_revision()} to {PREVIOUS}\n"
     assert _revision(url) == PREVIOUS
     assert _kept(url) == before
+    assert _reflection(url) == [("con-1", "none"), ("con-2", "none")]
     again = run_portal(workdir, "migrate", PORTAL_DATABASE_URL=url)
     assert again.returncode == 0, again.stderr
     assert _kept(url) == before
@@ -141,8 +163,8 @@ def test_migrate_status_says_what_is_pending(tmp_path: Path) -> None:
     behind = run_portal(tmp_path, "migrate", "--status", PORTAL_DATABASE_URL=url)
     assert (behind.returncode, behind.stdout) == (
         1,
-        "schema revision: 0010\nlatest revision: 0012\n"
-        "2 migration(s) to apply with `portal migrate`: 0011, 0012\n",
+        "schema revision: 0010\nlatest revision: 0013\n"
+        "3 migration(s) to apply with `portal migrate`: 0011, 0012, 0013\n",
     )
     assert _revision(url) == PREVIOUS  # --status changes nothing
     assert run_portal(tmp_path, "migrate", PORTAL_DATABASE_URL=url).returncode == 0

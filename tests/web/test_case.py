@@ -156,6 +156,27 @@ def test_reflection_period_needs_a_plausible_end_date(
     assert "Reflection periods ending" in coordinator.get("/coordinator/schedule").text
 
 
+def test_not_needed_is_shown_only_once_recorded(
+    client: TestClient, clock: FakeClock, case: Case
+) -> None:
+    """Before anyone decides, the reflection period's select says "Choose…"; once the
+    investigator records "Not needed", the page shows that choice."""
+
+    def chosen() -> str | None:
+        select = re.search(
+            r'<select id="reflection_status".*?</select>', actor.get(page_of(case)).text
+        )
+        assert select is not None
+        picked = re.search(r'<option value="([^"]*)" selected>', select.group(0))
+        return picked.group(1) if picked else None
+
+    actor = case.investigator.actor
+    assert chosen() is None
+    saved = actor.submit(page_of(case), page_of(case) + "/reflection", reflection_status="none")
+    assert saved.status_code == 303
+    assert chosen() == "none"
+
+
 def test_identity_only_after_the_decision_to_report(
     client: TestClient, clock: FakeClock, case: Case, tmp_path: Path
 ) -> None:
@@ -308,8 +329,7 @@ def test_nothing_is_decided_by_default(
         select = re.search(rf'<select id="{name}" name="{name}" required>(.*?)</select>', page)
         assert select is not None, name
         assert select.group(1).startswith('<option value="">Choose…</option>'), name
-        if name != "reflection_status":  # (shows the stored status, "none" at booking)
-            assert " selected" not in select.group(1), name
+        assert " selected" not in select.group(1), name
     untouched = actor.submit(page_of(case), page_of(case) + "/outcome")
     assert untouched.status_code == 400 and "Choose one of the options." in untouched.text
     for given in ({}, {"explained": "yes"}, {"consents": "yes"}):
