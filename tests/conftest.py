@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +18,7 @@ from pathlib import Path
 # terminal summary is written, and under CPython 3.11.7 that late parse failed now and
 # then with "SystemError: AST constructor recursion depth mismatch" (a CPython bug fixed
 # in later 3.11 releases), turning a green run of a few test files into exit status 1.
+import httpx2
 import hypothesis  # noqa: F401
 import pytest
 from starlette.applications import Starlette
@@ -179,11 +181,28 @@ def app(settings: Settings, clock: FakeClock) -> Starlette:
     return create_app(settings, clock)
 
 
+FORM = re.compile(r"<form\b([^>]*)>(.*?)</form>", re.S)
+REQUIRED = re.compile(r"<(?:input|select|textarea)\b[^>]*\srequired[\s>/]")
+
+
+def forms_answer_for_the_browser(response: httpx2.Response) -> None:
+    """Every page a test sees: a form with a required field leaves the refusal to the
+    server (``novalidate``), which says it in the visitor's language and keeps the rest
+    of what was typed; the browser's own bubble speaks the browser's language."""
+    if not response.headers.get("content-type", "").startswith("text/html"):
+        return
+    response.read()
+    for form in FORM.finditer(response.text):
+        if REQUIRED.search(form.group(2)):
+            assert "novalidate" in form.group(1), f"<form{form.group(1)}> lacks novalidate"
+
+
 @pytest.fixture
 def client(app: Starlette) -> Iterator[TestClient]:
     with TestClient(
         app, base_url="https://portal.test", client=(CLIENT_ADDRESS, 50123), follow_redirects=False
     ) as test_client:
+        test_client.event_hooks["response"].append(forms_answer_for_the_browser)
         yield test_client
 
 

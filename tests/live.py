@@ -24,12 +24,14 @@ def free_port() -> int:
         return port
 
 
-def closed_port() -> int:
-    """A local port nothing listens on (bound, then closed)."""
+@contextmanager
+def refused_port() -> Iterator[int]:
+    """A local port that refuses connections while the block runs: held bound but not
+    listening, so no other test (another worker's mail relay, say) can take it."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
-    return port
+        yield port
 
 
 def portal_env(workdir: Path, **extra: str) -> dict[str, str]:

@@ -27,7 +27,7 @@ from portal.settings import Settings
 from portal.startup import address_warning, describe, version
 from portal.web.guard import route
 from portal.web.visit import Visit
-from tests.live import closed_port, free_port, live_server, portal_env, run_portal
+from tests.live import free_port, live_server, portal_env, refused_port, run_portal
 
 DB_PASSWORD = "db-pass-canary-7731"
 TYPED = "canary-typed-code-4455 9911"
@@ -238,10 +238,10 @@ def test_infrastructure_causes_are_fixed_phrases(exc: BaseException, cause: str)
 def test_an_unreachable_database_is_one_line_with_host_and_port(
     tmp_path: Path, command: tuple[str, ...]
 ) -> None:
-    port = closed_port()
-    url = f"postgresql://portal:{DB_PASSWORD}@127.0.0.1:{port}/portal"
-    started = time.monotonic()
-    result = run_portal(tmp_path, *command, PORTAL_DATABASE_URL=url)
+    with refused_port() as port:
+        url = f"postgresql://portal:{DB_PASSWORD}@127.0.0.1:{port}/portal"
+        started = time.monotonic()
+        result = run_portal(tmp_path, *command, PORTAL_DATABASE_URL=url)
     assert time.monotonic() - started < 20
     assert result.returncode == 1
     assert result.stderr == (

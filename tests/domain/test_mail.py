@@ -26,10 +26,10 @@ from tests.factories import (
     make_world,
     services_of,
 )
+from tests.live import refused_port
 from tests.mailbox import (
     Mailbox,
     add_item,
-    free_port,
     mail_settings,
     mailbox,
     outbox,
@@ -37,6 +37,14 @@ from tests.mailbox import (
 )
 
 __all__ = ["mailbox"]  # the fixture, used by name
+
+
+@pytest.fixture
+def refused() -> Iterator[int]:
+    """A relay's port that refuses every connection."""
+    with refused_port() as port:
+        yield port
+
 
 INVESTIGATOR = "inv.alerts@police.test"
 NGO_WORKER = "ngo.alerts@ngo.test"
@@ -189,10 +197,9 @@ def test_the_mail_says_only_that_there_is_something_new_and_never_goes_to_a_clie
 
 
 def test_a_refused_connection_is_retried_with_backoff_then_given_up_and_pages_stay_fast(
-    database_url: str, clock: FakeClock, logs_hold_no_secrets: list[str]
+    database_url: str, clock: FakeClock, refused: int, logs_hold_no_secrets: list[str]
 ) -> None:
-    closed = free_port()  # nothing listens here
-    settings = mail_settings(database_url, closed, mail_interval_seconds=1)
+    settings = mail_settings(database_url, refused, mail_interval_seconds=1)
     with open_client(settings, clock) as client:
         world = in_app(client, make_world, services_of(client))
         set_address(client, world.investigator.id, INVESTIGATOR)
@@ -234,9 +241,9 @@ def test_a_refused_connection_is_retried_with_backoff_then_given_up_and_pages_st
 
 
 def test_a_restart_sends_what_was_queued(
-    database_url: str, clock: FakeClock, mailbox: Mailbox
+    database_url: str, clock: FakeClock, refused: int, mailbox: Mailbox
 ) -> None:
-    down = mail_settings(database_url, free_port())  # the relay is unreachable at first
+    down = mail_settings(database_url, refused)  # the relay is unreachable at first
     with open_client(down, clock) as client:
         world = in_app(client, make_world, services_of(client))
         set_address(client, world.investigator.id, INVESTIGATOR)

@@ -18,7 +18,7 @@ from starlette.testclient import TestClient
 from portal.app import create_app
 from tests.conftest import make_settings
 from tests.factories import FakeClock, in_app, services_of
-from tests.live import closed_port
+from tests.live import refused_port
 
 
 def _readyz(database_url: str, clock: FakeClock, redis_url: str) -> tuple[int, str, float]:
@@ -66,7 +66,8 @@ def test_ready_when_database_schema_and_redis_answer(client: TestClient) -> None
 
 
 def test_not_ready_when_redis_refuses(database_url: str, clock: FakeClock) -> None:
-    status, text, elapsed = _readyz(database_url, clock, f"redis://127.0.0.1:{closed_port()}/0")
+    with refused_port() as port:
+        status, text, elapsed = _readyz(database_url, clock, f"redis://127.0.0.1:{port}/0")
     assert (status, text) == (503, "not ready: redis")
     assert elapsed < 2.5
 
