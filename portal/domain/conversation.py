@@ -283,6 +283,34 @@ async def post_from_client_text(
         )
 
 
+async def client_text(
+    db: Queryable,
+    consultation_id: str,
+    *,
+    message_id: str,
+    envelopes: dict[str, str],
+    secret_key: bytes | None,
+) -> str:
+    """What the client wrote in a message sealed in their browser, opened from the
+    envelope to their own current key, so that a refused message goes back into its box
+    ("" when there is none to open). Nothing is kept."""
+    own = _author_key(await store.recipient_keys(db, consultation_id), "client", None)
+    value = envelopes.get(own.key_id) if own is not None else None
+    if own is None or value is None or secret_key is None:
+        return ""
+    try:
+        return open_message(
+            secret_key,
+            _envelope(value),
+            consultation_id=consultation_id,
+            message_id=message_id,
+            author_role="client",
+            recipient_key_id=own.key_id,
+        )
+    except (EnvelopeError, InputRejected, ValueError):
+        return ""
+
+
 async def share_earlier(
     db: Database,
     clock: Clock,

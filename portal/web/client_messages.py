@@ -13,18 +13,30 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from portal.domain import conversation
+from portal.domain.bookings import Consultation
 from portal.domain.conversation import NotParticipant
 from portal.domain.errors import InputRejected
 from portal.domain.roles import CLIENT
 from portal.i18n import N_
 from portal.web.client import consultation_of, meeting_page
-from portal.web.conversation import post_sealed, posted_envelopes, refusal
+from portal.web.conversation import from_script, posted_envelopes, save_sealed, script_answer
 from portal.web.forms import FormState
 from portal.web.guard import GuardedRoute, route
 from portal.web.responses import redirect, render
 from portal.web.visit import Visit
 
 CANNOT_WRITE = N_("Messages are not available at the moment. Your support worker can help.")
+# Why a sealed message sent again after entering the code was refused (the words of the
+# page's own refusals, templates/partials/message_form.html).
+CLIENT_REFUSALS = {
+    "recipients_changed": N_(
+        "The people in this conversation changed while you were writing. Your message "
+        "is still here: send it again."
+    ),
+    "used": N_("This message was sent already. Reload the page to write another."),
+    "no_key": CANNOT_WRITE,
+    "unreadable": N_("The message could not be read. Try again."),
+}
 
 
 async def messages_page(request: Request, visit: Visit) -> Response:
@@ -46,10 +58,7 @@ async def messages_page(request: Request, visit: Visit) -> Response:
 async def message_submit(request: Request, visit: Visit) -> Response:
     consultation = await consultation_of(visit)
     if visit.form.getlist("envelope"):  # sealed in the browser
-        envelopes = posted_envelopes(visit)
-        if envelopes is None:
-            return refusal("unreadable", 400)
-        return await post_sealed(visit, consultation, "client", envelopes)
+        return await _sealed_submit(request, visit, consultation)
     svc = visit.services
     try:
         await conversation.post_from_client_text(
@@ -66,6 +75,28 @@ async def message_submit(request: Request, visit: Visit) -> Response:
         typed = FormState(values={"text": visit.field("text")}).error("text", CANNOT_WRITE)
         return await meeting_page(request, visit, None, 403, typed)
     return redirect("/meeting?sent=1#messages")
+
+
+async def _sealed_submit(request: Request, visit: Visit, consultation: Consultation) -> Response:
+    """Sealed in the browser: posted by the page's script (a JSON answer), or sent again
+    as a plain form from the page after the client entered their code (web/ended.py):
+    then the meeting page, or, refused, the message back in its box with the reason."""
+    envelopes = posted_envelopes(visit)
+    refused = await save_sealed(visit, consultation, "client", envelopes)
+    if from_script(request):
+        return script_answer(refused)
+    if refused is None:
+        return redirect("/meeting?sent=1#messages")
+    text = await conversation.client_text(
+        visit.services.db,
+        consultation.id,
+        message_id=visit.field("message_id"),
+        envelopes=envelopes or {},
+        secret_key=visit.session.client_secret_key,
+    )
+    reason = CLIENT_REFUSALS.get(refused.code, CLIENT_REFUSALS["unreadable"])
+    typed = FormState(values={"text": text}).error("text", reason)
+    return await meeting_page(request, visit, None, refused.status, typed)
 
 
 ROUTES: list[GuardedRoute] = [

@@ -7,11 +7,17 @@ post one envelope per recipient with fetch; these handlers answer in JSON with a
 code, and the page shows the words for it (so nothing typed is lost on a refusal). A
 client without JavaScript posts the text, and the server seals it in the request
 (domain/conversation.py). Who may post where is decided in domain/visibility.py.
+
+Sealed envelopes also arrive as a plain form: when the session ended while the page was
+open, the script sends them the way a form goes without JavaScript, so that the page
+which says so carries them to the next sign-in (web/ended.py), and the page after it
+sends them again. That answer is a page, not JSON.
 """
 
 from __future__ import annotations
 
 import base64
+from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.requests import Request
@@ -23,7 +29,9 @@ from portal.domain.conversation import NotParticipant, RecipientKey, RecipientsC
 from portal.domain.errors import InputRejected
 from portal.domain.keys import StaffKey
 from portal.domain.roles import ADVISER, INVESTIGATOR, NGO_WORKER
+from portal.i18n import N_
 from portal.web.guard import GuardedRoute, route
+from portal.web.responses import redirect, render
 from portal.web.visit import Visit
 
 # The code the browser gets for each refusal (the page holds the words, translated).
@@ -34,6 +42,18 @@ CODES = {
     conversation.RECIPIENTS_CHANGED: "recipients_changed",
     conversation.USED_ID: "used",
     conversation.NOT_SHARED: "not_shared",
+}
+
+
+# Why a message sent again after signing in was refused, for the page that says so.
+NOT_SENT = {
+    "recipients_changed": N_(
+        "The people in this conversation changed while you were signed out, so the "
+        "message was not sent. Open the conversation and write it again."
+    ),
+    "used": N_("This message was sent already."),
+    "no_key": N_("You have no key yet, so you can neither read nor write in this conversation."),
+    "unreadable": N_("The message could not be read. Open the conversation and write it again."),
 }
 
 
@@ -63,10 +83,26 @@ def posted_envelopes(visit: Visit, name: str = "envelope") -> dict[str, str] | N
     return found
 
 
-async def post_sealed(
-    visit: Visit, consultation: Consultation, role: str, envelopes: dict[str, str]
-) -> Response:
-    """A message sealed in the browser: JSON, ``{"saved": true, "next": <fresh id>}``."""
+def from_script(request: Request) -> bool:
+    """Sent by a page's script (static/js/posting.js), which reads a JSON answer."""
+    return "application/json" in request.headers.get("accept", "")
+
+
+@dataclass(frozen=True)
+class Refused:
+    """Why a sealed message was not saved: the code the page has words for."""
+
+    code: str
+    status: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+async def save_sealed(
+    visit: Visit, consultation: Consultation, role: str, envelopes: dict[str, str] | None
+) -> Refused | None:
+    """Store a message sealed in the browser; None when saved."""
+    if envelopes is None:
+        return Refused("unreadable", 400)
     svc = visit.services
     try:
         await conversation.post_sealed(
@@ -79,17 +115,23 @@ async def post_sealed(
             envelopes=envelopes,
         )
     except NotParticipant:
-        return refusal("no_key", 403)
+        return Refused("no_key", 403)
     except RecipientsChanged as exc:
-        return refusal(
-            "recipients_changed",
-            409,
-            recipients=recipients_json(exc.recipients),
-            next=conversation.new_message_id(),
-        )
+        extra = {
+            "recipients": recipients_json(exc.recipients),
+            "next": conversation.new_message_id(),
+        }
+        return Refused("recipients_changed", 409, extra)
     except InputRejected as exc:
-        return refusal(CODES.get(exc.message, "unreadable"), 400)
-    return JSONResponse({"saved": True, "next": conversation.new_message_id()})
+        return Refused(CODES.get(exc.message, "unreadable"), 400)
+    return None
+
+
+def script_answer(refused: Refused | None) -> JSONResponse:
+    """For the page's script: ``{"saved": true, "next": <fresh id>}`` or the refusal."""
+    if refused is None:
+        return JSONResponse({"saved": True, "next": conversation.new_message_id()})
+    return refusal(refused.code, refused.status, **refused.extra)
 
 
 async def _staff_consultation(request: Request, visit: Visit) -> Consultation:
@@ -98,10 +140,46 @@ async def _staff_consultation(request: Request, visit: Visit) -> Consultation:
 
 async def staff_post(request: Request, visit: Visit) -> Response:
     consultation = await _staff_consultation(request, visit)
-    envelopes = posted_envelopes(visit)
-    if envelopes is None:
-        return refusal("unreadable", 400)
-    return await post_sealed(visit, consultation, visit.staff.role, envelopes)
+    refused = await save_sealed(visit, consultation, visit.staff.role, posted_envelopes(visit))
+    if from_script(request):
+        return script_answer(refused)
+    # Sent again from the page after signing in (web/ended.py): back to the conversation,
+    # or, refused, the words for why (the text is sealed: only the author's browser,
+    # unlocked, could open it again).
+    page = request.url.path.removesuffix("/messages")
+    if refused is None:
+        return redirect(f"{page}#messages")
+    return not_sent(
+        request,
+        visit,
+        refused,
+        heading=N_("The message was not sent"),
+        reason=NOT_SENT.get(refused.code, NOT_SENT["unreadable"]),
+        back=(f"{page}#messages", N_("Back to the conversation")),
+    )
+
+
+def not_sent(
+    request: Request,
+    visit: Visit,
+    refused: Refused,
+    *,
+    heading: str,
+    reason: str,
+    back: tuple[str, str],
+) -> Response:
+    """The page for something sealed in the browser, sent again as a plain form after
+    signing in, and refused: why, and the way back (its address and words)."""
+    return render(
+        request,
+        visit,
+        "staff/not_sent.html",
+        refused.status,
+        heading=heading,
+        reason=reason,
+        back=back[0],
+        back_label=back[1],
+    )
 
 
 def shared_envelopes(visit: Visit) -> list[tuple[str, str, str]] | None:

@@ -31,7 +31,14 @@ from portal.domain.roles import (
     ORGANISATION_KIND_LABELS,
 )
 from portal.i18n import N_
-from portal.web.conversation import b64, posted_envelopes, refusal
+from portal.web.conversation import (
+    Refused,
+    b64,
+    from_script,
+    not_sent,
+    posted_envelopes,
+    refusal,
+)
 from portal.web.guard import GuardedRoute, route
 from portal.web.paging import visible_page
 from portal.web.responses import redirect, render
@@ -49,6 +56,19 @@ CODES = {
     referrals.NOT_SHARED: "not_shared",
 }
 DONE = {"status": N_("The referral's status is saved.")}
+# Why a referral sent again after signing in was refused (its text is sealed to the
+# advisers: only they could open it, so it cannot come back into the box).
+NOT_SENT = {
+    "keys_changed": N_(
+        "The advisers' keys changed while you were signed out, so the referral was not "
+        "sent. Open the consultation and write it again."
+    ),
+    "used": N_("This referral was sent already."),
+    "no_consent": referrals.NO_CONSENT,
+    "already_open": referrals.ALREADY_OPEN,
+    "no_advisers": referrals.NO_ADVISERS,
+    "unreadable": N_("The referral could not be read. Open the consultation and write it again."),
+}
 
 
 def keys_json(found: list[AdviserKey]) -> list[dict[str, str]]:
@@ -60,11 +80,31 @@ def keys_json(found: list[AdviserKey]) -> list[dict[str, str]]:
 
 async def send(request: Request, visit: Visit) -> Response:
     """A referral sealed in the sender's browser: JSON ``{"saved": true}``, or a refusal
-    code (with the advisers' keys now, if they changed)."""
+    code (with the advisers' keys now, if they changed). Sent again as a plain form from
+    the page after signing in (web/ended.py): the consultation page, or why not."""
     consultation = await visit.visible(visibility.team_consultation, request.path_params["id"])
+    refused = await _save(visit, consultation)
+    if from_script(request):
+        if refused is None:
+            return JSONResponse({"saved": True})
+        return refusal(refused.code, refused.status, **refused.extra)
+    page = request.url.path.removesuffix("/referrals")
+    if refused is None:
+        return redirect(f"{page}?referred=1#referrals")
+    return not_sent(
+        request,
+        visit,
+        refused,
+        heading=N_("The referral was not sent"),
+        reason=NOT_SENT.get(refused.code, NOT_SENT["unreadable"]),
+        back=(f"{page}#referrals", N_("Back to the consultation")),
+    )
+
+
+async def _save(visit: Visit, consultation: Consultation) -> Refused | None:
     envelopes = posted_envelopes(visit)
     if envelopes is None:
-        return refusal("unreadable", 400)
+        return Refused("unreadable", 400)
     svc = visit.services
     try:
         await referrals.send(
@@ -79,10 +119,10 @@ async def send(request: Request, visit: Visit) -> Response:
     except NotSender:
         raise HTTPException(404) from None
     except KeysChanged as exc:
-        return refusal("keys_changed", 409, keys=keys_json(exc.keys))
+        return Refused("keys_changed", 409, {"keys": keys_json(exc.keys)})
     except InputRejected as exc:
-        return refusal(CODES.get(exc.message, "unreadable"), 400)
-    return JSONResponse({"saved": True})
+        return Refused(CODES.get(exc.message, "unreadable"), 400)
+    return None
 
 
 async def consultation_context(

@@ -6,7 +6,7 @@
 // The typed text stays in the page until the server says the message is saved.
 import { fromBase64, openJson, sealJson, toBase64 } from "./sealing.js";
 import "./notes.js"; // the NGO page's prepared-note form
-import { appendEnvelopes, onSubmit, postSealed, postShares, say } from "./posting.js";
+import { appendEnvelopes, carry, onSubmit, postSealed, postShares, say } from "./posting.js";
 import { currentKey, whenUnlocked } from "./unlock.js";
 
 const PAD_TO = 256;
@@ -129,6 +129,7 @@ async function send(form) {
     if (typeof answer.next === "string") { setMessageId(form, answer.next); }
     return;
   }
+  if (answer.error === "ended") { carry(form, body); return; } // kept for the next sign-in
   // Refused: the text stays where it is, with the reason.
   if (Array.isArray(answer.recipients)) { setRecipients(form, answer.recipients); }
   if (typeof answer.next === "string") { setMessageId(form, answer.next); }

@@ -52,6 +52,28 @@ export async function postShares(form, body, status) {
   }
 }
 
+// The session ended while the page was open (the answer "ended"): the sealed ``body``
+// goes the way the form goes without JavaScript, so that the page saying so keeps it
+// (web/kept.py) and offers it again after signing in or entering the code. Only the
+// envelopes travel: the text itself never leaves this page.
+export function carry(form, body) {
+  const carrier = document.createElement("form");
+  carrier.method = "post";
+  carrier.action = form.action;
+  carrier.hidden = true;
+  const language = form.elements.namedItem("page_lang");
+  if (language) { body.append("page_lang", language.value); }
+  for (const [name, value] of body) {
+    const input = document.createElement("input");
+    input.type = "hidden";
+    input.name = name;
+    input.value = value;
+    carrier.append(input);
+  }
+  document.body.append(carrier);
+  carrier.submit();
+}
+
 // Each form matching ``selector`` is handled by ``handler(form)`` instead of being sent.
 export function onSubmit(selector, handler) {
   for (const form of document.querySelectorAll(selector)) {

@@ -5,7 +5,7 @@
 // sealed to their key is opened once the key is unlocked (unlock.js), and can be
 // shared (re-sealed here) with colleagues who got their key after it was sent.
 import { fromBase64, openJson, sealJson, toBase64 } from "./sealing.js";
-import { appendEnvelopes, onSubmit, postSealed, postShares, say } from "./posting.js";
+import { appendEnvelopes, carry, onSubmit, postSealed, postShares, say } from "./posting.js";
 import { currentKey, whenUnlocked } from "./unlock.js";
 
 const PAD_TO = 256;
@@ -86,6 +86,7 @@ async function send(form) {
     window.location.assign(`${window.location.pathname}?referred=1#referrals`);
     return;
   }
+  if (answer.error === "ended") { carry(form, body); return; } // kept for the next sign-in
   // Refused: the note stays where it is, with the reason.
   if (Array.isArray(answer.keys)) { setKeys(form, organisation, answer.keys); }
   say(status, refusalText(form, answer.error || "failed"));

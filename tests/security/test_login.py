@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import statistics
 import time
 
 from starlette.testclient import TestClient
@@ -79,8 +78,11 @@ def test_unknown_account_costs_the_same_hashing_time(database_url: str, clock: F
             )
             return time.perf_counter() - start
 
-        wrong = statistics.median(timed("coord") for _ in range(3))
-        unknown = statistics.median(timed(f"ghost{i}") for i in range(3))
+        # Taken in turns, and the fastest of each kind: on a busy machine (other tests
+        # in parallel) a slow moment then falls on either kind, and counts for neither.
+        pairs = [(timed("coord"), timed(f"ghost{i}")) for i in range(3)]
+        wrong = min(known for known, _ghost in pairs)
+        unknown = min(ghost for _known, ghost in pairs)
     assert wrong > 0.01  # the real hash is measurable at these settings
     assert unknown > 0.5 * wrong, (unknown, wrong)
     del secret

@@ -133,9 +133,11 @@ def send(
     at: int = 1_800_000_000,
     extra: dict[str, bytes] | None = None,
     only: set[str] | None = None,
+    by_script: bool = True,
 ) -> httpx.Response:
     """What the browser does: seal the note to the organisation's keys on the page
-    (``only`` some of them, or with ``extra`` keys added: an attacker's browser), post."""
+    (``only`` some of them, or with ``extra`` keys added: an attacker's browser), post
+    by script (or, ``by_script=False``, as the plain form sent again after signing in)."""
     CANARIES.add(NOTE)
     shown = actor.get(page).text
     referral_id, keys = form_of(shown)
@@ -160,5 +162,5 @@ def send(
             "organisation_id": organisation_id,
             "envelope": envelopes,
         },
-        headers={"accept": "application/json"},
+        headers={"accept": "application/json"} if by_script else {},
     )

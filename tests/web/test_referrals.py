@@ -32,6 +32,9 @@ from tests.web.referring import (
 from tests.web.sealed import Case
 
 
+SCRIPT = {"accept": "application/json"}  # static/js/referral.js posts with fetch
+
+
 def investigator_page(case: Case) -> str:
     return f"/investigator/consultations/{case.consultation}"
 
@@ -109,6 +112,7 @@ def test_without_consent_no_referral_is_sent(
             "organisation_id": partners.assistance.id,
             "envelope": [f"{key.key_id}:{envelope}"],
         },
+        headers=SCRIPT,
     )
     assert (response.status_code, response.json()) == (400, {"error": "no_consent"})
     # The client said no: still refused.
@@ -223,6 +227,7 @@ def test_the_server_refuses_a_note_not_sealed_to_exactly_the_advisers_keys(
             "organisation_id": partners.assistance.id,
             "envelope": [f"{a.key_id}:AAAA" for a in partners.advisers if a.key_id],
         },
+        headers=SCRIPT,
     )
     assert (response.status_code, response.json()) == (400, {"error": "unreadable"})
     assert referral_rows(client) == [] and envelopes_of(client) == {}
@@ -231,6 +236,25 @@ def test_the_server_refuses_a_note_not_sealed_to_exactly_the_advisers_keys(
     assert re.search(
         rf'<option value="{partners.municipal.id}" disabled>City social services', shown
     )
+
+
+def test_a_referral_sent_again_as_a_plain_form_leads_back_to_the_page_or_says_why(
+    client: TestClient, clock: FakeClock, world: World, case: Case, partners: Partners
+) -> None:
+    """The page after signing in again sends the envelopes as a plain form (web/ended.py,
+    static/js/posting.js ``carry``): the answer is a page, not JSON."""
+    give_consent(client, clock, world, case.consultation, case.investigator.actor)
+    page = investigator_page(case)
+    actor = case.investigator.actor
+    first = send(actor, page, partners.assistance.id, author="investigator", by_script=False)
+    assert (first.status_code, first.headers["location"]) == (303, page + "?referred=1#referrals")
+    assert len(referral_rows(client)) == 1
+    again = send(actor, page, partners.assistance.id, author="investigator", by_script=False)
+    assert again.status_code == 400
+    assert "<h1>The referral was not sent</h1>" in again.text
+    assert "A referral to this organisation is already open for this client." in again.text
+    assert f'<a href="{page}#referrals">Back to the consultation</a>' in again.text
+    assert len(referral_rows(client)) == 1
 
 
 def test_one_open_referral_per_organisation(
@@ -278,7 +302,7 @@ def test_the_same_referral_id_is_stored_once(
         "organisation_id": partners.other.id,
         "envelope": fields,
     }
-    assert actor.request("POST", page + "/referrals", data=data).status_code == 200
+    assert actor.request("POST", page + "/referrals", data=data, headers=SCRIPT).status_code == 200
     data["organisation_id"] = partners.assistance.id
     data["envelope"] = [
         f"{key_id}:"
@@ -287,7 +311,7 @@ def test_the_same_referral_id_is_stored_once(
         )
         for key_id, public in keys[partners.assistance.id].items()
     ]
-    response = actor.request("POST", page + "/referrals", data=data)
+    response = actor.request("POST", page + "/referrals", data=data, headers=SCRIPT)
     assert (response.status_code, response.json()) == (400, {"error": "used"})
     assert len(referral_rows(client)) == 1
 

@@ -25,6 +25,7 @@ from tests.factories import (
     slip_code,
 )
 from tests.test_privacy import database_text
+from tests.web.conversation import FROM_CLIENT, FROM_NGO, form_of, sealed, stored
 from tests.web.sealed import FEARS, WISHES, create_key
 
 if TYPE_CHECKING:
@@ -280,3 +281,118 @@ def test_a_cross_site_post_is_refused_without_an_echo(
     )
     assert forged.status_code == 403
     assert "canary-forged-text" not in forged.text
+
+
+def as_posted(fields: list[tuple[str, str]]) -> dict[str, list[str]]:
+    """Hidden fields as a browser posts them, a repeated name (envelope) with each value."""
+    found: dict[str, list[str]] = {}
+    for name, value in fields:
+        found.setdefault(name, []).append(value)
+    return found
+
+
+def _sealed_by(actor: Actor, page: str, consultation: str, author: str, at: int) -> dict:
+    """The message form of ``page`` as its script sends it: the text sealed to every
+    recipient the page names, and the page's hidden fields."""
+    text = actor.get(page).text
+    message_id, recipients = form_of(text)
+    envelopes = sealed(
+        recipients,
+        consultation=consultation,
+        message_id=message_id,
+        author=author,
+        text=FROM_CLIENT if author == "client" else FROM_NGO,
+        at=at,
+    )
+    return {
+        "csrf_token": actor.csrf_from(page),
+        "page_lang": "fi" if author == "client" else "en",
+        "message_id": message_id,
+        "envelope": envelopes,
+    }
+
+
+def test_a_sealed_message_is_carried_through_the_code_page_and_sent_again(
+    client: TestClient, clock: FakeClock, world: World
+) -> None:
+    """With JavaScript a message is sealed before it is posted; when the page closed
+    meanwhile, the script sends the envelopes as a plain form: the code page carries
+    them, and after the code they are sent with one click, still sealed."""
+    _worker, person, code, consultation = setup(client, clock, world)
+    CANARIES.add(FROM_CLIENT)
+    typed = _sealed_by(person, "/meeting", consultation, "client", clock.now())
+    clock.advance(11 * 60)  # the client's page closed while they wrote
+    refused = person.request("POST", "/meeting/messages", data=typed)
+
+    assert refused.status_code == 403
+    assert "Kirjoita koodisi" in refused.text  # the code page, in the page's language
+    assert "Kirjoittamasi lukittiin ennen lähettämistä." in refused.text  # and kept locked
+    carried = hidden_fields(refused.text, "/code")
+    assert ("kept_to", "/meeting/messages") in carried
+    assert [v for n, v in carried if n == "kept:envelope"] == typed["envelope"]
+    back = person.request("POST", "/code", data={**as_posted(carried), "code": code})
+    assert back.status_code == 200 and "Lähetä kirjoittamasi" in back.text
+    assert stored(client, consultation) == {}  # nothing sent without their click
+
+    resend = as_posted(hidden_fields(back.text, "/meeting/messages"))
+    sent = person.request("POST", "/meeting/messages", data=resend)
+    assert (sent.status_code, sent.headers["location"]) == (303, "/meeting?sent=1#messages")
+    assert list(stored(client, consultation)) == [typed["message_id"]]
+    assert FROM_CLIENT in person.get("/meeting/messages").text  # opened with their key
+    assert FROM_CLIENT not in database_text(client)
+
+
+def test_a_worker_signs_in_again_and_sends_the_sealed_message(
+    client: TestClient, clock: FakeClock, world: World
+) -> None:
+    worker, _person, _code, consultation = setup(client, clock, world)
+    create_key(client, clock, world.ngo_worker)
+    page = f"/ngo/consultations/{consultation}"
+    typed = _sealed_by(worker, page, consultation, "ngo_worker", clock.now())
+    clock.advance(31 * 60)
+    refused = worker.request("POST", page + "/messages", data=typed)
+    assert refused.status_code == 403 and "Your session ended. Sign in again." in refused.text
+    carried = hidden_fields(refused.text, "/login")
+    clock.advance(30)
+    person = world.ngo_worker
+    signed_in = worker.request(
+        "POST",
+        "/login",
+        data={
+            **as_posted(carried),
+            "username": person.username,
+            "password": person.password,
+            "totp_code": code_at(person.totp_secret, clock.now()),
+        },
+    )
+    assert signed_in.status_code == 200
+    resend = as_posted(hidden_fields(signed_in.text, page + "/messages"))
+    sent = worker.request("POST", page + "/messages", data=resend)
+    assert (sent.status_code, sent.headers["location"]) == (303, page + "#messages")
+    assert list(stored(client, consultation)) == [typed["message_id"]]
+
+    again = worker.request("POST", page + "/messages", data=resend)  # back, and once more
+    assert again.status_code == 400
+    assert "This message was sent already." in again.text
+    assert f'href="{page}#messages"' in again.text
+    assert list(stored(client, consultation)) == [typed["message_id"]]
+
+
+def test_a_sealed_message_refused_as_a_plain_form_comes_back_into_the_clients_box(
+    client: TestClient, clock: FakeClock, world: World
+) -> None:
+    """Sent again after the code, the conversation may have changed meanwhile (a new
+    participant): the meeting page says so with the text back in the box (opened from
+    the client's own envelope with the key of their session)."""
+    _worker, person, _code, consultation = setup(client, clock, world)
+    CANARIES.add(FROM_CLIENT)
+    typed = _sealed_by(person, "/meeting", consultation, "client", clock.now())
+    # The page names the client and the investigator (by role): the investigator's
+    # envelope is missing, as if their key had changed meanwhile.
+    assert len(typed["envelope"]) == 2
+    typed["envelope"] = typed["envelope"][:1]
+    refused = person.request("POST", "/meeting/messages", data=typed)
+    assert refused.status_code == 409
+    assert "Keskustelun osallistujat muuttuivat" in refused.text
+    assert f">{FROM_CLIENT}</textarea>" in refused.text
+    assert stored(client, consultation) == {}
