@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from starlette.testclient import TestClient
@@ -15,6 +16,7 @@ from tests.factories import (
     CANARIES,
     Actor,
     FakeClock,
+    Person,
     World,
     book,
     in_app,
@@ -58,6 +60,25 @@ def setup(client: TestClient, clock: FakeClock, world: World) -> tuple[Actor, Ac
     return worker, person, code, found.group(1)
 
 
+def sign_in_again(
+    actor: Actor, person: Person, clock: FakeClock, carried: Mapping[str, str | list[str]]
+) -> httpx.Response:
+    """The sign-in form sent with what it carried; the page after it."""
+    clock.advance(30)  # a fresh authenticator code
+    signed_in = actor.request(
+        "POST",
+        "/login",
+        data={
+            **carried,
+            "username": person.username,
+            "password": person.password,
+            "totp_code": code_at(person.totp_secret, clock.now()),
+        },
+    )
+    assert signed_in.status_code == 200
+    return signed_in
+
+
 def stored_notes(client: TestClient, consultation: str) -> list[str]:
     rows = in_app(
         client,
@@ -99,19 +120,8 @@ def test_a_worker_signs_in_again_and_sends_the_note_they_were_writing(
     carried = dict(hidden_fields(text, "/login"))
     assert carried["kept_to"] == page + "/notes"
     assert carried["kept:fears"] == FEARS and carried["kept:wishes"] == "<b>&x"
-    clock.advance(30)
     person = world.ngo_worker
-    signed_in = worker.request(
-        "POST",
-        "/login",
-        data={
-            **carried,
-            "username": person.username,
-            "password": person.password,
-            "totp_code": code_at(person.totp_secret, clock.now()),
-        },
-    )
-    assert signed_in.status_code == 200
+    signed_in = sign_in_again(worker, person, clock, carried)
     assert "Lähetä kirjoittamasi" in signed_in.text
     assert stored_notes(client, consultation) == []  # nothing sent without their click
     assert page + "/notes" in FORM_ACTION.findall(signed_in.text)
@@ -352,20 +362,8 @@ def test_a_worker_signs_in_again_and_sends_the_sealed_message(
     clock.advance(31 * 60)
     refused = worker.request("POST", page + "/messages", data=typed)
     assert refused.status_code == 403 and "Your session ended. Sign in again." in refused.text
-    carried = hidden_fields(refused.text, "/login")
-    clock.advance(30)
-    person = world.ngo_worker
-    signed_in = worker.request(
-        "POST",
-        "/login",
-        data={
-            **as_posted(carried),
-            "username": person.username,
-            "password": person.password,
-            "totp_code": code_at(person.totp_secret, clock.now()),
-        },
-    )
-    assert signed_in.status_code == 200
+    carried = as_posted(hidden_fields(refused.text, "/login"))
+    signed_in = sign_in_again(worker, world.ngo_worker, clock, carried)
     resend = as_posted(hidden_fields(signed_in.text, page + "/messages"))
     sent = worker.request("POST", page + "/messages", data=resend)
     assert (sent.status_code, sent.headers["location"]) == (303, page + "#messages")
