@@ -6,6 +6,7 @@ request to another origin fails the test.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from collections.abc import Iterator
@@ -13,11 +14,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Request
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Request, Route
+from playwright.sync_api import Error as PlaywrightError
 
 from tests.live import LiveServer, live_server, run_portal
 
 CHROMIUM = os.environ.get("PORTAL_TEST_CHROMIUM", "/usr/bin/chromium")
+# PORTAL_TEST_SLOW_SCRIPTS=<ms> delays every response for /static/js/ and /static/vendor/
+# by that long in every browser context, as on a slow phone: a test that acts before the
+# page's scripts have run then fails every time, not once in a while on CI. Off unless set.
+SLOW_SCRIPTS_MS = int(os.environ.get("PORTAL_TEST_SLOW_SCRIPTS") or 0)
 
 pytestmark = pytest.mark.browser
 
@@ -30,6 +36,31 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                 item.add_marker(
                     pytest.mark.skip(reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)")
                 )
+
+
+def _slow_script(route: Route) -> None:
+    # Not time.sleep(), which would stop the test as well: the handler runs in its own
+    # greenlet, and this wait lets the test go on meanwhile.
+    with contextlib.suppress(PlaywrightError):  # the page closed meanwhile
+        route.request.frame.page.wait_for_timeout(SLOW_SCRIPTS_MS)
+    route.fallback()  # always: a route left unhandled stays pending until the loop ends
+
+
+@pytest.fixture(autouse=True)
+def _slow_scripts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With PORTAL_TEST_SLOW_SCRIPTS, every context made (fixtures, tests' own
+    browser.new_context) delays the scripts."""
+    if not SLOW_SCRIPTS_MS:
+        return
+    new_context = Browser.new_context
+
+    def slowed(self: Browser, *args: Any, **kwargs: Any) -> BrowserContext:
+        context = new_context(self, *args, **kwargs)
+        for scripts in ("**/static/js/**", "**/static/vendor/**"):
+            context.route(scripts, _slow_script)
+        return context
+
+    monkeypatch.setattr(Browser, "new_context", slowed)
 
 
 @pytest.fixture(scope="session")
@@ -102,17 +133,18 @@ class PageWatch:
         if not request.url.startswith(self.origin) and not request.url.startswith("data:"):
             self.problems.append(f"other origin: {request.url}")
 
-    def expect_one_refusal(self, status: int) -> None:
+    def expect_one_refusal(self, status: int, *, times: int = 1) -> None:
         """A page refused on purpose (a 400 with the reasons, a 403 for an ended session)
-        is reported by Chromium on the console: exactly that one report is expected, any
-        other problem still fails the test."""
+        is reported by Chromium on the console: exactly that one report is expected (or
+        ``times`` of them), any other problem still fails the test."""
         report = (
             "console error: Failed to load resource: the server responded with a status"
             f" of {status}"
         )
         refusals = [p for p in self.problems if p.startswith(report)]
-        assert len(refusals) == 1, self.problems
-        self.problems.remove(refusals[0])
+        assert len(refusals) == times, self.problems
+        for refusal in refusals:
+            self.problems.remove(refusal)
 
     def assert_clean(self) -> None:
         assert not self.problems, self.problems

@@ -91,6 +91,9 @@ WIDER_THAN_SCREEN = """() => [...document.querySelectorAll('main *')]
 
 
 def assert_no_violations(page: Page, what: str) -> None:
+    # The page as its user gets it: after its load event, once its scripts have run (a
+    # click that navigated returns before that).
+    page.wait_for_load_state()
     violations = page.evaluate(AXE_RUN)
     assert violations == [], f"{what} ({page.url}): {violations}"
 
@@ -327,6 +330,7 @@ def test_keyboard_only_client_journey(
 
 def assert_fits(page: Page, what: str) -> None:
     """Text at 200%, then: no sideways scrolling, and every main button fully on screen."""
+    page.wait_for_load_state()  # as in assert_no_violations
     page.evaluate("document.documentElement.style.fontSize = '200%'")
     width = page.evaluate("document.documentElement.scrollWidth")
     inner = page.evaluate("innerWidth")

@@ -15,6 +15,8 @@ def book_a_meeting(context: BrowserContext, javascript: bool) -> str:
     sign_in(context, "ngo")
     page = context.pages[-1]
     page.get_by_role("link", name="Book a meeting").first.click()
+    # Its load event: htmx has run, or answers chosen before would refresh no times.
+    page.wait_for_url("**/ngo/book")
     answer_needs(page)
     if javascript:
         # htmx refreshes the matching times as the needs change; no button needed. Wait
@@ -107,6 +109,7 @@ def test_a_refusal_beside_a_choice_goes_once_another_answer_is_picked(
     page.goto("/ngo/book")
     page.get_by_role("button", name="Book the chosen time").click()
     expect(page.locator("#f-language-error")).to_be_visible()
+    page.wait_for_load_state()  # the refused page's script, which clears a refusal
     watch.expect_one_refusal(400)
     language = page.locator(".field", has=page.locator("#f-language"))
     expect(language.locator(".error")).to_have_text("Choose one of the options.")

@@ -62,6 +62,7 @@ def test_an_ngo_worker_creates_a_key_and_its_passphrase_unwraps_it(
     expect(
         page.get_by_text("Your key is ready. Messages and notes can now be sealed to you.")
     ).to_be_visible()
+    page.wait_for_load_state()  # the new page's script: it unwraps before the form is sent
     expect(page.locator("dl.facts code.fingerprint")).to_have_text(made)
 
     # A wrong passphrase does not unwrap the key: nothing is sent.
@@ -87,6 +88,7 @@ def test_an_ngo_worker_creates_a_key_and_its_passphrase_unwraps_it(
     expect(page.get_by_text("Your decryption passphrase was changed.")).to_be_visible(
         timeout=60_000
     )
+    page.wait_for_load_state()  # as above: a new page
     change_passphrase(page, PASSPHRASE, RECOVERED)  # the old passphrase no longer opens it
     expect(status).to_have_text("The passphrase or recovery key is wrong.", timeout=60_000)
 

@@ -93,6 +93,7 @@ def test_a_passkey_is_added_signs_in_confirms_a_key_replacement_and_is_removed(
 
     # Add: named, made by the authenticator, listed with "not used yet".
     page.get_by_role("link", name="Your passkeys").click()
+    page.wait_for_url("**/staff/passkeys")  # its load event: the passkey script runs
     page.get_by_label("Name of the passkey").fill("Laptop")
     page.get_by_role("button", name="Add a passkey").click()
     expect(page.get_by_text("Your passkey was added.")).to_be_visible()

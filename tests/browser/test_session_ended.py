@@ -103,29 +103,41 @@ def test_a_clients_note_survives_the_end_of_the_session(
     watch.expect_one_refusal(403)  # the refused POST (the CSRF tests rely on it)
 
 
-def test_a_message_sent_by_script_after_the_page_closed_says_so_and_keeps_the_text(
+def test_a_message_sealed_after_the_page_closed_is_carried_to_the_code_page(
     browser: Browser, watched: tuple[BrowserContext, PageWatch], demo_server: LiveServer
 ) -> None:
     """With JavaScript a message is sealed in the browser and posted by script: when the
-    session ended meanwhile, the page says that (not "check your connection") and the
-    text stays in its box."""
+    session ended meanwhile, the sealed message goes on to the code page (the text never
+    leaves the page), and after the code it is sent with one click."""
     demo_server.secrets.append(CLIENT_NOTE)
     code = slip_with_a_note(browser, demo_server.url)
 
     context, watch = watched
     page = context.new_page()
-    client_confirms(page, code)
+    own_code = client_confirms(page, code)
     box = page.get_by_label("Your message")
     box.fill("A first message, sent while the page is open.")
     page.get_by_role("button", name="Send", exact=True).click()
     sent = page.locator("#messages .notice", has_text="Your message was sent.")
     expect(sent).to_be_visible()
+    # The script sent it, then loaded the page again: its scripts must run once more.
+    page.wait_for_load_state()
     box.fill(CLIENT_NOTE)
     context.clear_cookies()  # the page closes to protect the client while they write
-    page.get_by_role("button", name="Send", exact=True).click()
-    expect(page.locator(".message-status")).to_have_text(
-        "You were away for a while, so the page closed to protect you. Enter your code again."
-    )
-    expect(sent).to_have_count(0)  # that notice was about the message before
-    expect(box).to_have_value(CLIENT_NOTE)
-    watch.expect_one_refusal(403)  # the refused POST (the CSRF tests rely on it)
+    with page.expect_request(
+        lambda r: r.url.endswith("/meeting/messages") and r.resource_type == "document"
+    ) as carried:
+        page.get_by_role("button", name="Send", exact=True).click()
+    assert "envelope=" in (carried.value.post_data or "")
+    assert CLIENT_NOTE not in (carried.value.post_data or "")
+    expect(
+        page.get_by_text("the page closed to protect you. Enter your code again.")
+    ).to_be_visible()
+    expect(page.get_by_text("What you wrote was locked before it was sent.")).to_be_visible()
+
+    page.get_by_label("Code").fill(own_code)
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_role("button", name="Send it").click()
+    expect(page.locator("#messages .notice", has_text="Your message was sent.")).to_be_visible()
+    expect(page.get_by_text(CLIENT_NOTE)).to_be_visible()
+    watch.expect_one_refusal(403, times=2)  # the script's post, then the plain form's

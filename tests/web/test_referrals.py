@@ -31,7 +31,6 @@ from tests.web.referring import (
 )
 from tests.web.sealed import Case
 
-
 SCRIPT = {"accept": "application/json"}  # static/js/referral.js posts with fetch
 
 
