@@ -97,7 +97,14 @@ async def passkey_add(request: Request, visit: Visit) -> Response:
     except InputRejected as exc:
         return await passkeys_page(request, visit, form.error(exc.field, exc.message), 400)
     if not visit.field("passkey_attestation"):
-        form.error("passkey", N_("Adding a passkey needs JavaScript in this browser."))
+        # No JavaScript, or a click before the page's script ran (a slow phone).
+        form.error(
+            "passkey",
+            N_(
+                "Adding a passkey needs JavaScript in this browser. If it is on, wait until "
+                "the page has loaded, then try again."
+            ),
+        )
         return await passkeys_page(request, visit, form, 400)
     refused = await reauth.confirm(visit)
     if refused is not None:

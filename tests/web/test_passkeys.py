@@ -255,6 +255,10 @@ def test_an_unnamed_or_unverified_passkey_is_not_added(
     unnamed = add_passkey(actor, key, name="  ")
     assert unnamed.status_code == 400
     assert "Give the passkey a name" in unnamed.text
+    # Sent without the browser's answer: no JavaScript, or clicked before it ran.
+    plain = actor.submit("/staff/passkeys", name="Key")
+    assert plain.status_code == 400
+    assert "If it is on, wait until the page has loaded, then try again." in plain.text
     made = options(actor, "/staff/passkeys", "/staff/passkeys/options", purpose="register")
     unverified = actor.submit(
         "/staff/passkeys", name="Key", passkey_attestation=key.create(made, verified=False)
