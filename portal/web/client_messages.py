@@ -87,12 +87,16 @@ async def _sealed_submit(request: Request, visit: Visit, consultation: Consultat
         return script_answer(refused)
     if refused is None:
         return redirect("/meeting?sent=1#messages")
-    text = await conversation.client_text(
-        visit.services.db,
-        consultation.id,
-        message_id=visit.field("message_id"),
-        envelopes=envelopes or {},
-        secret_key=visit.session.client_secret_key,
+    text = (
+        ""  # it is in the conversation already: back in the box, it would go twice
+        if refused.code == "used"
+        else await conversation.client_text(
+            visit.services.db,
+            consultation.id,
+            message_id=visit.field("message_id"),
+            envelopes=envelopes or {},
+            secret_key=visit.session.client_secret_key,
+        )
     )
     reason = CLIENT_REFUSALS.get(refused.code, CLIENT_REFUSALS["unreadable"])
     typed = FormState(values={"text": text}).error("text", reason)

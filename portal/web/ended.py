@@ -85,7 +85,11 @@ async def resume(
     if visit.session.locale is None and page_lang in svc.catalogues.locales:
         visit.session = await svc.sessions.remember_locale(visit.session, page_lang)
     visit.locale = language(request, visit.session, svc)
+    if typed is not None and not typed.typed_by(visit.account.id if visit.account else None):
+        # Another account typed it (a colleague on this browser): nothing is offered,
+        # nothing is shown, and nothing is sent in this person's name.
+        return render(request, visit, "resume.html", status, kept=None, answers=[], other=True)
     # A booking's answers are choices, not typed words (the copy to read leaves them
     # out): said in words, so that the worker can check them before sending.
     answers = needs.describe_answers(dict(typed.fields)) if typed else []
-    return render(request, visit, "resume.html", status, kept=typed, answers=answers)
+    return render(request, visit, "resume.html", status, kept=typed, answers=answers, other=False)

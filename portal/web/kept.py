@@ -26,6 +26,9 @@ from portal.security import csrf
 # The hidden field every form carries (responses.py): the page's language, so a refusal
 # after the session (and the language it held) has ended can still speak it.
 PAGE_LANG = "page_lang"
+# The account a staff page was shown to (responses.py): what was typed on it is offered
+# back to that account only, never to a colleague who signs in on the same browser.
+PAGE_BY = "page_by"
 # How carried fields are named in the sign-in and code forms, and where they go back.
 PREFIX = "kept:"
 TARGET = "kept_to"
@@ -46,7 +49,10 @@ _SECRET_WORDS = ("password", "passphrase", "secret", "token", "totp")
 # Fields that carry choices made by the page, not words a person typed: carried, but
 # not shown in the copy to read.
 _TECHNICAL = frozenset(
-    {"envelope", "next", "t", "slots_page", "slots_shown", "viewport", "resealed", "confirm"}
+    {
+        PAGE_BY,
+        *("envelope", "next", "t", "slots_page", "slots_shown", "viewport", "resealed", "confirm"),
+    }
 )
 # A value the page offered rather than one typed: an option's value (``via_ngo``, ``fi``)
 # or a date. Carried, but not shown: a code word in the copy would only puzzle.
@@ -85,6 +91,12 @@ class Kept:
             and not name.endswith("_id")
             and not name.endswith("_key")
         )
+
+    def typed_by(self, account_id: str | None) -> bool:
+        """Typed on a page shown to ``account_id`` (None: a client; a page without the
+        field: a client's, or one rendered before the field existed)."""
+        by = dict(self.fields).get(PAGE_BY)
+        return by is None or by == account_id
 
     @property
     def sealed(self) -> bool:

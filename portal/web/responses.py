@@ -47,6 +47,11 @@ class _LazyField(_LazyToken):
                 f'<input type="hidden" name="csrf_token" value="{escape(token)}">'
                 f'<input type="hidden" name="page_lang" value="{escape(self._visit.locale)}">'
             )
+            if self._visit.account is not None:
+                # Whose page it was: what was typed is offered back to that account only.
+                field += (
+                    f'<input type="hidden" name="page_by" value="{escape(self._visit.account.id)}">'
+                )
             self._written = (token, field)
         return self._written[1]
 

@@ -7,9 +7,9 @@
 const FORM_ERRORS = new Set([400, 409]);
 
 document.addEventListener("htmx:beforeSwap", (event) => {
-  // "Saved" notices (data-done) speak of the last save only: the section that comes
-  // back brings its own, and the others' go.
-  for (const notice of document.querySelectorAll("[data-done]")) { notice.remove(); }
+  // "Saved" notices speak of the last save only: the section that comes back brings its
+  // own, and the others' go.
+  for (const notice of document.querySelectorAll("[data-saved-notice]")) { notice.remove(); }
   const status = event.detail.xhr.status;
   if (status < 400) { return; }
   event.detail.shouldSwap = true;

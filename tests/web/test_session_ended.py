@@ -314,12 +314,12 @@ def _sealed_by(actor: Actor, page: str, consultation: str, author: str, at: int)
         text=FROM_CLIENT if author == "client" else FROM_NGO,
         at=at,
     )
-    return {
-        "csrf_token": actor.csrf_from(page),
-        "page_lang": "fi" if author == "client" else "en",
-        "message_id": message_id,
-        "envelope": envelopes,
-    }
+    fields = dict(
+        hidden_fields(
+            text, "/meeting/messages#messages" if author == "client" else page + "/messages"
+        )
+    )
+    return {**fields, "envelope": envelopes}
 
 
 def test_a_sealed_message_is_carried_through_the_code_page_and_sent_again(
@@ -350,6 +350,12 @@ def test_a_sealed_message_is_carried_through_the_code_page_and_sent_again(
     assert list(stored(client, consultation)) == [typed["message_id"]]
     assert FROM_CLIENT in person.get("/meeting/messages").text  # opened with their key
     assert FROM_CLIENT not in database_text(client)
+    # Sent once more (a double tap, a second tab): refused, and not put back in the box
+    # (sent from there, it would be in the conversation twice).
+    twice = person.request("POST", "/meeting/messages", data=resend)
+    assert twice.status_code == 400
+    assert f">{FROM_CLIENT}</textarea>" not in twice.text
+    assert list(stored(client, consultation)) == [typed["message_id"]]
 
 
 def test_a_worker_signs_in_again_and_sends_the_sealed_message(
@@ -393,4 +399,26 @@ def test_a_sealed_message_refused_as_a_plain_form_comes_back_into_the_clients_bo
     assert refused.status_code == 409
     assert "Keskustelun osallistujat muuttuivat" in refused.text
     assert f">{FROM_CLIENT}</textarea>" in refused.text
+    assert stored(client, consultation) == {}
+
+
+def test_what_one_worker_typed_is_not_offered_to_a_colleague_who_signs_in(
+    client: TestClient, clock: FakeClock, world: World
+) -> None:
+    """A shared office computer: the page closed while one worker wrote, and a colleague
+    signs in on it. The sealed message is not offered to them (it would go out in their
+    name), and nothing is sent."""
+    worker, _person, _code, consultation = setup(client, clock, world)
+    create_key(client, clock, world.ngo_worker)
+    page = f"/ngo/consultations/{consultation}"
+    typed = _sealed_by(worker, page, consultation, "ngo_worker", clock.now())
+    assert typed["page_by"] == world.ngo_worker.id
+    clock.advance(31 * 60)
+    refused = worker.request("POST", page + "/messages", data=typed)
+    carried = as_posted(hidden_fields(refused.text, "/login"))
+    colleague = sign_in_again(worker, world.other_ngo_worker, clock, carried)
+    assert "written while someone else was signed in, so it is not offered to you" in (
+        colleague.text
+    )
+    assert page + "/messages" not in FORM_ACTION.findall(colleague.text)
     assert stored(client, consultation) == {}
