@@ -19,10 +19,10 @@ from portal.domain.errors import InputRejected
 from portal.domain.roles import CLIENT
 from portal.i18n import N_
 from portal.web.client import consultation_of, meeting_page
-from portal.web.conversation import from_script, posted_envelopes, save_sealed, script_answer
+from portal.web.conversation import posted_envelopes, save_sealed, script_answer
 from portal.web.forms import FormState
 from portal.web.guard import GuardedRoute, route
-from portal.web.responses import redirect, render
+from portal.web.responses import from_script, redirect, render
 from portal.web.visit import Visit
 
 CANNOT_WRITE = N_("Messages are not available at the moment. Your support worker can help.")

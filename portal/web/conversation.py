@@ -31,7 +31,7 @@ from portal.domain.keys import StaffKey
 from portal.domain.roles import ADVISER, INVESTIGATOR, NGO_WORKER
 from portal.i18n import N_
 from portal.web.guard import GuardedRoute, route
-from portal.web.responses import redirect, render
+from portal.web.responses import from_script, redirect, render
 from portal.web.visit import Visit
 
 # The code the browser gets for each refusal (the page holds the words, translated).
@@ -83,11 +83,6 @@ def posted_envelopes(visit: Visit, name: str = "envelope") -> dict[str, str] | N
     return found
 
 
-def from_script(request: Request) -> bool:
-    """Sent by a page's script (static/js/posting.js), which reads a JSON answer."""
-    return "application/json" in request.headers.get("accept", "")
-
-
 @dataclass(frozen=True)
 class Refused:
     """Why a sealed message was not saved: the code the page has words for."""
@@ -95,6 +90,10 @@ class Refused:
     code: str
     status: int
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def answer(self) -> JSONResponse:
+        """For the page's script: the code, with what it needs to try again."""
+        return refusal(self.code, self.status, **self.extra)
 
 
 async def save_sealed(
@@ -131,7 +130,7 @@ def script_answer(refused: Refused | None) -> JSONResponse:
     """For the page's script: ``{"saved": true, "next": <fresh id>}`` or the refusal."""
     if refused is None:
         return JSONResponse({"saved": True, "next": conversation.new_message_id()})
-    return refusal(refused.code, refused.status, **refused.extra)
+    return refused.answer()
 
 
 async def _staff_consultation(request: Request, visit: Visit) -> Consultation:

@@ -36,12 +36,12 @@ from portal.security.sessions import CurrentSession
 from portal.services import Services
 from portal.web import kept
 from portal.web.forms import FormState
-from portal.web.responses import render
+from portal.web.responses import from_script, render
 from portal.web.visit import Visit, language
 
 
 async def page(request: Request, visit: Visit, roles: Collection[str]) -> Response:
-    if "application/json" in request.headers.get("accept", ""):
+    if from_script(request):
         # A form sent by a page's script (static/js/posting.js): it keeps the text on the
         # page and says, in the page's language, that the page must be opened again.
         return JSONResponse({"error": "ended"}, status_code=403)

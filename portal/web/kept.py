@@ -51,7 +51,14 @@ _SECRET_WORDS = ("password", "passphrase", "secret", "token", "totp")
 _TECHNICAL = frozenset(
     {
         PAGE_BY,
-        *("envelope", "next", "t", "slots_page", "slots_shown", "viewport", "resealed", "confirm"),
+        "envelope",
+        "next",
+        "t",
+        "slots_page",
+        "slots_shown",
+        "viewport",
+        "resealed",
+        "confirm",
     }
 )
 # A value the page offered rather than one typed: an option's value (``via_ngo``, ``fi``)

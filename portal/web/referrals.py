@@ -31,17 +31,10 @@ from portal.domain.roles import (
     ORGANISATION_KIND_LABELS,
 )
 from portal.i18n import N_
-from portal.web.conversation import (
-    Refused,
-    b64,
-    from_script,
-    not_sent,
-    posted_envelopes,
-    refusal,
-)
+from portal.web.conversation import Refused, b64, not_sent, posted_envelopes, refusal
 from portal.web.guard import GuardedRoute, route
 from portal.web.paging import visible_page
-from portal.web.responses import redirect, render
+from portal.web.responses import from_script, redirect, render
 from portal.web.visit import Visit
 
 # The code the browser gets for each refusal (the page holds the words, translated).
@@ -85,9 +78,7 @@ async def send(request: Request, visit: Visit) -> Response:
     consultation = await visit.visible(visibility.team_consultation, request.path_params["id"])
     refused = await _save(visit, consultation)
     if from_script(request):
-        if refused is None:
-            return JSONResponse({"saved": True})
-        return refusal(refused.code, refused.status, **refused.extra)
+        return JSONResponse({"saved": True}) if refused is None else refused.answer()
     page = request.url.path.removesuffix("/referrals")
     if refused is None:
         return redirect(f"{page}?referred=1#referrals")

@@ -58,6 +58,11 @@ class _LazyField(_LazyToken):
     __html__ = __str__
 
 
+def from_script(request: Request) -> bool:
+    """Sent by a page's script (static/js/posting.js), which reads a JSON answer."""
+    return "application/json" in request.headers.get("accept", "")
+
+
 def redirect(path: str) -> Response:
     """Post/redirect/get: 303 to ``path`` (the session middleware adds any new cookie)."""
     return RedirectResponse(path, status_code=303)
